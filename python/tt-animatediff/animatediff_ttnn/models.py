@@ -1,0 +1,154 @@
+"""Where the models come from and how they are loaded.
+
+A model source is one of: a Hugging Face hub id (`CompVis/stable-diffusion-v1-4`), a local
+diffusers folder, or - for the motion adapter - a single original AnimateDiff checkpoint file
+(`mm_sd_v15_v2.ckpt` or `.safetensors`). Whatever goes wrong, the user gets one `ModelNotFound`
+message naming what is missing, where it was looked for, and the command that fetches it.
+
+SD components are loaded one by one (UNet, VAE, text encoder, tokenizer) rather than as a
+pipeline, so the safety checker (1.2 GB, unused by AnimateDiff) is never loaded.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+import torch
+
+DEFAULT_SD_MODEL = "CompVis/stable-diffusion-v1-4"
+DEFAULT_MOTION_ADAPTER = "guoyww/animatediff-motion-adapter-v1-5-2"
+SINGLE_FILE_SUFFIXES = (".ckpt", ".safetensors", ".pt", ".pth")
+
+# What to fetch from each hub repo: weights in safetensors only, no safety checker, no fp16 copies.
+SD_DOWNLOAD_PATTERNS = [
+    "model_index.json",
+    "scheduler/*.json",
+    "tokenizer/*",
+    "text_encoder/config.json",
+    "text_encoder/model.safetensors",
+    "unet/config.json",
+    "unet/diffusion_pytorch_model.safetensors",
+    "vae/config.json",
+    "vae/diffusion_pytorch_model.safetensors",
+]
+ADAPTER_DOWNLOAD_PATTERNS = ["config.json", "diffusion_pytorch_model.safetensors"]
+
+
+class ModelNotFound(RuntimeError):
+    """A model could not be loaded; the message is meant to be shown to the user as is."""
+
+    def __init__(self, what: str, source: str, looked_in: str, fix: str, cause: str = ""):
+        lines = [f"{what} not found: {source}", f"  looked in: {looked_in}"]
+        if cause:
+            lines.append(f"  reason: {cause}")
+        lines.append(f"  to fetch it: {fix}")
+        super().__init__("\n".join(lines))
+        self.what, self.source, self.looked_in, self.fix = what, source, looked_in, fix
+
+
+@dataclass
+class SDComponents:
+    """The SD 1.x parts both phases use, plus where they came from (for run metadata)."""
+
+    unet: Any
+    vae: Any
+    text_encoder: Any
+    tokenizer: Any
+    scheduler_config: Dict[str, Any]
+    source: str
+    revision: Optional[str] = None
+    extras: Dict[str, Any] = field(default_factory=dict)  # derived models cached by the caller
+
+
+def is_local(source: str) -> bool:
+    """A path if it exists or cannot be a hub id; hub ids look like `owner/name`."""
+    path = Path(source).expanduser()
+    if path.exists() or source.startswith((".", "/", "~")) or path.suffix.lower() in SINGLE_FILE_SUFFIXES:
+        return True
+    return source.count("/") != 1 or "\\" in source
+
+
+def hub_cache_dir() -> str:
+    from huggingface_hub import constants
+
+    return str(constants.HF_HUB_CACHE)
+
+
+def download_command(repo_id: str) -> str:
+    return f"python -m animatediff_ttnn.download {repo_id}"
+
+
+def _fix_for(source: str, kind: str) -> str:
+    if is_local(source):
+        return f"check the path, or download the {kind} and pass its folder"
+    return download_command(source)
+
+
+def _looked_in(source: str) -> str:
+    return str(Path(source).expanduser().resolve()) if is_local(source) else f"the Hugging Face cache at {hub_cache_dir()} and the hub"
+
+
+def _load(what: str, source: str, loader, **kwargs):
+    """Run a from_pretrained-style loader and turn every 'not there' failure into ModelNotFound."""
+    if is_local(source) and not Path(source).expanduser().exists():
+        raise ModelNotFound(what, source, _looked_in(source), _fix_for(source, what), "no such file or folder")
+    if not is_local(source):
+        # Cache first: a model already downloaded must load offline without a round of hub retries.
+        try:
+            return loader(source, local_files_only=True, **kwargs)
+        except (OSError, ValueError):
+            pass
+    try:
+        return loader(os.path.expanduser(source) if is_local(source) else source, **kwargs)
+    except (OSError, EnvironmentError, ValueError) as exc:  # hub errors subclass OSError / ValueError
+        if isinstance(exc, ValueError) and "not find" not in str(exc).lower() and "does not appear" not in str(exc):
+            raise
+        raise ModelNotFound(what, source, _looked_in(source), _fix_for(source, what), _first_line(exc)) from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"
+
+
+def load_sd_components(source: str = DEFAULT_SD_MODEL, dtype: torch.dtype = torch.float32,
+                       revision: Optional[str] = None) -> SDComponents:
+    from diffusers import AutoencoderKL, DDIMScheduler, UNet2DConditionModel
+    from transformers import CLIPTextModel, CLIPTokenizer
+
+    common = {"revision": revision} if revision else {}
+    what = "Stable Diffusion model"
+    unet = _load(what, source, UNet2DConditionModel.from_pretrained, subfolder="unet", torch_dtype=dtype, **common)
+    vae = _load(what, source, AutoencoderKL.from_pretrained, subfolder="vae", torch_dtype=dtype, **common)
+    text_encoder = _load(what, source, CLIPTextModel.from_pretrained, subfolder="text_encoder", dtype=dtype, **common)
+    tokenizer = _load(what, source, CLIPTokenizer.from_pretrained, subfolder="tokenizer", **common)
+    scheduler_config = dict(_load(what, source, DDIMScheduler.load_config, subfolder="scheduler", **common))
+    for model in (unet, vae, text_encoder):
+        model.eval().requires_grad_(False)
+    return SDComponents(unet, vae, text_encoder, tokenizer, scheduler_config, source, revision)
+
+
+def load_motion_adapter(source: str = DEFAULT_MOTION_ADAPTER, dtype: torch.dtype = torch.float32,
+                        revision: Optional[str] = None):
+    """A diffusers MotionAdapter from a hub id, a diffusers folder, or an original checkpoint file."""
+    from diffusers import MotionAdapter
+
+    what = "AnimateDiff motion adapter"
+    path = Path(source).expanduser()
+    if path.suffix.lower() in SINGLE_FILE_SUFFIXES:
+        if not path.is_file():
+            raise ModelNotFound(what, source, _looked_in(source), _fix_for(source, what), "no such file")
+        from .motion_checkpoint import load_original_motion_checkpoint
+
+        adapter = load_original_motion_checkpoint(path).to(dtype)
+    else:
+        common = {"revision": revision} if revision else {}
+        adapter = _load(what, source, MotionAdapter.from_pretrained, torch_dtype=dtype, **common)
+    return adapter.eval().requires_grad_(False)
+
+
+def motion_max_frames(adapter) -> int:
+    return int(adapter.config.motion_max_seq_length)

@@ -1,0 +1,58 @@
+"""The one callback seam both phases report through, and the cancel token they both obey.
+
+Phase 1 calls `on_step` from diffusers' `callback_on_step_end`; Phase 2 calls it from its own
+loop. Phase 2 also calls `on_frame` when a frame is fully decoded.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Callable, List, Optional
+
+from PIL import Image
+
+
+class Cancelled(Exception):
+    """Raised inside a run when its CancelToken is set; nothing is written after it."""
+
+
+class CancelToken:
+    """Thread-safe flag: set from anywhere (a UI thread, a signal), checked at every step."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def raise_if_cancelled(self) -> None:
+        if self._event.is_set():
+            raise Cancelled("run cancelled")
+
+
+@dataclass
+class StepEvent:
+    phase: int
+    step: int  # 1-based: this many denoising steps are done (for the current frame in Phase 2)
+    total_steps: int
+    frame: Optional[int]  # Phase 2: 0-based frame being denoised; Phase 1: None (all frames at once)
+    total_frames: int
+    elapsed_s: float  # since the run started
+    previews: List[Image.Image] = field(default_factory=list)  # one small RGB image per frame shown
+
+
+@dataclass
+class FrameEvent:
+    frame: int  # 0-based
+    total_frames: int
+    image: Image.Image  # fully decoded frame at full size
+    elapsed_s: float
+
+
+StepCallback = Callable[[StepEvent], None]
+FrameCallback = Callable[[FrameEvent], None]

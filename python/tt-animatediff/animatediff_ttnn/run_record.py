@@ -1,0 +1,98 @@
+"""The metadata written beside every output: enough to reproduce and to compare runs."""
+
+from __future__ import annotations
+
+import platform
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+from PIL import Image
+
+from . import __version__
+from .export import export_frames, metadata_path_for, remove_outputs, write_json
+from .params import GenerationParams
+
+METADATA_SCHEMA = 1
+
+
+def library_versions() -> Dict[str, str]:
+    versions = {"python": platform.python_version(), "animatediff_ttnn": __version__}
+    for name in ("torch", "diffusers", "transformers", "PIL", "ttnn"):
+        module = sys.modules.get(name)  # report what this run actually imported, import nothing new
+        if module is not None:
+            versions[name] = str(getattr(module, "__version__", "unknown"))
+    return versions
+
+
+@dataclass
+class Timings:
+    """Wall-clock seconds of each stage. `steps` holds every denoising step in order."""
+
+    started: float = field(default_factory=time.perf_counter)
+    load_s: float = 0.0
+    encode_s: float = 0.0
+    first_step_s: Optional[float] = None  # from the start of generate() to the first UNet call
+    steps: List[float] = field(default_factory=list)
+    denoise_s: float = 0.0
+    decode_s: float = 0.0
+    export_s: float = 0.0
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+    def to_dict(self) -> Dict[str, Any]:
+        total = self.elapsed()
+        return {
+            "load_s": round(self.load_s, 4),
+            "encode_s": round(self.encode_s, 4),
+            "first_step_s": None if self.first_step_s is None else round(self.first_step_s, 4),
+            "steps_s": [round(s, 4) for s in self.steps],
+            "denoise_s": round(self.denoise_s, 4),
+            "decode_s": round(self.decode_s, 4),
+            "export_s": round(self.export_s, 4),
+            "total_s": round(total, 4),
+        }
+
+
+@dataclass
+class RunResult:
+    frames: List[Image.Image]
+    outputs: Dict[str, str]  # format -> path
+    metadata_path: str
+    metadata: Dict[str, Any]
+
+
+def finish_run(frames: List[Image.Image], params: GenerationParams, output: Path, timings: Timings,
+               run_info: Dict[str, Any]) -> RunResult:
+    """Export every asked format, then the metadata last (its presence marks the run complete)."""
+    output = Path(output)
+    if output.suffix.lower() != ".gif":
+        output = output.with_suffix(".gif")
+    t0 = time.perf_counter()
+    outputs = export_frames(frames, output, params.fps, params.formats)
+    timings.export_s = time.perf_counter() - t0
+    metadata = {
+        "schema": METADATA_SCHEMA,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "prompt": params.prompt,
+        "negative_prompt": params.negative_prompt,
+        "seed": params.seed,
+        "params": params.to_dict(),
+        "outputs": outputs,
+        "frames": len(frames),
+        "size": [frames[0].width, frames[0].height],
+        "versions": library_versions(),
+        "host": {"machine": platform.machine(), "system": platform.system(), "processor": platform.processor()},
+        **run_info,
+        "timings": timings.to_dict(),
+    }
+    meta_path = metadata_path_for(output)
+    try:
+        write_json(metadata, meta_path)
+    except BaseException:
+        remove_outputs(list(outputs.values()))
+        raise
+    return RunResult(frames, outputs, str(meta_path), metadata)

@@ -1,0 +1,172 @@
+"""Tiny random-weight models with the real architectures, written to disk for tests and demos.
+
+    python -m animatediff_ttnn.tiny_models OUT_DIR
+
+writes OUT_DIR/sd (a diffusers Stable Diffusion folder: UNet, VAE, CLIP text encoder, tokenizer,
+scheduler), OUT_DIR/motion-adapter (diffusers MotionAdapter folder) and the same adapter in the
+original AnimateDiff key layout as OUT_DIR/mm_tiny.ckpt and OUT_DIR/mm_tiny.safetensors.
+Everything is built offline from configs; outputs are noise-like pictures, but every code path
+(loading, denoising, decoding, export) is the real one. It takes a few seconds on a CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Dict
+
+import torch
+
+HIDDEN = 32  # CLIP width == UNet cross-attention width
+MAX_FRAMES = 16  # the tiny adapter's motion_max_seq_length (the real v1-5-2 adapter has 32)
+SD_SCHEDULER_CONFIG = {  # Stable Diffusion 1.4's own scheduler configuration
+    "beta_start": 0.00085,
+    "beta_end": 0.012,
+    "beta_schedule": "scaled_linear",
+    "num_train_timesteps": 1000,
+    "set_alpha_to_one": False,
+    "skip_prk_steps": True,
+    "steps_offset": 1,
+    "clip_sample": False,
+}
+
+
+def _bytes_to_unicode() -> Dict[int, str]:
+    """GPT-2/CLIP byte-level BPE alphabet: printable stand-ins for all 256 bytes."""
+    keep = list(range(ord("!"), ord("~") + 1)) + list(range(0xA1, 0xAD)) + list(range(0xAE, 0x100))
+    mapping, extra = {}, 0
+    for b in range(256):
+        if b in keep:
+            mapping[b] = chr(b)
+        else:
+            mapping[b] = chr(256 + extra)
+            extra += 1
+    return mapping
+
+
+def write_tiny_tokenizer(folder: Path) -> None:
+    """A CLIP tokenizer whose vocabulary is just the byte alphabet (no merges): real, offline."""
+    folder.mkdir(parents=True, exist_ok=True)
+    symbols = list(_bytes_to_unicode().values())
+    vocab = {s: i for i, s in enumerate(symbols + [s + "</w>" for s in symbols])}
+    vocab["<|startoftext|>"] = len(vocab)
+    vocab["<|endoftext|>"] = len(vocab)
+    (folder / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
+    (folder / "merges.txt").write_text("#version: 0.2\n", encoding="utf-8")
+    from transformers import CLIPTokenizer
+
+    CLIPTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"), pad_token="<|endoftext|>",
+                  model_max_length=77).save_pretrained(folder)
+
+
+def build_tiny_sd(folder: Path, seed: int = 0) -> Path:
+    from diffusers import AutoencoderKL, PNDMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+
+    torch.manual_seed(seed)
+    write_tiny_tokenizer(folder / "tokenizer")
+    tokenizer = CLIPTokenizer.from_pretrained(folder / "tokenizer")
+    unet = UNet2DConditionModel(
+        sample_size=8,
+        in_channels=4,
+        out_channels=4,
+        block_out_channels=(32, 64),
+        layers_per_block=1,
+        down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+        up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
+        cross_attention_dim=HIDDEN,
+        attention_head_dim=8,
+        norm_num_groups=32,
+    )
+    # four levels, like SD's VAE, so latents are 1/8 of the image size as in the real model
+    vae = AutoencoderKL(
+        in_channels=3,
+        out_channels=3,
+        block_out_channels=(32, 32, 32, 32),
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        latent_channels=4,
+        layers_per_block=1,
+        norm_num_groups=32,
+        sample_size=64,
+    )
+    text_encoder = CLIPTextModel(
+        CLIPTextConfig(
+            vocab_size=len(tokenizer),
+            hidden_size=HIDDEN,
+            intermediate_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            max_position_embeddings=77,
+            bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            pad_token_id=tokenizer.pad_token_id,
+        )
+    )
+    pipe = StableDiffusionPipeline(
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        unet=unet,
+        scheduler=PNDMScheduler.from_config(SD_SCHEDULER_CONFIG),
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
+    pipe.save_pretrained(folder)
+    return folder
+
+
+def build_tiny_motion_adapter(folder: Path, seed: int = 1):
+    from diffusers import MotionAdapter
+
+    torch.manual_seed(seed)
+    adapter = MotionAdapter(
+        block_out_channels=(32, 64),
+        motion_layers_per_block=1,
+        motion_max_seq_length=MAX_FRAMES,
+        motion_num_attention_heads=8,
+        motion_norm_num_groups=32,
+        use_motion_mid_block=True,
+    )
+    # Zero-initialised proj_out (AnimateDiff's init) would make the motion modules a no-op;
+    # randomise it so tests notice if the motion weights are dropped or mangled.
+    with torch.no_grad():
+        for name, param in adapter.named_parameters():
+            if "proj_out" in name:
+                param.normal_(0, 0.02)
+    adapter.save_pretrained(folder)
+    return adapter
+
+
+def build_tiny_models(out: Path) -> Dict[str, Path]:
+    """Write every tiny model under `out`; returns the paths by role. Safe to call again."""
+    from .motion_checkpoint import save_original_motion_checkpoint
+
+    out = Path(out)
+    paths = {
+        "sd": out / "sd",
+        "motion_adapter": out / "motion-adapter",
+        "motion_ckpt": out / "mm_tiny.ckpt",
+        "motion_safetensors": out / "mm_tiny.safetensors",
+    }
+    build_tiny_sd(paths["sd"])
+    adapter = build_tiny_motion_adapter(paths["motion_adapter"])
+    save_original_motion_checkpoint(adapter, paths["motion_ckpt"])
+    save_original_motion_checkpoint(adapter, paths["motion_safetensors"])
+    return paths
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("out", type=Path, help="folder to write the tiny models into")
+    args = parser.parse_args(argv)
+    for role, path in build_tiny_models(args.out).items():
+        print(f"{role}: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

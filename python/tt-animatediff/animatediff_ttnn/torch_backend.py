@@ -1,0 +1,56 @@
+"""Phase 2's UNet backend for any torch device: diffusers' SD UNet and PNDM scheduler.
+
+It runs exactly the loop the Blackhole backend runs, so the algorithm can be learned (and its
+constants tuned) on a laptop before it goes to the card.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+import torch
+
+
+class TorchUNetBackend:
+    name = "torch"
+
+    def __init__(self, unet, scheduler_config: Dict[str, Any]):
+        self.unet = unet
+        self.scheduler_config = dict(scheduler_config)
+        self.device = unet.device
+        self.dtype = unet.dtype
+        self.device_description = f"torch {self.device.type} ({str(self.dtype).replace('torch.', '')})"
+        self.scheduler = None
+
+    def prepare_text_embeddings(self, embeddings: torch.Tensor) -> torch.Tensor:
+        return embeddings.to(self.device, self.dtype)
+
+    def reset_scheduler(self, num_inference_steps: int) -> List[int]:
+        from diffusers import PNDMScheduler
+
+        # A new instance, not set_timesteps on the old one: PNDM keeps its past noise predictions
+        # (`ets`) and a step counter, and a frame must never inherit the previous frame's history.
+        self.scheduler = PNDMScheduler.from_config(self.scheduler_config)
+        self.scheduler.set_timesteps(num_inference_steps)
+        return [int(t) for t in self.scheduler.timesteps]
+
+    def to_native(self, latents: torch.Tensor) -> torch.Tensor:
+        return latents.to(self.device, self.dtype)
+
+    def to_torch(self, latents_native: torch.Tensor) -> torch.Tensor:
+        return latents_native.detach().float().cpu()
+
+    @torch.no_grad()
+    def guided_noise(self, latents_native, step_index: int, timestep: int, embeddings_native, guidance_scale: float):
+        batch = torch.cat([latents_native, latents_native])
+        batch = self.scheduler.scale_model_input(batch, timestep)
+        noise = self.unet(batch, timestep, encoder_hidden_states=embeddings_native).sample
+        uncond, cond = noise.chunk(2)
+        return uncond + guidance_scale * (cond - uncond)
+
+    @torch.no_grad()
+    def scheduler_step(self, noise_native, step_index: int, timestep: int, latents_native):
+        return self.scheduler.step(noise_native, timestep, latents_native).prev_sample
+
+    def close(self) -> None:
+        pass

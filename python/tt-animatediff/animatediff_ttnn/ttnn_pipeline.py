@@ -1,0 +1,243 @@
+"""Phase 2: an animation from a plain SD 1.4 UNet, one frame at a time, on a Tenstorrent Blackhole.
+
+tt-metal ships a TTNN port of the Stable Diffusion 1.4 UNet, not of AnimateDiff's motion modules.
+So this phase does not attend across frames. Instead it makes the frames *related* through their
+starting noise: every frame starts from the same base noise plus a small frame-specific
+perturbation, and is denoised from scratch with a freshly reset PNDM scheduler. Similar noise +
+the same prompt + a deterministic model = similar pictures that differ a little: a "wobble"
+animation. Turn PERTURBATION_STRENGTH up for more change between frames, down for less; at 0.0
+every frame is the same picture.
+
+The loop below is the whole algorithm. It talks to the hardware only through a `UNetBackend`
+(unet_backend.py): `blackhole` runs tt-metal's TTNN UNet + TTNN PNDM scheduler on the card,
+`torch` runs diffusers' UNet + PNDM on any torch device. The text encoder and the VAE stay in
+torch on the CPU: they run once per run / once per frame and are cheap next to the UNet.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+import torch
+from PIL import Image
+
+from .models import DEFAULT_SD_MODEL, SDComponents, load_sd_components
+from .params import GenerationParams, validate_backend
+from .previews import latents_to_previews, predicted_x0
+from .progress import CancelToken, Cancelled, FrameCallback, FrameEvent, StepCallback, StepEvent
+from .run_record import RunResult, Timings, finish_run
+from .unet_backend import BackendUnavailable, UNetBackend
+
+# How different each frame's starting noise is from the shared base noise (0.0 = identical frames).
+# Try 0.02 for a gentle shimmer, 0.1-0.2 for visible motion; above ~0.3 frames stop looking related.
+PERTURBATION_STRENGTH = 0.05
+
+
+def frame_noise(seed: int, num_frames: int, latent_shape: Tuple[int, ...], strength: float) -> List[torch.Tensor]:
+    """Starting latents for every frame: base noise mixed with a little per-frame noise.
+
+    The mix keeps unit variance (sqrt(1 - s^2) * base + s * own), because the scheduler expects
+    its starting latents to be standard normal; plain `base + s * own` would slightly inflate it.
+    """
+    generator = torch.Generator("cpu").manual_seed(seed)
+    base = torch.randn(latent_shape, generator=generator)
+    keep = (1.0 - strength**2) ** 0.5
+    return [keep * base + strength * torch.randn(latent_shape, generator=generator) for _ in range(num_frames)]
+
+
+@torch.no_grad()
+def encode_prompt(sd: SDComponents, prompt: str, negative_prompt: str) -> torch.Tensor:
+    """CLIP embeddings for the batch [uncond, cond], shape (2, 77, hidden). Done once per run."""
+    tokens = sd.tokenizer(
+        [negative_prompt, prompt],
+        padding="max_length",
+        max_length=sd.tokenizer.model_max_length,
+        truncation=True,
+        return_tensors="pt",
+    )
+    device = sd.text_encoder.device
+    return sd.text_encoder(tokens.input_ids.to(device))[0].float().cpu()
+
+
+@torch.no_grad()
+def decode_frame(vae, latents: torch.Tensor) -> Image.Image:
+    """One frame's latents (1, 4, h, w) to a PIL image with the torch VAE."""
+    scaled = (latents / vae.config.scaling_factor).to(vae.device, vae.dtype)
+    image = vae.decode(scaled).sample[0].float().cpu()
+    pixels = ((image.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(1, 2, 0).numpy()
+    return Image.fromarray(pixels)
+
+
+def denoise_frames(
+    backend: UNetBackend,
+    embeddings: Any,
+    start_latents: Sequence[torch.Tensor],
+    steps: int,
+    guidance_scale: float,
+    alphas_cumprod: torch.Tensor,
+    on_step: Optional[StepCallback] = None,
+    on_frame_latents: Optional[Callable[[int, torch.Tensor], None]] = None,
+    cancel: Optional[CancelToken] = None,
+    timings: Optional[Timings] = None,
+) -> List[torch.Tensor]:
+    """The Phase 2 loop: every frame denoised on its own with a freshly reset scheduler."""
+    cancel = cancel or CancelToken()
+    timings = timings or Timings()
+    finished: List[torch.Tensor] = []
+    for frame, start in enumerate(start_latents):
+        timesteps = backend.reset_scheduler(steps)  # PNDM history must not leak between frames
+        latents = backend.to_native(start)
+        for index, t in enumerate(timesteps):
+            cancel.raise_if_cancelled()
+            step_start = time.perf_counter()
+            if timings.first_step_s is None:
+                timings.first_step_s = timings.elapsed()
+            noise = backend.guided_noise(latents, index, t, embeddings, guidance_scale)
+            previous = latents
+            latents = backend.scheduler_step(noise, index, t, latents)
+            timings.steps.append(time.perf_counter() - step_start)
+            if on_step is not None:
+                x0 = predicted_x0(backend.to_torch(previous), backend.to_torch(noise), float(alphas_cumprod[t]))
+                previews = latents_to_previews(torch.cat([*finished, x0]))
+                on_step(StepEvent(phase=2, step=index + 1, total_steps=len(timesteps), frame=frame,
+                                  total_frames=len(start_latents), elapsed_s=timings.elapsed(), previews=previews))
+        final = backend.to_torch(latents)
+        finished.append(final)
+        if on_frame_latents is not None:
+            on_frame_latents(frame, final)
+    return finished
+
+
+def select_backend(requested: str, sd: SDComponents, height: int, width: int,
+                   tt_metal_home: Optional[str] = None) -> Tuple[UNetBackend, str]:
+    """The backend to run and a sentence saying why it was chosen."""
+    validate_backend(requested)
+    if requested in ("auto", "blackhole"):
+        from .tt_metal import detect_blackhole
+
+        status = detect_blackhole()
+        if status.available:
+            from .blackhole_backend import BlackholeUNetBackend
+
+            backend = BlackholeUNetBackend(sd.unet, sd.scheduler_config, height=height, width=width,
+                                           tt_metal_home=tt_metal_home)
+            return backend, f"blackhole: {status.device_count} Blackhole device(s) found"
+        if requested == "blackhole":
+            raise BackendUnavailable(f"backend 'blackhole' cannot run here: {status.reason}. "
+                                     "Use backend 'torch' to run the same algorithm on the CPU.")
+        reason = f"torch: no Blackhole device ({status.reason}); running the same loop with the torch UNet"
+    else:
+        reason = "torch: asked for explicitly"
+    from .torch_backend import TorchUNetBackend
+
+    return TorchUNetBackend(sd.unet, sd.scheduler_config), reason
+
+
+class Phase2Pipeline:
+    def __init__(self, sd: SDComponents, backend: str = "auto", tt_metal_home: Optional[str] = None):
+        self.sd = sd
+        self.requested_backend = validate_backend(backend)
+        self.tt_metal_home = tt_metal_home
+        self._backend: Optional[UNetBackend] = None
+        self._backend_key: Optional[Tuple[int, int]] = None
+        self.backend_reason = ""
+        self.last_perturbation_strength: Optional[float] = None
+
+    @classmethod
+    def from_sources(cls, model: str = DEFAULT_SD_MODEL, backend: str = "auto", device: str = "cpu",
+                     tt_metal_home: Optional[str] = None) -> Tuple["Phase2Pipeline", float]:
+        from .device import pick_device, pick_dtype
+
+        validate_backend(backend)
+        t0 = time.perf_counter()
+        dev = pick_device(device)
+        sd = load_sd_components(model, pick_dtype(dev))
+        sd.unet.to(dev)
+        return cls(sd, backend, tt_metal_home), time.perf_counter() - t0
+
+    def backend_for(self, params: GenerationParams) -> UNetBackend:
+        # The TTNN UNet is built for one image size, so the backend is rebuilt when the size changes.
+        key = (params.height, params.width)
+        if self._backend is None or (self._backend.name == "blackhole" and key != self._backend_key):
+            if self._backend is not None:
+                self._backend.close()
+            self._backend, self.backend_reason = select_backend(
+                self.requested_backend, self.sd, params.height, params.width, self.tt_metal_home)
+            self._backend_key = key
+        return self._backend
+
+    def generate(self, params: GenerationParams, on_step: Optional[StepCallback] = None,
+                 on_frame: Optional[FrameCallback] = None, cancel: Optional[CancelToken] = None,
+                 timings: Optional[Timings] = None, perturbation_strength: Optional[float] = None) -> List[Image.Image]:
+        from diffusers import PNDMScheduler
+
+        params.validate()
+        strength = PERTURBATION_STRENGTH if perturbation_strength is None else float(perturbation_strength)
+        if not 0.0 <= strength <= 1.0:
+            raise ValueError(f"perturbation strength {strength} is outside 0..1")
+        self.last_perturbation_strength = strength
+        timings = timings or Timings()
+        cancel = cancel or CancelToken()
+        cancel.raise_if_cancelled()
+        backend = self.backend_for(params)
+
+        t0 = time.perf_counter()
+        embeddings = backend.prepare_text_embeddings(encode_prompt(self.sd, params.prompt, params.negative_prompt))
+        scale = 2 ** (len(self.sd.vae.config.block_out_channels) - 1)
+        shape = (1, self.sd.unet.config.in_channels, params.height // scale, params.width // scale)
+        starts = frame_noise(params.seed, params.num_frames, shape, strength)
+        timings.encode_s = time.perf_counter() - t0
+
+        frames: List[Image.Image] = []
+
+        def decode_now(index: int, latents: torch.Tensor) -> None:
+            cancel.raise_if_cancelled()
+            d0 = time.perf_counter()
+            frames.append(decode_frame(self.sd.vae, latents))
+            timings.decode_s += time.perf_counter() - d0
+            if on_frame is not None:
+                on_frame(FrameEvent(frame=index, total_frames=params.num_frames, image=frames[-1],
+                                    elapsed_s=timings.elapsed()))
+
+        alphas = PNDMScheduler.from_config(self.sd.scheduler_config).alphas_cumprod
+        denoise_frames(backend, embeddings, starts, params.steps, params.guidance_scale, alphas,
+                       on_step=on_step, on_frame_latents=decode_now, cancel=cancel, timings=timings)
+        timings.denoise_s = sum(timings.steps)
+        return frames
+
+    def describe(self) -> Dict[str, Any]:
+        backend = self._backend
+        return {
+            "phase": 2,
+            "backend": backend.name if backend else self.requested_backend,
+            "backend_reason": self.backend_reason,
+            "device": backend.device_description if backend else "",
+            "dtype": str(self.sd.unet.dtype).replace("torch.", ""),
+            "models": {"sd": {"source": self.sd.source, "revision": self.sd.revision}},
+            "scheduler": {"class": "PNDMScheduler", "reset": "per frame"},
+            "perturbation_strength": self.last_perturbation_strength,
+        }
+
+    def close(self) -> None:
+        if self._backend is not None:
+            self._backend.close()
+            self._backend = None
+
+
+def run_phase2(params: GenerationParams, output: Path, pipeline: Optional[Phase2Pipeline] = None,
+               model: str = DEFAULT_SD_MODEL, backend: str = "auto", device: str = "cpu",
+               on_step: Optional[StepCallback] = None, on_frame: Optional[FrameCallback] = None,
+               cancel: Optional[CancelToken] = None, perturbation_strength: Optional[float] = None) -> RunResult:
+    """Generate and write the outputs. Nothing is written if the run fails or is cancelled."""
+    params.validate()
+    validate_backend(backend)
+    timings = Timings()
+    if pipeline is None:
+        pipeline, timings.load_s = Phase2Pipeline.from_sources(model, backend, device)
+    frames = pipeline.generate(params, on_step=on_step, on_frame=on_frame, cancel=cancel, timings=timings,
+                               perturbation_strength=perturbation_strength)
+    if cancel is not None and cancel.cancelled:
+        raise Cancelled("run cancelled")
+    return finish_run(frames, params, output, timings, pipeline.describe())

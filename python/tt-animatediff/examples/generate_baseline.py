@@ -1,0 +1,21 @@
+"""Phase 1 from a terminal: AnimateDiff (SD 1.4 + motion adapter) with diffusers on any torch device.
+
+    python examples/generate_baseline.py --prompt "a corgi on a beach" --frames 8 --steps 25 --output output/baseline.gif
+"""
+
+import sys
+
+from animatediff_ttnn.cli import base_parser, run_cli
+from animatediff_ttnn.pipeline import run_phase1
+
+
+def main(argv=None) -> int:
+    parser = base_parser(__doc__.strip().splitlines()[0], "output/baseline.gif")
+    parser.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, mps")
+    args = parser.parse_args(argv)
+    return run_cli(lambda params, output, bar: run_phase1(
+        params, output, model=args.model, motion_adapter=args.motion_adapter, device=args.device, on_step=bar), args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""Shared fixtures: the tiny random-weight models, built once per test session, and no network."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Tests must never reach a model hub: a missing model has to fail fast and clearly.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+SMALL = dict(width=64, height=64)  # 8x8 latents: the tiny models' native size
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory) -> dict:
+    from animatediff_ttnn.tiny_models import build_tiny_models
+
+    return {k: str(v) for k, v in build_tiny_models(tmp_path_factory.mktemp("tiny-models")).items()}
+
+
+@pytest.fixture(scope="session")
+def phase1(tiny_models):
+    from animatediff_ttnn.pipeline import Phase1Pipeline
+
+    pipeline, _ = Phase1Pipeline.from_sources(tiny_models["sd"], tiny_models["motion_adapter"], device="cpu")
+    return pipeline
+
+
+@pytest.fixture(scope="session")
+def phase2(tiny_models):
+    from animatediff_ttnn.ttnn_pipeline import Phase2Pipeline
+
+    pipeline, _ = Phase2Pipeline.from_sources(tiny_models["sd"], backend="torch", device="cpu")
+    return pipeline
+
+
+def gif_frames(path):
+    """Every frame of a GIF as RGB arrays, plus its size and per-frame durations."""
+    import numpy as np
+    from PIL import Image, ImageSequence
+
+    with Image.open(path) as im:
+        frames = [np.asarray(f.convert("RGB")) for f in ImageSequence.Iterator(im)]
+        return frames, im.size, im.info
+
+
+def leftovers(folder: Path):
+    """Anything in an output folder: a failed or cancelled run must leave it empty."""
+    return sorted(p.name for p in Path(folder).iterdir()) if Path(folder).exists() else []

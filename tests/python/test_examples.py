@@ -1,0 +1,51 @@
+"""The two example scripts, run as a user runs them (subprocess, tiny models, no network)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import gif_frames
+
+BUNDLE = Path(__file__).resolve().parents[2] / "python" / "tt-animatediff"
+
+
+def run_example(script, *args, cwd):
+    env = dict(os.environ, HF_HUB_OFFLINE="1")
+    return subprocess.run([sys.executable, str(BUNDLE / "examples" / script), *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_baseline_example_writes_gif_and_summary(tiny_models, tmp_path):
+    proc = run_example("generate_baseline.py", "--model", tiny_models["sd"], "--motion-adapter", tiny_models["motion_ckpt"],
+                       "--frames", "4", "--steps", "2", "--width", "64", "--height", "64", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    frames, size, _ = gif_frames(tmp_path / "output" / "baseline.gif")
+    assert len(frames) == 4 and size == (64, 64)
+    last = proc.stdout.strip().splitlines()[-1]
+    assert last.startswith("4 frames in ") and "s/frame" in last and last.endswith("baseline.gif")
+
+
+def test_blackhole_example_with_torch_backend(tiny_models, tmp_path):
+    proc = run_example("generate_blackhole.py", "--model", tiny_models["sd"], "--backend", "torch", "--frames", "3",
+                       "--steps", "2", "--width", "64", "--height", "64", "--output", "out/bh.gif", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert len(gif_frames(tmp_path / "out" / "bh.gif")[0]) == 3
+    assert "torch: asked for explicitly" in proc.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--frames", "0"], "invalid parameter num_frames"),
+    (["--width", "100"], "invalid parameter width"),
+    (["--backend", "gpu"], "unknown backend 'gpu'"),
+    (["--backend", "blackhole"], "backend 'blackhole' cannot run here"),
+    (["--model", "/no/such/sd"], "Stable Diffusion model not found: /no/such/sd"),
+])
+def test_clear_errors_no_traceback(tiny_models, tmp_path, args, message):
+    base = ["--model", tiny_models["sd"], "--steps", "1", "--frames", "1", "--width", "64", "--height", "64"]
+    proc = run_example("generate_blackhole.py", *base, *args, cwd=tmp_path)
+    assert proc.returncode != 0
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "output").exists() or not any((tmp_path / "output").iterdir())

@@ -1,0 +1,66 @@
+"""Model sources: diffusers folders, original AnimateDiff checkpoints, and clear errors."""
+
+import pytest
+import torch
+
+from animatediff_ttnn.models import ModelNotFound, is_local, load_motion_adapter, load_sd_components
+from animatediff_ttnn.motion_checkpoint import infer_adapter_config, read_checkpoint
+
+
+@pytest.mark.parametrize("kind", ["motion_ckpt", "motion_safetensors"])
+def test_original_checkpoint_loads_to_the_same_motion_weights(tiny_models, kind):
+    reference = load_motion_adapter(tiny_models["motion_adapter"]).state_dict()
+    loaded = load_motion_adapter(tiny_models[kind]).state_dict()
+    assert loaded.keys() == reference.keys()
+    for key in reference:
+        assert torch.equal(loaded[key], reference[key]), key
+
+
+def test_checkpoint_is_really_in_the_original_layout(tiny_models):
+    state = read_checkpoint(__import__("pathlib").Path(tiny_models["motion_ckpt"]))
+    assert "down_blocks.0.motion_modules.0.temporal_transformer.transformer_blocks.0.attention_blocks.0.to_q.weight" in state
+    assert "down_blocks.0.motion_modules.0.temporal_transformer.transformer_blocks.0.norms.0.weight" in state
+    assert not any(".attn1." in k or ".norm1." in k for k in state)
+    config = infer_adapter_config(state)
+    assert config["block_out_channels"] == (32, 64)
+    assert config["motion_max_seq_length"] == 16
+    assert config["use_motion_mid_block"] is True
+
+
+def test_not_a_motion_checkpoint(tmp_path):
+    path = tmp_path / "other.ckpt"
+    torch.save({"model.diffusion_model.input_blocks.0.0.weight": torch.zeros(1)}, path)
+    with pytest.raises(ValueError, match="not an AnimateDiff motion-module checkpoint"):
+        load_motion_adapter(str(path))
+
+
+def test_missing_local_path_says_where_it_looked(tmp_path):
+    missing = tmp_path / "nowhere" / "sd"
+    with pytest.raises(ModelNotFound) as err:
+        load_sd_components(str(missing))
+    text = str(err.value)
+    assert "Stable Diffusion model not found" in text and str(missing) in text
+
+
+def test_missing_checkpoint_file(tmp_path):
+    with pytest.raises(ModelNotFound, match="motion adapter not found"):
+        load_motion_adapter(str(tmp_path / "mm_sd_v15_v2.ckpt"))
+
+
+def test_hub_id_offline_names_the_fetch_command():
+    with pytest.raises(ModelNotFound) as err:
+        load_motion_adapter("guoyww/animatediff-motion-adapter-v1-5-2")
+    text = str(err.value)
+    assert "python -m animatediff_ttnn.download guoyww/animatediff-motion-adapter-v1-5-2" in text
+    assert "Hugging Face cache" in text
+
+
+@pytest.mark.parametrize("source, local", [
+    ("CompVis/stable-diffusion-v1-4", True is False),
+    ("./models/sd", True),
+    ("/abs/sd", True),
+    ("mm_sd_v15_v2.ckpt", True),
+    ("a/b/c", True),
+])
+def test_is_local(source, local):
+    assert is_local(source) is local

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -27,10 +28,13 @@ def base_parser(description: str, default_output: str, motion_adapter: bool = Tr
     parser.add_argument("--fps", type=int, default=8)
     parser.add_argument("--formats", default="gif", help="comma-separated: gif,mp4,webp,png (gif is always written)")
     parser.add_argument("--output", default=default_output, help="path of the GIF; other formats go beside it")
-    parser.add_argument("--model", default=DEFAULT_SD_MODEL, help="SD 1.x hub id or local diffusers folder")
+    # Environment variables let a user (or a test) point every command at other models once.
+    parser.add_argument("--model", default=os.environ.get("ANIMATEDIFF_SD_MODEL", DEFAULT_SD_MODEL),
+                        help="SD 1.x hub id or local diffusers folder (env ANIMATEDIFF_SD_MODEL)")
     if motion_adapter:
-        parser.add_argument("--motion-adapter", default=DEFAULT_MOTION_ADAPTER,
-                            help="hub id, local diffusers folder, or original .ckpt/.safetensors file")
+        parser.add_argument("--motion-adapter", default=os.environ.get("ANIMATEDIFF_MOTION_ADAPTER", DEFAULT_MOTION_ADAPTER),
+                            help="hub id, local diffusers folder, or original .ckpt/.safetensors file "
+                                 "(env ANIMATEDIFF_MOTION_ADAPTER)")
     return parser
 
 

@@ -39,3 +39,27 @@ def pick_dtype(device: torch.device, requested: Optional[str] = None) -> torch.d
             raise ValueError(f"dtype: unknown {requested!r}; choose float32 or float16")
         return table[requested]
     return torch.float16 if device.type == "cuda" else torch.float32
+
+
+def cpu_model() -> str:
+    """The CPU's marketing name (Linux /proc/cpuinfo, else platform.processor())."""
+    import platform
+
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def hardware_description(device: Optional[torch.device] = None) -> dict:
+    """What a timing was measured on: always the CPU, plus the GPU when one ran the work."""
+    import os
+
+    info = {"cpu": cpu_model(), "cpu_cores": os.cpu_count(), "torch_threads": torch.get_num_threads()}
+    if device is not None and device.type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(device)
+    return info

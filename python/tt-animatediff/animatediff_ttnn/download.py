@@ -31,7 +31,12 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Download the lesson's models into the Hugging Face cache.")
     parser.add_argument("repos", nargs="*", default=[DEFAULT_SD_MODEL, DEFAULT_MOTION_ADAPTER])
     parser.add_argument("--revision", default=None)
+    parser.add_argument("--dry-run", action="store_true", help="list what would be fetched, fetch nothing")
     args = parser.parse_args(argv)
+    if args.dry_run:
+        for repo in args.repos:
+            print(f"{repo}: {' '.join(patterns_for(repo))} -> {hub_cache_dir()}")
+        return 0
     for repo in args.repos:
         try:
             path = download_model(repo, args.revision)

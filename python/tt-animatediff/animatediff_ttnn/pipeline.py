@@ -176,4 +176,4 @@ def run_phase1(params: GenerationParams, output: Path, pipeline: Optional[Phase1
     frames = pipeline.generate(params, on_step=on_step, cancel=cancel, timings=timings)
     if cancel is not None and cancel.cancelled:
         raise Cancelled("run cancelled")
-    return finish_run(frames, params, output, timings, pipeline.describe())
+    return finish_run(frames, params, output, timings, pipeline.describe(), pipeline.device)

@@ -9,9 +9,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
+import torch
 from PIL import Image
 
 from . import __version__
+from .device import hardware_description
 from .export import export_frames, metadata_path_for, remove_outputs, write_json
 from .params import GenerationParams
 
@@ -66,7 +68,7 @@ class RunResult:
 
 
 def finish_run(frames: List[Image.Image], params: GenerationParams, output: Path, timings: Timings,
-               run_info: Dict[str, Any]) -> RunResult:
+               run_info: Dict[str, Any], device: Optional[torch.device] = None) -> RunResult:
     """Export every asked format, then the metadata last (its presence marks the run complete)."""
     output = Path(output)
     if output.suffix.lower() != ".gif":
@@ -85,7 +87,7 @@ def finish_run(frames: List[Image.Image], params: GenerationParams, output: Path
         "frames": len(frames),
         "size": [frames[0].width, frames[0].height],
         "versions": library_versions(),
-        "host": {"machine": platform.machine(), "system": platform.system(), "processor": platform.processor()},
+        "host": {"machine": platform.machine(), "system": platform.system(), **hardware_description(device)},
         **run_info,
         "timings": timings.to_dict(),
     }

@@ -141,6 +141,36 @@ def build_tiny_motion_adapter(folder: Path, seed: int = 1):
     return adapter
 
 
+def build_full_size_models(out: Path, seed: int = 0) -> Dict[str, Path]:
+    """Random weights in SD 1.4's and the v1-5-2 adapter's exact architectures: the real FLOPs and
+    memory, for benchmarks on machines that cannot download the real weights (~6 GB in fp32)."""
+    from diffusers import AutoencoderKL, MotionAdapter, PNDMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+
+    out = Path(out)
+    torch.manual_seed(seed)
+    write_tiny_tokenizer(out / "sd" / "tokenizer")  # vocabulary size does not change the cost
+    tokenizer = CLIPTokenizer.from_pretrained(out / "sd" / "tokenizer")
+    unet = UNet2DConditionModel(sample_size=64, cross_attention_dim=768, attention_head_dim=8)  # SD 1.x defaults
+    vae = AutoencoderKL(
+        block_out_channels=(128, 256, 512, 512),
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        layers_per_block=2,
+        latent_channels=4,
+        sample_size=512,
+    )
+    text_encoder = CLIPTextModel(CLIPTextConfig(
+        vocab_size=len(tokenizer), hidden_size=768, intermediate_size=3072, num_hidden_layers=12,
+        num_attention_heads=12, max_position_embeddings=77, hidden_act="quick_gelu",
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id))
+    StableDiffusionPipeline(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet,
+                            scheduler=PNDMScheduler.from_config(SD_SCHEDULER_CONFIG), safety_checker=None,
+                            feature_extractor=None, requires_safety_checker=False).save_pretrained(out / "sd")
+    MotionAdapter().save_pretrained(out / "motion-adapter")  # diffusers' defaults are the v1-5-2 layout
+    return {"sd": out / "sd", "motion_adapter": out / "motion-adapter"}
+
+
 def build_tiny_models(out: Path) -> Dict[str, Path]:
     """Write every tiny model under `out`; returns the paths by role. Safe to call again."""
     from .motion_checkpoint import save_original_motion_checkpoint
@@ -162,8 +192,11 @@ def build_tiny_models(out: Path) -> Dict[str, Path]:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("out", type=Path, help="folder to write the tiny models into")
+    parser.add_argument("--full-size", action="store_true",
+                        help="random weights at the real SD 1.4 / v1-5-2 sizes instead (benchmarks; ~6 GB)")
     args = parser.parse_args(argv)
-    for role, path in build_tiny_models(args.out).items():
+    build = build_full_size_models if args.full_size else build_tiny_models
+    for role, path in build(args.out).items():
         print(f"{role}: {path}")
     return 0
 

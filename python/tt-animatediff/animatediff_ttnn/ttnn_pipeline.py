@@ -240,4 +240,4 @@ def run_phase2(params: GenerationParams, output: Path, pipeline: Optional[Phase2
                                perturbation_strength=perturbation_strength)
     if cancel is not None and cancel.cancelled:
         raise Cancelled("run cancelled")
-    return finish_run(frames, params, output, timings, pipeline.describe())
+    return finish_run(frames, params, output, timings, pipeline.describe(), pipeline.sd.unet.device)

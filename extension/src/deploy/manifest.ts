@@ -1,0 +1,103 @@
+// Change detection for deploy: compares the bundle, the scratchpad and what was last deployed
+// (the manifest), so a file the user edited is never overwritten silently. Pure.
+
+export const MANIFEST_FILE = '.animatediff-deploy.json';
+
+/** Relative POSIX path → sha256 hex. */
+export type FileHashes = Record<string, string>;
+
+export interface DeployManifest {
+  version: 1;
+  deployedAt: string;
+  extensionVersion: string;
+  files: FileHashes;
+}
+
+export interface DeployPlan {
+  /** Not in the scratchpad yet. */
+  add: string[];
+  /** The scratchpad still holds what we deployed last time; the bundle has a newer version. */
+  update: string[];
+  /** Already identical to the bundle. */
+  unchanged: string[];
+  /** Differs from the bundle and was changed (or created) by the user: ask before touching. */
+  conflicts: string[];
+  /** We deployed it before, the bundle dropped it, the user never touched it: safe to remove. */
+  obsolete: string[];
+  /** We deployed it before, the bundle dropped it, but the user edited it: left alone. */
+  orphanedEdits: string[];
+}
+
+/**
+ * @param bundle  hashes of every file in the bundle
+ * @param target  hashes of the scratchpad files that exist, among bundle ∪ manifest paths
+ * @param previous the manifest of the last deploy, if any
+ */
+export function planDeploy(bundle: FileHashes, target: FileHashes, previous?: DeployManifest): DeployPlan {
+  const plan: DeployPlan = { add: [], update: [], unchanged: [], conflicts: [], obsolete: [], orphanedEdits: [] };
+  const deployed = previous?.files ?? {};
+  for (const rel of Object.keys(bundle).sort()) {
+    const current = target[rel];
+    if (current === undefined) plan.add.push(rel);
+    else if (current === bundle[rel]) plan.unchanged.push(rel);
+    else if (deployed[rel] !== undefined && deployed[rel] === current) plan.update.push(rel);
+    else plan.conflicts.push(rel);
+  }
+  for (const rel of Object.keys(deployed).sort()) {
+    if (rel in bundle || target[rel] === undefined) continue;
+    if (target[rel] === deployed[rel]) plan.obsolete.push(rel);
+    else plan.orphanedEdits.push(rel);
+  }
+  return plan;
+}
+
+export type ConflictResolution = 'keep' | 'overwrite';
+
+/** What the next manifest records: the bundle hash of each file we wrote or found identical.
+ *  A kept conflict keeps its old record, so the next deploy asks about it again. */
+export function nextManifest(
+  bundle: FileHashes,
+  plan: DeployPlan,
+  resolution: ConflictResolution,
+  previous: DeployManifest | undefined,
+  meta: { deployedAt: string; extensionVersion: string },
+): DeployManifest {
+  const files: FileHashes = {};
+  for (const rel of [...plan.add, ...plan.update, ...plan.unchanged]) files[rel] = bundle[rel];
+  for (const rel of plan.conflicts) {
+    if (resolution === 'overwrite') files[rel] = bundle[rel];
+    else files[rel] = previous?.files[rel] ?? bundle[rel];
+  }
+  const sorted: FileHashes = {};
+  for (const rel of Object.keys(files).sort()) sorted[rel] = files[rel];
+  return { version: 1, deployedAt: meta.deployedAt, extensionVersion: meta.extensionVersion, files: sorted };
+}
+
+export function parseManifest(text: string): DeployManifest | undefined {
+  try {
+    const data = JSON.parse(text) as Partial<DeployManifest>;
+    if (data.version !== 1 || typeof data.files !== 'object' || data.files === null) return undefined;
+    const files: FileHashes = {};
+    for (const [rel, hash] of Object.entries(data.files)) {
+      if (typeof hash === 'string' && /^[0-9a-f]{64}$/.test(hash)) files[rel] = hash;
+    }
+    return {
+      version: 1,
+      deployedAt: String(data.deployedAt ?? ''),
+      extensionVersion: String(data.extensionVersion ?? ''),
+      files,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** "20261125-151500": sortable, no characters that are awkward in file names. */
+export function backupStamp(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
+}
+
+export function backupName(rel: string, d: Date): string {
+  return `${rel}.${backupStamp(d)}.bak`;
+}

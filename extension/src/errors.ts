@@ -1,0 +1,151 @@
+// Maps every failure the UI can meet to a message and the actions that fix it. Pure: the
+// vscode side (errorActions.ts) runs the chosen action; the webview shows the same buttons.
+import type { z } from 'zod';
+import { ErrorCodes, errorDataSpecs } from './protocol';
+import { SidecarExitedError, SidecarStartError, describeExit } from './sidecar/errors';
+
+export type ErrorActionId =
+  | 'openUserCode'
+  | 'downloadModels'
+  | 'openSettings'
+  | 'runPhase2Cpu'
+  | 'cancelRun'
+  | 'showLog'
+  | 'restartSidecar'
+  | 'openPreview'
+  | 'deployProject';
+
+export interface ErrorAction {
+  id: ErrorActionId;
+  title: string;
+  file?: string; // openUserCode
+  line?: number; // openUserCode, 1-based
+  setting?: string; // openSettings: the settings search query
+}
+
+export type ErrorKind =
+  | 'invalidParams'
+  | 'cancelled'
+  | 'busy'
+  | 'modelNotFound'
+  | 'userCode'
+  | 'backendUnavailable'
+  | 'protocolMismatch'
+  | 'sidecarExited'
+  | 'sidecarStart'
+  | 'other';
+
+export interface ErrorView {
+  kind: ErrorKind;
+  message: string;
+  actions: ErrorAction[];
+  /** Longer text for the log (traceback, stderr tail). */
+  detail?: string;
+}
+
+const SHOW_LOG: ErrorAction = { id: 'showLog', title: 'Show Log' };
+const RESTART: ErrorAction = { id: 'restartSidecar', title: 'Restart Sidecar' };
+
+interface RpcErrorLike {
+  code: number;
+  message: string;
+  data?: unknown;
+}
+
+function isRpcError(err: unknown): err is RpcErrorLike {
+  return typeof err === 'object' && err !== null && typeof (err as RpcErrorLike).code === 'number' && typeof (err as RpcErrorLike).message === 'string';
+}
+
+type ErrorDataOf<C extends keyof typeof errorDataSpecs> = z.output<(typeof errorDataSpecs)[C]>;
+
+function parseData<C extends keyof typeof errorDataSpecs>(code: C, data: unknown): ErrorDataOf<C> | undefined {
+  const parsed = (errorDataSpecs[code] as z.ZodType).safeParse(data);
+  return parsed.success ? (parsed.data as ErrorDataOf<C>) : undefined;
+}
+
+export function describeError(err: unknown): ErrorView {
+  if (err instanceof SidecarExitedError) {
+    return {
+      kind: 'sidecarExited',
+      message: `The AnimateDiff sidecar stopped unexpectedly (${describeExit(err.exitCode, err.signal)}). It starts again on the next request.`,
+      actions: [SHOW_LOG, RESTART],
+      detail: err.stderrTail.join('\n'),
+    };
+  }
+  if (err instanceof SidecarStartError) {
+    const actions: ErrorAction[] =
+      err.reason === 'interpreterNotFound' || err.reason === 'missingModules'
+        ? [{ id: 'openSettings', title: 'Choose Python Interpreter', setting: 'animatediff.pythonPath' }, SHOW_LOG]
+        : [SHOW_LOG, RESTART];
+    return { kind: 'sidecarStart', message: err.message, actions, detail: err.stderrTail.join('\n') };
+  }
+  if (!isRpcError(err)) {
+    const message = err instanceof Error ? err.message : String(err);
+    return { kind: 'other', message, actions: [SHOW_LOG] };
+  }
+  switch (err.code) {
+    case ErrorCodes.InvalidParams: {
+      const d = parseData(ErrorCodes.InvalidParams, err.data);
+      return {
+        kind: 'invalidParams',
+        message: d ? `Invalid ${d.field}: ${d.message}` : err.message,
+        actions: [{ id: 'openPreview', title: 'Edit Parameters' }],
+      };
+    }
+    case ErrorCodes.RequestCancelled:
+      return { kind: 'cancelled', message: 'Cancelled.', actions: [] };
+    case ErrorCodes.Busy:
+      return {
+        kind: 'busy',
+        message: 'Another generation is still running in the sidecar. Cancel it or wait for it to finish.',
+        actions: [{ id: 'cancelRun', title: 'Cancel Run' }],
+      };
+    case ErrorCodes.ModelNotFound: {
+      const d = parseData(ErrorCodes.ModelNotFound, err.data);
+      return {
+        kind: 'modelNotFound',
+        message: d ? `Model not found: ${d.what} (${d.source}). ${d.fix}` : err.message,
+        actions: [
+          { id: 'downloadModels', title: 'Download Models' },
+          { id: 'openSettings', title: 'Model Settings', setting: 'animatediff.models' },
+        ],
+      };
+    }
+    case ErrorCodes.UserCodeError: {
+      const d = parseData(ErrorCodes.UserCodeError, err.data);
+      if (!d) return { kind: 'userCode', message: err.message, actions: [SHOW_LOG] };
+      const at = `${basename(d.file)}:${d.line}`;
+      const where = ` (${at})`;
+      const actions: ErrorAction[] = [{ id: 'openUserCode', title: `Open ${at}`, file: d.file, line: d.line }, SHOW_LOG];
+      return { kind: 'userCode', message: `Your pipeline code raised ${d.type}: ${d.message}${where}`, actions, detail: d.traceback };
+    }
+    case ErrorCodes.BackendUnavailable: {
+      const d = parseData(ErrorCodes.BackendUnavailable, err.data);
+      return {
+        kind: 'backendUnavailable',
+        message: `Blackhole is not available: ${d?.reason ?? err.message}`,
+        actions: [
+          { id: 'runPhase2Cpu', title: 'Run the Phase 2 Algorithm on CPU' },
+          { id: 'openSettings', title: 'Open Settings', setting: 'animatediff.ttMetalHome' },
+        ],
+      };
+    }
+    case ErrorCodes.ProtocolMismatch: {
+      const d = parseData(ErrorCodes.ProtocolMismatch, err.data);
+      return {
+        kind: 'protocolMismatch',
+        message: d
+          ? `The sidecar (version ${d.serverVersion}) speaks protocol ${d.protocolVersion}; this extension needs another. Reinstall the extension so both come from the same build.`
+          : err.message,
+        actions: [SHOW_LOG, RESTART],
+      };
+    }
+    default:
+      return { kind: 'other', message: err.message, actions: [SHOW_LOG] };
+  }
+}
+
+function basename(p: string): string {
+  const parts = p.split(/[\\/]/);
+  return parts[parts.length - 1] || p;
+}

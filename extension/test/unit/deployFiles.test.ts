@@ -1,0 +1,47 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { copyRel, hashExisting, isExcluded, listFiles, readManifest, writeManifest } from '../../src/deploy/files';
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'ad-files-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function write(rel: string, text: string) {
+  const file = path.join(tmp, 'src', rel);
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, text);
+}
+
+describe('deploy files', () => {
+  it('skips caches, build products, outputs, backups and the manifest', () => {
+    expect(isExcluded('animatediff_ttnn/__pycache__/x.cpython-311.pyc')).toBe(true);
+    expect(isExcluded('tt_animatediff.egg-info/PKG-INFO')).toBe(true);
+    expect(isExcluded('output/run.gif')).toBe(true);
+    expect(isExcluded('animatediff_ttnn/ttnn_pipeline.py.20261125-090503.bak')).toBe(true);
+    expect(isExcluded('.animatediff-deploy.json')).toBe(true);
+    expect(isExcluded('animatediff_ttnn/output.py')).toBe(false);
+    expect(isExcluded('examples/output/keep.py')).toBe(false); // only the package root's output/
+  });
+
+  it('lists, hashes and copies', async () => {
+    write('pkg/a.py', 'A');
+    write('pkg/__pycache__/a.pyc', 'x');
+    write('output/r.gif', 'x');
+    write('README.md', 'R');
+    const files = await listFiles(path.join(tmp, 'src'));
+    expect(files).toEqual(['README.md', 'pkg/a.py']);
+    const hashes = await hashExisting(path.join(tmp, 'src'), [...files, 'missing.py']);
+    expect(Object.keys(hashes)).toEqual(['README.md', 'pkg/a.py']);
+    expect(hashes['pkg/a.py']).toBe('559aead08264d5795d3909718cdd05abd49572e84fe55590eef31a88a08fdffd'); // sha256("A")
+    await copyRel(path.join(tmp, 'src'), path.join(tmp, 'dst'), 'pkg/a.py');
+    expect(await hashExisting(path.join(tmp, 'dst'), ['pkg/a.py'])).toEqual({ 'pkg/a.py': hashes['pkg/a.py'] });
+  });
+
+  it('writes and reads the manifest', async () => {
+    const m = { version: 1 as const, deployedAt: 'now', extensionVersion: '0.1.0', files: { 'a.py': 'a'.repeat(64) } };
+    await writeManifest(tmp, m);
+    expect(await readManifest(tmp)).toEqual(m);
+    expect(await readManifest(path.join(tmp, 'nowhere'))).toBeUndefined();
+  });
+});

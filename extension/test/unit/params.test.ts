@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_PROMPT, defaultForm, mergeRemembered, runLabel, toGenerateParams, validateRunForm, type RunForm } from '../../src/params';
+
+const settings = { frames: 8, steps: 25, guidanceScale: 7.5, seed: 42, width: 512, height: 512 };
+const form: RunForm = { ...defaultForm(settings), prompt: 'a cat', negativePrompt: '' };
+
+describe('run form defaults', () => {
+  it('comes from the settings, with a default prompt and Blackhole as the Phase 2 choice', () => {
+    const f = defaultForm(settings);
+    expect(f).toMatchObject({ prompt: DEFAULT_PROMPT, frames: 8, steps: 25, guidance: 7.5, seed: 42, width: 512, height: 512, backend: 'blackhole' });
+    expect(validateRunForm(f).ok).toBe(true);
+  });
+
+  it('keeps valid remembered fields and drops invalid or unknown ones', () => {
+    const merged = mergeRemembered(form, { prompt: 'remembered', steps: 3, width: 100, backend: 'gpu', bogus: 1 });
+    expect(merged.prompt).toBe('remembered');
+    expect(merged.steps).toBe(3);
+    expect(merged.width).toBe(512); // 100 is not a multiple of 8
+    expect(merged.backend).toBe('blackhole');
+    expect(mergeRemembered(form, 'garbage')).toEqual(form);
+    expect(mergeRemembered(form, undefined)).toEqual(form);
+  });
+});
+
+describe('validateRunForm', () => {
+  const errorsOf = (patch: Record<string, unknown>) => {
+    const r = validateRunForm({ ...form, ...patch });
+    return r.ok ? [] : r.errors.map((e) => e.field);
+  };
+
+  it('accepts a good form', () => expect(errorsOf({})).toEqual([]));
+  it('needs a prompt', () => expect(errorsOf({ prompt: '   ' })).toEqual(['prompt']));
+  it('needs whole numbers in range', () => {
+    expect(errorsOf({ frames: 0 })).toEqual(['frames']);
+    expect(errorsOf({ frames: 2.5 })).toEqual(['frames']);
+    expect(errorsOf({ steps: null })).toEqual(['steps']);
+    expect(errorsOf({ seed: -1 })).toEqual(['seed']);
+    expect(errorsOf({ steps: '5' })).toEqual(['steps']);
+  });
+  it('needs sizes that are multiples of 8', () => expect(errorsOf({ width: 500, height: 4096 })).toEqual(['height', 'width']));
+  it('bounds the guidance scale', () => expect(errorsOf({ guidance: 51 })).toEqual(['guidance']));
+  it('knows only the two Phase 2 backends', () => expect(errorsOf({ backend: 'auto' })).toEqual(['backend']));
+  it('rejects unknown fields and non-objects', () => {
+    expect(errorsOf({ extra: 1 })).toEqual(['form']);
+    expect(validateRunForm(null).ok).toBe(false);
+    expect(validateRunForm([]).ok).toBe(false);
+  });
+});
+
+describe('toGenerateParams', () => {
+  const ctx = { device: 'auto' as const, models: { sd: '/m/sd', motionAdapter: '/m/ma' } };
+
+  it('Phase 1 uses the device setting and both models', () => {
+    expect(toGenerateParams(form, { phase: 1 }, ctx)).toEqual({
+      phase: 1,
+      device: 'auto',
+      models: { sd: '/m/sd', motionAdapter: '/m/ma' },
+      params: { prompt: 'a cat', negativePrompt: '', numFrames: 8, steps: 25, guidanceScale: 7.5, seed: 42, width: 512, height: 512 },
+    });
+  });
+
+  it('Phase 2 on Blackhole asks for the blackhole backend and only the SD model', () => {
+    const p = toGenerateParams(form, { phase: 2, backend: 'blackhole' }, ctx);
+    expect(p).toMatchObject({ phase: 2, backend: 'blackhole', models: { sd: '/m/sd' } });
+    expect(p.device).toBeUndefined();
+  });
+
+  it('"Phase 2 on CPU" is the torch backend pinned to the CPU', () => {
+    expect(toGenerateParams(form, { phase: 2, backend: 'cpu' }, ctx)).toMatchObject({ phase: 2, backend: 'torch', device: 'cpu' });
+    expect(toGenerateParams({ ...form, backend: 'cpu' }, { phase: 2 }, { ...ctx, models: {} })).toMatchObject({ backend: 'torch', models: {} });
+  });
+
+  it('labels the CPU variant so it can never be mistaken for Blackhole', () => {
+    expect(runLabel({ phase: 2, backend: 'cpu' })).toMatch(/Phase 2 algorithm on CPU/);
+    expect(runLabel({ phase: 2, backend: 'cpu' })).toMatch(/no Blackhole/);
+    expect(runLabel({ phase: 2, backend: 'blackhole' })).toMatch(/Blackhole/);
+    expect(runLabel({ phase: 1 })).toMatch(/Phase 1/);
+  });
+});

@@ -1,0 +1,61 @@
+// Typed access to the animatediff.* settings.
+import * as os from 'node:os';
+import * as vscode from 'vscode';
+import type { SettingDefaults } from './params';
+import { expandPath } from './paths';
+import type { ModelSources, TorchDevice } from './protocol';
+
+export const SECTION = 'animatediff';
+export const DEFAULT_SCRATCHPAD = '~/tt-scratchpad/tt-animatediff';
+
+export interface StudioConfig {
+  pythonPath: string; // expanded; '' when unset
+  scratchpadPath: string; // expanded
+  ttMetalHome: string; // expanded; '' when unset
+  models: ModelSources; // empty entries dropped: the sidecar's defaults apply
+  defaults: SettingDefaults;
+  device: TorchDevice;
+  pipInstall: boolean;
+}
+
+function pathContext() {
+  return { home: os.homedir(), workspaceFolder: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath };
+}
+
+export function expandSetting(value: string): string {
+  return value.trim() ? expandPath(value, pathContext()) : '';
+}
+
+export function readConfig(): StudioConfig {
+  const c = vscode.workspace.getConfiguration(SECTION);
+  const str = (key: string, fallback = '') => c.get<string>(key, fallback) ?? fallback;
+  const num = (key: string, fallback: number) => {
+    const v = c.get<number>(key, fallback);
+    return typeof v === 'number' && Number.isFinite(v) ? v : fallback;
+  };
+  const models: ModelSources = {};
+  const sd = expandSetting(str('models.sd'));
+  const motionAdapter = expandSetting(str('models.motionAdapter'));
+  if (sd) models.sd = sd;
+  if (motionAdapter) models.motionAdapter = motionAdapter;
+  const device = str('device', 'auto');
+  return {
+    pythonPath: expandSetting(str('pythonPath')),
+    scratchpadPath: expandSetting(str('scratchpadPath', DEFAULT_SCRATCHPAD) || DEFAULT_SCRATCHPAD),
+    ttMetalHome: expandSetting(str('ttMetalHome')),
+    models,
+    defaults: {
+      frames: num('frames', 8),
+      steps: num('steps', 25),
+      guidanceScale: num('guidanceScale', 7.5),
+      seed: num('seed', 42),
+      width: num('width', 512),
+      height: num('height', 512),
+    },
+    device: (['auto', 'cpu', 'cuda', 'mps'].includes(device) ? device : 'auto') as TorchDevice,
+    pipInstall: c.get<boolean>('deploy.pipInstall', true) !== false,
+  };
+}
+
+/** Settings whose change means the running sidecar is stale (it gets them at start). */
+export const RESTART_SETTINGS = ['pythonPath', 'scratchpadPath', 'ttMetalHome'].map((k) => `${SECTION}.${k}`);

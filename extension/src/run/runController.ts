@@ -1,0 +1,323 @@
+// One generation at a time: form → studio/generate, with a cancellable progress notification,
+// live previews in the preview panel, and the finished GIF, links and walkthrough ticks after.
+import * as path from 'node:path';
+import { CancellationTokenSource } from 'vscode-jsonrpc';
+import * as vscode from 'vscode';
+import { readConfig } from '../config';
+import { CommandIds } from '../commands/ids';
+import { describeError, type ErrorView } from '../errors';
+import { runErrorAction, showError } from '../errorActions';
+import { formatDuration, formatEta, formatProgressLine, formatStepCounter, overallFraction } from '../format';
+import { runLabel, toGenerateParams, validateRunForm, type RunForm, type RunRequest } from '../params';
+import type { Environment, GenerateResult, Outputs } from '../protocol';
+import { outputRoots, type Studio } from '../studio';
+import type { PreviewInbound } from '../webview/messages';
+import type { BlackholeState, OutputLink, PreviewOutbound } from '../webview/outbound';
+import { isOpenableOutput } from '../webview/outputRoots';
+import { PreviewPanelHost, type PreviewPanel } from '../webview/previewPanel';
+import { FormStore } from './formStore';
+import { RunSnapshot } from './snapshot';
+
+interface ActiveRun {
+  request: RunRequest;
+  label: string;
+  runId?: string;
+  cts: CancellationTokenSource;
+  cancelling: boolean;
+  fraction: number;
+  frames: number;
+  steps: number;
+  progress?: vscode.Progress<{ message?: string; increment?: number }>;
+}
+
+const CPU_CHOICE = 'Run the Phase 2 Algorithm on CPU';
+
+export class RunController implements vscode.Disposable {
+  readonly preview: PreviewPanelHost;
+  private readonly forms: FormStore;
+  private readonly snapshot = new RunSnapshot();
+  private readonly disposables: vscode.Disposable[] = [];
+  private active?: ActiveRun;
+  private lastError?: ErrorView;
+  private ttnnPipelineSaved = false;
+  private readonly completedEmitter = new vscode.EventEmitter<GenerateResult>();
+  /** A run finished with outputs (the gallery refreshes on it). */
+  readonly onDidComplete = this.completedEmitter.event;
+
+  constructor(private readonly studio: Studio) {
+    this.forms = new FormStore(studio.context.workspaceState);
+    this.preview = new PreviewPanelHost(studio.context.extensionUri, studio.log, () => outputRoots(studio), (m, p) => this.onPreviewMessage(m, p));
+    const client = studio.client;
+    this.disposables.push(
+      this.preview,
+      this.completedEmitter,
+      client.onNotification('studio/progress', (p) => {
+        if (!this.isCurrent(p.runId)) return;
+        const fraction = overallFraction(p);
+        this.post({
+          type: 'progress',
+          stage: p.stage,
+          step: p.step,
+          totalSteps: p.totalSteps,
+          frame: p.frame,
+          totalFrames: p.totalFrames,
+          counter: formatStepCounter(p),
+          eta: formatEta(p.etaS),
+          fraction,
+        });
+        const run = this.active!;
+        const increment = Math.max(0, fraction - run.fraction) * 100;
+        run.fraction = Math.max(run.fraction, fraction);
+        run.progress?.report({ message: formatProgressLine(p), increment });
+      }),
+      client.onNotification('studio/preview', (p) => {
+        if (!this.isCurrent(p.runId)) return;
+        this.post({ type: 'preview', step: p.step, totalSteps: p.totalSteps, frame: p.frame, totalFrames: p.totalFrames, frames: p.frames });
+      }),
+      client.onNotification('studio/frameDone', (p) => {
+        if (!this.isCurrent(p.runId)) return;
+        this.post({ type: 'frameDone', frame: p.frame, totalFrames: p.totalFrames, png: p.png, step: this.active!.steps });
+      }),
+      studio.environment.onDidChange((env) => this.post({ type: 'environment', blackhole: blackholeState(env) })),
+    );
+  }
+
+  get isRunning(): boolean {
+    return !!this.active;
+  }
+
+  /** The user saved ttnn_pipeline.py: the next completed Phase 2 run ticks "edit and rerun". */
+  noteTtnnPipelineSaved(): void {
+    this.ttnnPipelineSaved = true;
+  }
+
+  openPreview(): void {
+    this.preview.show();
+  }
+
+  /** From the palette or a walkthrough button: the remembered form, optionally overridden by an argument. */
+  async runFromCommand(request: RunRequest, override?: unknown): Promise<void> {
+    let form = this.forms.get();
+    if (override !== undefined && override !== null) {
+      // e.g. executeCommand('animatediff.runPhase1', {steps: 2}): fields over the remembered form
+      const checked = validateRunForm(typeof override === 'object' ? { ...form, ...override } : override);
+      if (!checked.ok) {
+        void vscode.window.showErrorMessage(`AnimateDiff: ${checked.errors.map((e) => e.message).join('; ')}`);
+        return;
+      }
+      form = checked.value;
+    }
+    await this.run(request, form);
+  }
+
+  async run(request: RunRequest, form: RunForm): Promise<void> {
+    if (this.active) {
+      const pick = await vscode.window.showWarningMessage(`AnimateDiff: ${this.active.label} is still running.`, 'Cancel Run');
+      if (pick) await this.cancel();
+      return;
+    }
+    if (request.phase === 2) {
+      form = { ...form, backend: request.backend ?? form.backend };
+      request = { phase: 2, backend: form.backend };
+    }
+    if (request.phase === 2 && request.backend === 'blackhole') {
+      const env = await this.studio.environment.get().catch(() => undefined); // unknown: let the sidecar decide
+      if (env && !env.blackhole.available) {
+        this.post({ type: 'environment', blackhole: blackholeState(env) });
+        const pick = await vscode.window.showWarningMessage(
+          `AnimateDiff: Phase 2 on Blackhole is not available here: ${env.blackhole.reason}`,
+          CPU_CHOICE,
+          'Open Settings',
+        );
+        if (pick === 'Open Settings') await vscode.commands.executeCommand('workbench.action.openSettings', 'animatediff.ttMetalHome');
+        if (pick !== CPU_CHOICE) return;
+        form = { ...form, backend: 'cpu' };
+        request = { phase: 2, backend: 'cpu' };
+      }
+    }
+    await this.forms.save(form);
+    const config = readConfig();
+    const params = toGenerateParams(form, request, { device: config.device, models: config.models });
+    const label = runLabel(request);
+    const run: ActiveRun = { request, label, cts: new CancellationTokenSource(), cancelling: false, fraction: 0, frames: form.frames, steps: form.steps };
+    this.active = run;
+    this.lastError = undefined;
+    this.preview.show(true);
+    this.post({ type: 'runStarted', phase: request.phase, label, totalFrames: form.frames, totalSteps: form.steps });
+    this.post({ type: 'status', state: 'running', message: `${label}: starting` });
+    this.studio.log.info(`Run ${label}: ${JSON.stringify(params)}`);
+
+    let after: (() => Promise<void>) | undefined;
+    await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `AnimateDiff: ${label}`, cancellable: true },
+      async (progress, token) => {
+        run.progress = progress;
+        token.onCancellationRequested(() => void this.cancel());
+        try {
+          const result = await this.studio.client.request('studio/generate', params, run.cts.token);
+          after = await this.finish(run, result);
+        } catch (err) {
+          after = this.fail(err);
+        } finally {
+          run.cts.dispose();
+          this.active = undefined;
+        }
+      },
+    );
+    // Follow-up notifications wait for the user; they must not hold the progress notification open.
+    if (after) void after();
+  }
+
+  async cancel(): Promise<void> {
+    const run = this.active;
+    if (!run) {
+      void vscode.window.showInformationMessage('AnimateDiff: no run is in progress.');
+      return;
+    }
+    if (run.cancelling) return;
+    run.cancelling = true;
+    this.post({ type: 'status', state: 'running', message: `${run.label}: cancelling…` });
+    this.studio.log.info(`Cancelling ${run.label}${run.runId ? ` (${run.runId})` : ''}`);
+    try {
+      // Before the first progress we do not know the run id: $/cancelRequest covers that gap.
+      const answer = run.runId ? await this.studio.client.request('studio/cancel', { runId: run.runId }) : { cancelled: false };
+      if (!answer.cancelled) run.cts.cancel();
+    } catch (err) {
+      this.studio.log.warn(`studio/cancel failed (${(err as Error).message}); sending $/cancelRequest`);
+      run.cts.cancel();
+    }
+  }
+
+  /** The sidecar died outside a run: nothing to clean up here, but a stale "running" must not stay. */
+  onSidecarCrash(): void {
+    if (!this.active) this.post({ type: 'status', state: 'idle', message: 'the sidecar restarted' });
+  }
+
+  dispose(): void {
+    this.disposables.forEach((d) => d.dispose());
+  }
+
+  private async finish(run: ActiveRun, result: GenerateResult): Promise<(() => Promise<void>) | undefined> {
+    const log = this.studio.log;
+    if (result.status === 'cancelled') {
+      log.info(`${run.label} cancelled (${result.runId})`);
+      this.post({ type: 'cancelled', message: `${run.label} was cancelled; nothing was written.` });
+      this.post({ type: 'status', state: 'cancelled', message: `${run.label} was cancelled` });
+      return undefined;
+    }
+    const gif = result.outputs.gif ?? null;
+    const panel = this.preview.panel;
+    panel?.allowFiles([gif, result.metadataPath]);
+    const summary = `${run.frames} frames in ${formatDuration(result.timings.totalS)} · ${result.backend} on ${result.device}` +
+      (result.backendReason ? ` (${result.backendReason})` : '') +
+      (result.modelsReloaded ? '' : ' · models reused') +
+      (result.reloadedModules.length ? ` · reloaded your edits: ${result.reloadedModules.join(', ')}` : '');
+    this.post({
+      type: 'completed',
+      gifUri: gif && panel ? panel.webviewUri(gif) : null,
+      gifPath: gif,
+      links: outputLinks(result.outputs, result.metadataPath),
+      summary,
+    });
+    this.post({ type: 'status', state: 'completed', message: `${run.label} finished in ${formatDuration(result.timings.totalS)}` });
+    log.info(`${run.label} completed (${result.runId}): ${JSON.stringify(result.outputs)}; timings ${JSON.stringify(result.timings)}`);
+
+    const wt = this.studio.walkthrough;
+    if (run.request.phase === 1) await wt.markDone('phase1Done');
+    else {
+      await wt.markDone('phase2Done');
+      if (result.reloadedModules.length > 0 || this.ttnnPipelineSaved) await wt.markDone('editRerunDone');
+      this.ttnnPipelineSaved = false;
+    }
+    this.completedEmitter.fire(result);
+    return async () => {
+      const pick = await vscode.window.showInformationMessage(
+        `AnimateDiff: ${run.label} finished in ${formatDuration(result.timings.totalS)}${gif ? ` → ${path.basename(gif)}` : ''}.`,
+        ...(gif ? ['Open GIF'] : []),
+        'Open Outputs',
+      );
+      if (pick === 'Open GIF' && gif) await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(gif));
+      if (pick === 'Open Outputs') await vscode.commands.executeCommand(CommandIds.openOutputs);
+    };
+  }
+
+  private fail(err: unknown): () => Promise<void> {
+    const view = describeError(err);
+    if (view.kind === 'cancelled') {
+      this.post({ type: 'cancelled', message: 'The run was cancelled.' });
+      this.post({ type: 'status', state: 'cancelled', message: 'cancelled' });
+      return async () => undefined;
+    }
+    this.lastError = view;
+    this.post({ type: 'error', message: view.message, actions: view.actions.map((a) => ({ title: a.title })) });
+    this.post({ type: 'status', state: 'error', message: view.message });
+    return () => showError(view, this.studio.log);
+  }
+
+  private async onPreviewMessage(message: PreviewInbound, panel: PreviewPanel): Promise<void> {
+    switch (message.type) {
+      case 'ready': {
+        const env = this.studio.environment.peek();
+        void panel.post({ type: 'init', form: this.forms.get(), blackhole: blackholeState(env), running: !!this.active });
+        for (const m of this.snapshot.replay()) void panel.post(m);
+        // Learn whether Blackhole is there, so the form can disable that choice with its reason.
+        if (!env) this.studio.environment.get().catch((e: Error) => this.studio.log.warn(`Environment check failed: ${e.message}`));
+        return;
+      }
+      case 'run':
+        await this.run(message.phase === 1 ? { phase: 1 } : { phase: 2, backend: message.form.backend }, message.form);
+        return;
+      case 'formChanged':
+        // Remembered as typed, so palette runs (and the next session) use what the panel shows.
+        if (message.form && !this.active) await this.forms.save(message.form);
+        return;
+      case 'runRejected':
+        void panel.post({ type: 'formErrors', errors: message.errors });
+        return;
+      case 'cancel':
+        await this.cancel();
+        return;
+      case 'refreshEnvironment':
+        await this.studio.environment.get(true);
+        return;
+      case 'openFile':
+        if (!isOpenableOutput(message.path, panel.allowedRoots())) {
+          this.studio.log.warn(`Refused to open ${message.path}: not a run output`);
+          return;
+        }
+        await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(message.path));
+        return;
+      case 'errorAction': {
+        const action = this.lastError?.actions[message.index];
+        if (action) await runErrorAction(action, this.studio.log);
+        return;
+      }
+    }
+  }
+
+  private post(message: PreviewOutbound): void {
+    this.snapshot.record(message);
+    this.preview.post(message);
+  }
+
+  private isCurrent(runId: string): boolean {
+    const run = this.active;
+    if (!run) return false;
+    run.runId ??= runId; // one generation at a time: the first id we hear is ours
+    return run.runId === runId;
+  }
+}
+
+export function blackholeState(env: Environment | undefined): BlackholeState {
+  if (!env) return { state: 'unknown' };
+  return env.blackhole.available
+    ? { state: 'available', reason: env.blackhole.reason }
+    : { state: 'unavailable', reason: env.blackhole.reason };
+}
+
+function outputLinks(outputs: Outputs, metadataPath: string | null): OutputLink[] {
+  const links: OutputLink[] = [];
+  for (const [format, file] of Object.entries(outputs)) if (file) links.push({ label: format.toUpperCase(), path: file });
+  if (metadataPath) links.push({ label: 'Metadata (JSON)', path: metadataPath });
+  return links;
+}

@@ -1,0 +1,53 @@
+// Messages the extension posts to its webviews (media/preview.js and media/gallery.js read them).
+import type { RunForm } from '../params';
+
+export type BlackholeState = { state: 'unknown' } | { state: 'available'; reason: string } | { state: 'unavailable'; reason: string };
+
+export interface OutputLink {
+  label: string;
+  path: string;
+}
+
+export type PreviewOutbound =
+  | { type: 'init'; form: RunForm; blackhole: BlackholeState; running: boolean }
+  | { type: 'environment'; blackhole: BlackholeState }
+  | { type: 'runStarted'; phase: 1 | 2; label: string; totalFrames: number; totalSteps: number }
+  | { type: 'status'; state: 'idle' | 'running' | 'completed' | 'cancelled' | 'error'; message: string }
+  | {
+      type: 'progress';
+      stage: string;
+      step: number;
+      totalSteps: number;
+      frame: number | null;
+      totalFrames: number;
+      counter: string;
+      eta: string;
+      fraction: number;
+    }
+  | { type: 'preview'; step: number; totalSteps: number; frame: number | null; totalFrames: number; frames: string[] }
+  | { type: 'frameDone'; frame: number; totalFrames: number; png: string; step: number }
+  | { type: 'completed'; gifUri: string | null; gifPath: string | null; links: OutputLink[]; summary: string }
+  | { type: 'cancelled'; message: string }
+  | { type: 'error'; message: string; actions: { title: string }[] }
+  | { type: 'formErrors'; errors: string[] };
+
+export interface RunCard {
+  runId: string;
+  phase: 1 | 2;
+  phaseLabel: string;
+  prompt: string;
+  created: string;
+  thumbUri: string | null;
+  gifPath: string | null;
+  metadataPath: string;
+  params: { label: string; value: string }[];
+  timings: { label: string; value: string }[];
+  backend: string;
+  device: string;
+  perturbationStrength: number | null;
+}
+
+export type GalleryOutbound =
+  | { type: 'runs'; runs: RunCard[]; outputDirs: string[] }
+  | { type: 'error'; message: string }
+  | { type: 'loading' };

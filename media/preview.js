@@ -1,0 +1,263 @@
+// AnimateDiff Preview webview. Talks to the extension only through postMessage; every value it
+// shows is set with textContent/src (never innerHTML), and the extension validates what it sends.
+// Element ids are the DOM contract in extension/TESTING.md.
+(function () {
+  'use strict';
+  const vscode = acquireVsCodeApi();
+  const $ = (id) => document.getElementById(id);
+
+  const els = {
+    prompt: $('prompt'),
+    negative: $('negative-prompt'),
+    frames: $('frames'),
+    steps: $('steps'),
+    guidance: $('guidance'),
+    seed: $('seed'),
+    width: $('width'),
+    height: $('height'),
+    backend: $('backend'),
+    backendNote: $('backend-note'),
+    runPhase1: $('run-phase1'),
+    runPhase2: $('run-phase2'),
+    cancel: $('cancel-run'),
+    formErrors: $('form-errors'),
+    status: $('status'),
+    counter: $('step-counter'),
+    eta: $('eta'),
+    bar: $('run-progress'),
+    grid: $('preview-grid'),
+    error: $('error'),
+    errorMessage: $('error-message'),
+    errorActions: $('error-actions'),
+    result: $('result'),
+    gif: $('final-gif'),
+    summary: $('run-summary'),
+    links: $('output-links'),
+  };
+
+  let blackhole = { state: 'unknown' };
+  let running = false;
+
+  // ---------- form ----------
+
+  function numberOf(input) {
+    const text = input.value.trim();
+    return text === '' ? null : Number(text); // NaN/empty become null in JSON: the extension rejects them
+  }
+
+  function readForm() {
+    return {
+      prompt: els.prompt.value,
+      negativePrompt: els.negative.value,
+      frames: numberOf(els.frames),
+      steps: numberOf(els.steps),
+      guidance: numberOf(els.guidance),
+      seed: numberOf(els.seed),
+      width: numberOf(els.width),
+      height: numberOf(els.height),
+      backend: els.backend.value,
+    };
+  }
+
+  function fillForm(form) {
+    els.prompt.value = form.prompt;
+    els.negative.value = form.negativePrompt;
+    els.frames.value = String(form.frames);
+    els.steps.value = String(form.steps);
+    els.guidance.value = String(form.guidance);
+    els.seed.value = String(form.seed);
+    els.width.value = String(form.width);
+    els.height.value = String(form.height);
+    els.backend.value = form.backend;
+  }
+
+  function updateControls() {
+    const blackholeOption = els.backend.querySelector('option[value="blackhole"]');
+    const unavailable = blackhole.state === 'unavailable';
+    blackholeOption.disabled = unavailable;
+    if (unavailable && els.backend.value === 'blackhole') els.backend.value = 'cpu';
+    if (blackhole.state === 'unavailable') {
+      els.backendNote.textContent = 'No Blackhole here (' + blackhole.reason + '). Phase 2 runs its algorithm on CPU with torch instead — the same loop, not the card.';
+    } else if (blackhole.state === 'available') {
+      els.backendNote.textContent = 'Blackhole found: ' + blackhole.reason;
+    } else {
+      els.backendNote.textContent = 'Checking for a Blackhole card…';
+    }
+    const onCpu = els.backend.value === 'cpu';
+    els.runPhase2.textContent = onCpu ? 'Run the Phase 2 algorithm on CPU' : 'Run Phase 2 on Blackhole';
+    els.runPhase2.dataset.backend = els.backend.value;
+    els.runPhase2.title = !onCpu && unavailable ? 'Blackhole not available: ' + blackhole.reason : '';
+    els.runPhase1.disabled = running;
+    els.runPhase2.disabled = running || (!onCpu && unavailable);
+    els.cancel.disabled = !running;
+  }
+
+  function requestRun(phase) {
+    els.formErrors.textContent = '';
+    vscode.postMessage({ type: 'run', phase: phase, form: readForm() });
+  }
+
+  els.runPhase1.addEventListener('click', () => requestRun(1));
+  els.runPhase2.addEventListener('click', () => requestRun(2));
+  els.cancel.addEventListener('click', () => vscode.postMessage({ type: 'cancel' }));
+  els.backend.addEventListener('change', updateControls);
+  $('run-form').addEventListener('submit', (e) => e.preventDefault());
+
+  // Tell the extension about edits (debounced) so palette runs use what the form shows.
+  let changeTimer;
+  function formChanged() {
+    clearTimeout(changeTimer);
+    changeTimer = setTimeout(() => vscode.postMessage({ type: 'formChanged', form: readForm() }), 250);
+  }
+  $('run-form').addEventListener('input', formChanged);
+  $('run-form').addEventListener('change', formChanged);
+
+  // ---------- run display ----------
+
+  function setStatus(state, message) {
+    els.status.dataset.state = state;
+    els.status.textContent = message ? state + ' — ' + message : state;
+    if (state !== 'running') {
+      running = false;
+      updateControls();
+    }
+  }
+
+  function frameImage(index) {
+    while (els.grid.children.length <= index) {
+      const img = document.createElement('img');
+      img.className = 'preview-frame pending';
+      img.alt = 'frame ' + (els.grid.children.length + 1);
+      els.grid.appendChild(img);
+    }
+    return els.grid.children[index];
+  }
+
+  function setFrame(index, base64, step, done) {
+    const img = frameImage(index);
+    img.src = 'data:image/png;base64,' + base64;
+    img.dataset.step = String(step);
+    img.classList.remove('pending');
+    img.classList.toggle('done', !!done);
+  }
+
+  function clearRun(totalFrames) {
+    els.grid.replaceChildren();
+    for (let i = 0; i < totalFrames; i++) frameImage(i);
+    els.grid.dataset.frames = String(totalFrames);
+    els.counter.textContent = '';
+    els.eta.textContent = '';
+    els.bar.value = 0;
+    els.error.hidden = true;
+    els.errorMessage.textContent = '';
+    els.errorActions.replaceChildren();
+    els.result.hidden = true;
+    els.gif.removeAttribute('src');
+    els.gif.removeAttribute('data-path');
+    els.links.replaceChildren();
+    els.summary.textContent = '';
+  }
+
+  function showLinks(links) {
+    els.links.replaceChildren();
+    for (const link of links) {
+      const li = document.createElement('li');
+      const a = document.createElement('a');
+      a.href = '#';
+      a.dataset.path = link.path;
+      a.textContent = link.label;
+      a.title = link.path;
+      a.addEventListener('click', (e) => {
+        e.preventDefault();
+        vscode.postMessage({ type: 'openFile', path: link.path });
+      });
+      const where = document.createElement('span');
+      where.className = 'path';
+      where.textContent = ' ' + link.path;
+      li.append(a, where);
+      els.links.appendChild(li);
+    }
+  }
+
+  function showError(message, actions) {
+    els.error.hidden = false;
+    els.errorMessage.textContent = message;
+    els.errorActions.replaceChildren();
+    actions.forEach((action, index) => {
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.className = 'error-action secondary';
+      b.textContent = action.title;
+      b.addEventListener('click', () => vscode.postMessage({ type: 'errorAction', index: index }));
+      els.errorActions.appendChild(b);
+    });
+  }
+
+  const handlers = {
+    init(m) {
+      fillForm(m.form);
+      blackhole = m.blackhole;
+      running = m.running;
+      updateControls();
+    },
+    environment(m) {
+      blackhole = m.blackhole;
+      updateControls();
+    },
+    runStarted(m) {
+      running = true;
+      clearRun(m.totalFrames);
+      els.status.dataset.phase = String(m.phase);
+      updateControls();
+    },
+    status(m) {
+      setStatus(m.state, m.message);
+    },
+    progress(m) {
+      els.counter.textContent = m.stage === 'denoising' ? m.counter : m.stage + '…';
+      els.eta.textContent = m.stage === 'denoising' ? m.eta : '';
+      els.bar.value = m.fraction;
+    },
+    preview(m) {
+      // Phase 1 denoises all frames together; Phase 2 one after another (earlier ones are finished).
+      m.frames.forEach((b64, i) => {
+        const current = m.frame === null || i === m.frame;
+        const img = frameImage(i);
+        if (!current && img.classList.contains('done')) return; // keep the sharper frameDone image
+        setFrame(i, b64, current ? m.step : m.totalSteps, false);
+      });
+    },
+    frameDone(m) {
+      setFrame(m.frame, m.png, m.step, true);
+    },
+    completed(m) {
+      els.result.hidden = false;
+      if (m.gifUri) {
+        els.gif.src = m.gifUri;
+        els.gif.dataset.path = m.gifPath;
+      }
+      els.summary.textContent = m.summary;
+      showLinks(m.links);
+      els.bar.value = 1;
+    },
+    cancelled(m) {
+      els.counter.textContent = m.message;
+      els.eta.textContent = '';
+    },
+    error(m) {
+      showError(m.message, m.actions);
+    },
+    formErrors(m) {
+      els.formErrors.textContent = m.errors.join(' · ');
+    },
+  };
+
+  window.addEventListener('message', (event) => {
+    const m = event.data;
+    if (!m || typeof m.type !== 'string' || !Object.prototype.hasOwnProperty.call(handlers, m.type)) return;
+    handlers[m.type](m);
+  });
+
+  updateControls();
+  vscode.postMessage({ type: 'ready' });
+})();

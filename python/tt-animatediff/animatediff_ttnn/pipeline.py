@@ -53,16 +53,46 @@ def make_scheduler(sd_scheduler_config: Dict[str, Any]):
 
 
 def unet_with_motion(sd: SDComponents, adapter) -> Any:
-    """SD UNet + motion modules; built once per (SD, adapter) pair and kept with the SD components."""
+    """SD UNet + motion modules; built once per (SD, adapter) pair and kept with the SD components.
+
+    The motion UNet *shares* its weights with the SD UNet and the adapter instead of copying them
+    (diffusers' `from_unet2d` copies): both stay loaded anyway (Phase 2 uses the SD UNet), so a copy
+    would cost another ~5 GB at full size. It is built on the meta device, so nothing is allocated or
+    randomly initialised before the weights are attached. Weights are never modified in place.
+    """
     key = ("unet_motion", id(adapter))
     if key not in sd.extras:
         from diffusers import UNetMotionModel
 
-        unet = UNetMotionModel.from_unet2d(sd.unet, adapter).to(sd.unet.device)
+        with torch.device("meta"):
+            unet = UNetMotionModel.from_unet2d(sd.unet, adapter, load_weights=False)
+        if not share_weights(unet, sd.unet, adapter):  # an unexpected layout: let diffusers copy
+            unet = UNetMotionModel.from_unet2d(sd.unet, adapter).to(sd.unet.device)
         if unet.dtype != sd.unet.dtype:
             unet = unet.to(sd.unet.dtype)
         sd.extras[key] = unet.eval().requires_grad_(False)
     return sd.extras[key]
+
+
+def share_weights(motion_unet, unet2d, adapter) -> bool:
+    """Point every parameter and buffer of `motion_unet` at the tensor of the same name in the SD
+    UNet (or, under `motion_modules`, in the adapter). False, and nothing changed, if any is missing
+    or differs in shape or dtype."""
+    sources = {"unet": dict(unet2d.named_modules()), "adapter": dict(adapter.named_modules())}
+    plan = []
+    for name, module in motion_unet.named_modules():
+        source = sources["adapter" if "motion_modules" in name.split(".") else "unet"].get(name)
+        for kind in ("_parameters", "_buffers"):
+            for attr, tensor in getattr(module, kind).items():
+                if tensor is None:
+                    continue
+                other = getattr(source, kind, {}).get(attr) if source is not None else None
+                if other is None or other.shape != tensor.shape or other.dtype != tensor.dtype:
+                    return False
+                plan.append((module, kind, attr, other))
+    for module, kind, attr, other in plan:
+        getattr(module, kind)[attr] = other
+    return True
 
 
 class Phase1Pipeline:

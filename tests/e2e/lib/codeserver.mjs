@@ -97,19 +97,34 @@ export function installVsix({ runDir, vsix, env }) {
  * @param {string} [o.workspace] folder to open
  * @param {object} [o.userSettings] merged over baseUserSettings
  * @param {object} [o.env]    extra environment for the server (and the extension host)
+ * @param {boolean} [o.guardPython] put failing `python`/`python3` first on the server's PATH
  */
 export async function startCodeServer(o) {
   const runDir = path.resolve(o.runDir);
-  for (const d of ['user-data/User', 'extensions', 'xdg/config', 'xdg/data', 'xdg/cache', 'xdg/state', 'node-compile-cache']) {
+  for (const d of ['user-data/User', 'user-data/Machine', 'guard-bin', 'extensions', 'xdg/config', 'xdg/data', 'xdg/cache', 'xdg/state', 'node-compile-cache']) {
     fs.mkdirSync(path.join(runDir, d), { recursive: true });
   }
   // Socket paths are limited to ~107 characters: keep TMPDIR short and our own.
   const shortTmp = fs.mkdtempSync(path.join('/tmp', 'cs-'));
   const port = o.port ?? await freePort();
   fs.writeFileSync(path.join(runDir, 'config.yaml'), `bind-addr: 127.0.0.1:${port}\nauth: none\ncert: false\n`);
-  fs.writeFileSync(path.join(runDir, 'user-data/User/settings.json'),
-    JSON.stringify({ ...baseUserSettings, ...(o.userSettings || {}) }, null, 2));
-  const env = isolatedEnv(runDir, shortTmp, o.env);
+  // code-server is a remote window: settings with "machine"/"machine-overridable" scope (interpreter,
+  // scratchpad path, ...) are read from Machine/settings.json only, so write both.
+  const settings = JSON.stringify({ ...baseUserSettings, ...(o.userSettings || {}) }, null, 2);
+  fs.writeFileSync(path.join(runDir, 'user-data/User/settings.json'), settings);
+  fs.writeFileSync(path.join(runDir, 'user-data/Machine/settings.json'), settings);
+  const extraEnv = { ...(o.env || {}) };
+  if (o.guardPython) {
+    // Anything in the server that falls back to `python`/`python3` from PATH fails loudly instead of
+    // reaching (and pip-installing into) the machine's own Python.
+    for (const name of ['python', 'python3']) {
+      const f = path.join(runDir, 'guard-bin', name);
+      fs.writeFileSync(f, `#!/bin/sh\necho "e2e guard: '${name}' from PATH was called; the suite sets animatediff.pythonPath" >&2\nexit 97\n`);
+      fs.chmodSync(f, 0o755);
+    }
+    extraEnv.PATH = `${path.join(runDir, 'guard-bin')}${path.delimiter}${node24Bin}${path.delimiter}${process.env.PATH}`;
+  }
+  const env = isolatedEnv(runDir, shortTmp, extraEnv);
   if (o.vsix) installVsix({ runDir, vsix: o.vsix, env });
 
   const logPath = path.join(runDir, 'code-server.log');

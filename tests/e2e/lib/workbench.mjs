@@ -21,7 +21,7 @@ export async function launchBrowser() {
   return chromium.launch({ executablePath: chromiumPath, headless: true, args: chromiumArgs });
 }
 
-export async function newPage(browser, { width = 1600, height = 1000 } = {}) {
+export async function newPage(browser, { width = 1600, height = 1200 } = {}) {
   const context = await browser.newContext({ viewport: { width, height }, deviceScaleFactor: 1 });
   const page = await context.newPage();
   page.setDefaultTimeout(30_000);
@@ -36,7 +36,10 @@ export async function waitFor(what, fn, { timeout = 30_000, interval = 250 } = {
     try {
       const v = await fn();
       if (v) return v;
-    } catch (e) { lastErr = e; }
+    } catch (e) {
+      if (e.fatal) throw e;
+      lastErr = e;
+    }
     if (Date.now() > deadline) {
       throw new Error(`timed out after ${timeout} ms waiting for ${what}${lastErr ? `: ${lastErr.message}` : ''}`);
     }
@@ -105,7 +108,7 @@ export async function webviewFrame(page, selector, { timeout = 30_000 } = {}) {
 
 /** Editor tab by its label. */
 export function tab(page, label) {
-  return page.locator('.tabs-container .tab', { has: page.locator('.label-name', { hasText: label }) });
+  return page.locator('.tabs-container .tab[role="tab"]:visible').filter({ hasText: label });
 }
 
 /** Notification toasts currently shown, as text. */
@@ -127,10 +130,11 @@ export async function dismissNotifications(page) {
 
 export const artifactsDir = path.join(repoRoot, 'test-artifacts', 'e2e');
 
-/** Save a screenshot as test-artifacts/e2e/<name>.png; returns its path. */
-export async function shot(page, name) {
+/** Save a screenshot (of the page, or of one element) as test-artifacts/e2e/<name>.png; returns its path. */
+export async function shot(page, name, { locator } = {}) {
   fs.mkdirSync(artifactsDir, { recursive: true });
   const p = path.join(artifactsDir, `${name}.png`);
-  await page.screenshot({ path: p });
+  if (locator) await locator.screenshot({ path: p });
+  else await page.screenshot({ path: p });
   return p;
 }

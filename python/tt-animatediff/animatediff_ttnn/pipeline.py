@@ -153,7 +153,7 @@ class Phase1Pipeline:
                 x0 = scheduler.last_x0 if scheduler.last_x0 is not None else callback_kwargs["latents"]
                 on_step(StepEvent(phase=1, step=index + 1, total_steps=params.steps, frame=None,
                                   total_frames=params.num_frames, elapsed_s=timings.elapsed(),
-                                  previews=video_latents_to_previews(x0)))
+                                  previews=video_latents_to_previews(x0), latents=callback_kwargs["latents"]))
             cancel.raise_if_cancelled()  # stops before the next UNet call and before the VAE decode
             last_step_end[0] = time.perf_counter()
             return callback_kwargs

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Callable, List, Optional
+from typing import Any, Callable, List, Optional
 
 from PIL import Image
 
@@ -44,6 +44,7 @@ class StepEvent:
     total_frames: int
     elapsed_s: float  # since the run started
     previews: List[Image.Image] = field(default_factory=list)  # one small RGB image per frame shown
+    latents: Optional[Any] = None  # latents after this step (Phase 1: all frames, (1, 4, F, h, w))
 
 
 @dataclass
@@ -52,6 +53,7 @@ class FrameEvent:
     total_frames: int
     image: Image.Image  # fully decoded frame at full size
     elapsed_s: float
+    latents: Optional[Any] = None  # the frame's final latents (1, 4, h, w), as given to the VAE
 
 
 StepCallback = Callable[[StepEvent], None]

@@ -199,7 +199,7 @@ class Phase2Pipeline:
             timings.decode_s += time.perf_counter() - d0
             if on_frame is not None:
                 on_frame(FrameEvent(frame=index, total_frames=params.num_frames, image=frames[-1],
-                                    elapsed_s=timings.elapsed()))
+                                    elapsed_s=timings.elapsed(), latents=latents))
 
         alphas = PNDMScheduler.from_config(self.sd.scheduler_config).alphas_cumprod
         denoise_frames(backend, embeddings, starts, params.steps, params.guidance_scale, alphas,

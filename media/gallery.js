@@ -67,7 +67,7 @@
       el('p', 'prompt', run.prompt),
       table(run.params, 'params'),
       table(run.timings, 'timings'),
-      el('p', 'meta', run.created + ' · ' + run.backend + ' on ' + run.device),
+      el('p', 'meta', run.created + ' · ' + run.device),
       links,
       pickLabel,
     );

@@ -37,6 +37,7 @@
 
   let blackhole = { state: 'unknown' };
   let running = false;
+  let lastCounter = '';
 
   // ---------- form ----------
 
@@ -142,6 +143,7 @@
   }
 
   function clearRun(totalFrames) {
+    lastCounter = '';
     els.grid.replaceChildren();
     for (let i = 0; i < totalFrames; i++) frameImage(i);
     els.grid.dataset.frames = String(totalFrames);
@@ -214,7 +216,9 @@
       setStatus(m.state, m.message);
     },
     progress(m) {
-      els.counter.textContent = m.stage === 'denoising' ? m.counter : m.stage + '…';
+      // The counter keeps the last denoising step; other stages (loading, decoding…) are appended.
+      if (m.stage === 'denoising') lastCounter = m.counter;
+      els.counter.textContent = m.stage === 'denoising' ? m.counter : (lastCounter ? lastCounter + ' · ' : '') + m.stage + '…';
       els.eta.textContent = m.stage === 'denoising' ? m.eta : '';
       els.bar.value = m.fraction;
     },
@@ -239,6 +243,8 @@
       els.summary.textContent = m.summary;
       showLinks(m.links);
       els.bar.value = 1;
+      els.counter.textContent = lastCounter;
+      els.eta.textContent = '';
     },
     cancelled(m) {
       els.counter.textContent = m.message;

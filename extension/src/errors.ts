@@ -67,7 +67,7 @@ export function describeError(err: unknown): ErrorView {
   if (err instanceof SidecarExitedError) {
     return {
       kind: 'sidecarExited',
-      message: `The AnimateDiff sidecar stopped unexpectedly (${describeExit(err.exitCode, err.signal)}). It starts again on the next request.`,
+      message: `The AnimateDiff sidecar stopped unexpectedly (${describeExit(err.exitCode, err.signal)}). It starts again by itself; its last output is in the log.`,
       actions: [SHOW_LOG, RESTART],
       detail: err.stderrTail.join('\n'),
     };

@@ -90,10 +90,10 @@ export async function deployProject(studio: Studio, runs: RunController, rawArgs
   const pick = await vscode.window.showInformationMessage(
     `AnimateDiff: deployed to ${target} (${copied} copied, ${plan.unchanged.length} unchanged).${kept}${backed}${config.pipInstall ? ' Installed with pip.' : ''}`,
     'Open ttnn_pipeline.py',
-    'Reveal Folder',
+    'Show Log',
   );
   if (pick === 'Open ttnn_pipeline.py') await vscode.commands.executeCommand(CommandIds.openTtnnPipeline);
-  if (pick === 'Reveal Folder') await vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(target));
+  if (pick === 'Show Log') log.show();
 }
 
 async function askAboutConflicts(conflicts: string[], bundleDir: string, target: string): Promise<ConflictResolution | undefined> {

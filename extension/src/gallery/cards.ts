@@ -18,7 +18,7 @@ function show(value: unknown): string | undefined {
 
 export function phaseLabel(phase: 1 | 2, backend: string): string {
   if (phase === 1) return 'Phase 1 (diffusers AnimateDiff)';
-  return backend === 'blackhole' ? 'Phase 2 on Blackhole (TTNN)' : `Phase 2 algorithm on ${backend === 'torch' ? 'torch' : backend} (no Blackhole)`;
+  return backend === 'blackhole' ? 'Phase 2 on Blackhole (TTNN)' : `Phase 2 algorithm in ${backend} (no Blackhole)`;
 }
 
 export function toRunCard(run: RunSummary, uriOf: (file: string) => string): RunCard {

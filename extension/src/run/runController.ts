@@ -27,6 +27,7 @@ interface ActiveRun {
   fraction: number;
   frames: number;
   steps: number;
+  stage?: string;
   progress?: vscode.Progress<{ message?: string; increment?: number }>;
 }
 
@@ -66,6 +67,10 @@ export class RunController implements vscode.Disposable {
           fraction,
         });
         const run = this.active!;
+        if (p.stage !== run.stage && !run.cancelling) {
+          run.stage = p.stage;
+          this.post({ type: 'status', state: 'running', message: `${run.label}: ${p.stage}` });
+        }
         const increment = Math.max(0, fraction - run.fraction) * 100;
         run.fraction = Math.max(run.fraction, fraction);
         run.progress?.report({ message: formatProgressLine(p), increment });

@@ -1,0 +1,709 @@
+"""The one Python definition of every sidecar message (docs/protocol.md is the reference).
+
+Requests are read with `<Type>.from_wire(dict)`, which checks presence, types and enums and raises
+`InvalidParams` naming the offending field by its wire path (`params.numFrames`). Ranges of the
+generation parameters are checked by the pipeline package's own `GenerationParams.validate`
+(one source of the limits for the CLI, the tests and the sidecar); its errors are mapped to the
+same wire paths with `core_field`.
+
+Everything sent is a dataclass turned into camelCase JSON by `to_wire`.
+
+This module imports nothing heavy: the handshake must answer without torch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+PROTOCOL_VERSION = 1
+
+
+class Method:
+    """Requests and notifications the client sends."""
+
+    HANDSHAKE = "studio/handshake"
+    ENVIRONMENT = "studio/environment"
+    MODELS_STATUS = "studio/modelsStatus"
+    DOWNLOAD_MODELS = "studio/downloadModels"
+    GENERATE = "studio/generate"
+    CANCEL = "studio/cancel"
+    RUNS = "studio/runs"
+    EXPORT = "studio/export"
+    SHUTDOWN = "shutdown"
+    EXIT = "exit"
+    CANCEL_REQUEST = "$/cancelRequest"
+
+
+class Notify:
+    """Notifications the sidecar sends."""
+
+    PROGRESS = "studio/progress"
+    PREVIEW = "studio/preview"
+    FRAME_DONE = "studio/frameDone"
+    DOWNLOAD_PROGRESS = "studio/downloadProgress"
+    LOG = "studio/log"
+
+
+class ErrorCode:
+    INVALID_PARAMS = -32602
+    INTERNAL = -32603
+    REQUEST_CANCELLED = -32800
+    BUSY = -32001
+    MODEL_NOT_FOUND = -32002
+    USER_CODE = -32003
+    BACKEND_UNAVAILABLE = -32004
+    PROTOCOL_MISMATCH = -32005
+
+
+PHASES = (1, 2)
+BACKENDS = ("auto", "blackhole", "torch")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+FORMATS = ("gif", "mp4", "webp", "png")
+STAGES = ("loading", "encoding", "denoising", "decoding", "exporting")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+PREVIEW_MAX_SIDE = 128
+FRAME_DONE_MAX_SIDE = 256
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors (each becomes a JSON-RPC error response; see server.py)
+# ---------------------------------------------------------------------------------------------
+
+
+class SidecarError(Exception):
+    """An error with a JSON-RPC code and a `data` object the client can act on."""
+
+    code = ErrorCode.INTERNAL
+
+    def __init__(self, message: str, data: Optional[Dict[str, Any]] = None):
+        super().__init__(message)
+        self.message = message
+        self.data = data
+
+
+class InvalidParams(SidecarError):
+    code = ErrorCode.INVALID_PARAMS
+
+    def __init__(self, field_path: str, message: str):
+        super().__init__(f"invalid {field_path}: {message}", {"field": field_path, "message": message})
+        self.field = field_path
+
+
+class RequestCancelled(SidecarError):
+    code = ErrorCode.REQUEST_CANCELLED
+
+
+class Busy(SidecarError):
+    code = ErrorCode.BUSY
+
+    def __init__(self, run_id: str):
+        super().__init__(f"a generation is already running (run {run_id}); cancel it or wait for it to finish",
+                         {"runId": run_id})
+
+
+class ModelNotFound(SidecarError):
+    code = ErrorCode.MODEL_NOT_FOUND
+
+    def __init__(self, message: str, what: str, source: str, looked_in: str, fix: str):
+        super().__init__(message, {"what": what, "source": source, "lookedIn": looked_in, "fix": fix})
+
+
+class UserCodeError(SidecarError):
+    code = ErrorCode.USER_CODE
+
+    def __init__(self, summary: str, file: str, line: int, message: str, exc_type: str, traceback: str):
+        super().__init__(summary, {"file": file, "line": line, "message": message, "type": exc_type,
+                                   "traceback": traceback})
+
+
+class BackendUnavailable(SidecarError):
+    code = ErrorCode.BACKEND_UNAVAILABLE
+
+    def __init__(self, reason: str):
+        super().__init__(reason, {"reason": reason})
+
+
+class ProtocolMismatch(SidecarError):
+    code = ErrorCode.PROTOCOL_MISMATCH
+
+    def __init__(self, client_version: Any, server_version: str):
+        super().__init__(
+            f"the client speaks protocol {client_version!r}, this sidecar speaks {PROTOCOL_VERSION}; "
+            "update the extension or the sidecar so they match",
+            {"serverVersion": server_version, "protocolVersion": PROTOCOL_VERSION},
+        )
+
+
+class InternalError(SidecarError):
+    code = ErrorCode.INTERNAL
+
+
+# ---------------------------------------------------------------------------------------------
+# Names
+# ---------------------------------------------------------------------------------------------
+
+
+def camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def core_field(name: str) -> str:
+    """The wire path of a core `ParamError.field` (snake_case names of GenerationParams)."""
+    if name in ("backend", "device", "phase", "models"):
+        return name
+    if name == "perturbation_strength":
+        return "perturbationStrength"
+    return "params." + camel(name)
+
+
+def to_wire(value: Any) -> Any:
+    """Dataclasses to camelCase dicts, recursively; dict keys are kept as they are."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out = {}
+        for f in dataclasses.fields(value):
+            if f.metadata.get("omit_none") and getattr(value, f.name) is None:
+                continue
+            out[f.metadata.get("wire", camel(f.name))] = to_wire(getattr(value, f.name))
+        return out
+    if isinstance(value, dict):
+        return {k: to_wire(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_wire(v) for v in value]
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading requests
+# ---------------------------------------------------------------------------------------------
+
+
+class Fields:
+    """Typed access to one JSON object of a request; every failure names the field's wire path."""
+
+    def __init__(self, data: Any, path: str = "", what: str = "params"):
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise InvalidParams(path or what, f"must be an object, got {_json_type(data)}")
+        self.data = data
+        self.path = path
+        self.seen: set = set()
+
+    def _path(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def _get(self, key: str, required: bool) -> Any:
+        self.seen.add(key)
+        if key not in self.data or self.data[key] is None:
+            if required:
+                raise InvalidParams(self._path(key), "is required")
+            return None
+        return self.data[key]
+
+    def string(self, key: str, required: bool = False, non_empty: bool = False) -> Optional[str]:
+        value = self._get(key, required)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise InvalidParams(self._path(key), f"must be a string, got {_json_type(value)}")
+        if non_empty and not value.strip():
+            raise InvalidParams(self._path(key), "must not be empty")
+        return value
+
+    def integer(self, key: str, required: bool = False, minimum: Optional[int] = None) -> Optional[int]:
+        value = self._get(key, required)
+        if value is None:
+            return None
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # JavaScript has one number type: 8.0 is 8
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InvalidParams(self._path(key), f"must be a whole number, got {_json_repr(value)}")
+        if minimum is not None and value < minimum:
+            raise InvalidParams(self._path(key), f"must be at least {minimum}, got {value}")
+        return value
+
+    def number(self, key: str, required: bool = False, minimum: Optional[float] = None,
+               maximum: Optional[float] = None) -> Optional[float]:
+        value = self._get(key, required)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise InvalidParams(self._path(key), f"must be a number, got {_json_repr(value)}")
+        if minimum is not None and value < minimum or maximum is not None and value > maximum:
+            raise InvalidParams(self._path(key), f"{value} is outside {minimum}..{maximum}")
+        return value
+
+    def choice(self, key: str, choices: tuple, required: bool = False) -> Any:
+        value = self._get(key, required)
+        if value is None:
+            return None
+        if isinstance(value, bool) or value not in choices:
+            raise InvalidParams(self._path(key), f"{_json_repr(value)} is not one of {list(choices)}")
+        return value
+
+    def string_list(self, key: str, choices: Optional[tuple] = None) -> Optional[List[str]]:
+        value = self._get(key, False)
+        if value is None:
+            return None
+        if not isinstance(value, list):
+            raise InvalidParams(self._path(key), f"must be a list, got {_json_type(value)}")
+        for index, item in enumerate(value):
+            if not isinstance(item, str) or (choices is not None and item not in choices):
+                allowed = f" one of {list(choices)}" if choices is not None else " a string"
+                raise InvalidParams(f"{self._path(key)}[{index}]", f"{_json_repr(item)} is not{allowed}")
+        return list(value)
+
+    def path_string(self, key: str) -> Optional[str]:
+        value = self.string(key, non_empty=True)
+        if value is not None:
+            value = os.path.expanduser(value)
+            if not os.path.isabs(value):
+                raise InvalidParams(self._path(key), f"must be an absolute path, got {value!r}")
+        return value
+
+    def obj(self, key: str, required: bool = False) -> Optional["Fields"]:
+        value = self._get(key, required)
+        if value is None:
+            return None
+        return Fields(value, self._path(key))
+
+    def finish(self) -> None:
+        """Reject fields this request does not know (a typo must not be silently ignored)."""
+        unknown = sorted(set(self.data) - self.seen)
+        if unknown:
+            raise InvalidParams(self._path(unknown[0]), f"unknown field; known fields are {sorted(self.seen)}")
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def _json_repr(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+# ---------------------------------------------------------------------------------------------
+# Requests
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class HandshakeParams:
+    protocol_version: Any
+    client_name: str = ""
+
+    @classmethod
+    def from_wire(cls, data: Any) -> "HandshakeParams":
+        f = Fields(data)
+        f.seen.add("protocolVersion")
+        if "protocolVersion" not in f.data:
+            raise InvalidParams("protocolVersion", "is required")
+        client = f.string("clientName") or ""
+        return cls(f.data["protocolVersion"], client)  # extra fields allowed: newer clients may send more
+
+
+@dataclass
+class ModelSources:
+    sd: Optional[str] = None
+    motion_adapter: Optional[str] = None
+
+    @classmethod
+    def from_fields(cls, f: Optional[Fields]) -> "ModelSources":
+        if f is None:
+            return cls()
+        sources = cls(sd=f.string("sd", non_empty=True), motion_adapter=f.string("motionAdapter", non_empty=True))
+        f.finish()
+        return sources
+
+
+@dataclass
+class ModelsParams:
+    models: ModelSources
+
+    @classmethod
+    def from_wire(cls, data: Any) -> "ModelsParams":
+        f = Fields(data)
+        params = cls(ModelSources.from_fields(f.obj("models")))
+        f.finish()
+        return params
+
+
+@dataclass
+class DownloadParams:
+    models: ModelSources
+    download_id: Optional[str] = None
+
+    @classmethod
+    def from_wire(cls, data: Any) -> "DownloadParams":
+        f = Fields(data)
+        params = cls(ModelSources.from_fields(f.obj("models")), f.string("downloadId", non_empty=True))
+        f.finish()
+        return params
+
+
+# wire name -> GenerationParams field, for the `params` object of studio/generate
+GEN_PARAM_FIELDS = {
+    "prompt": "prompt",
+    "negativePrompt": "negative_prompt",
+    "numFrames": "num_frames",
+    "steps": "steps",
+    "guidanceScale": "guidance_scale",
+    "seed": "seed",
+    "width": "width",
+    "height": "height",
+    "fps": "fps",
+    "formats": "formats",
+}
+
+
+@dataclass
+class GenParams:
+    """`GenerateParams.params`: only the fields the client sent; the core fills in its defaults."""
+
+    values: Dict[str, Any]  # GenerationParams field name -> value
+
+    @classmethod
+    def from_fields(cls, f: Fields) -> "GenParams":
+        values: Dict[str, Any] = {"prompt": f.string("prompt", required=True, non_empty=True)}
+        optional = {
+            "negative_prompt": f.string("negativePrompt"),
+            "num_frames": f.integer("numFrames"),
+            "steps": f.integer("steps"),
+            "guidance_scale": f.number("guidanceScale"),
+            "seed": f.integer("seed"),
+            "width": f.integer("width"),
+            "height": f.integer("height"),
+            "fps": f.integer("fps"),
+            "formats": f.string_list("formats", FORMATS),
+        }
+        values.update({k: v for k, v in optional.items() if v is not None})
+        if "formats" in values:
+            if not values["formats"]:
+                raise InvalidParams("params.formats", "ask for at least one format")
+            values["formats"] = tuple(dict.fromkeys(values["formats"]))
+        f.finish()
+        return cls(values)
+
+
+@dataclass
+class GenerateParams:
+    phase: int
+    params: GenParams
+    backend: str = "auto"
+    device: str = "auto"
+    models: ModelSources = field(default_factory=ModelSources)
+    perturbation_strength: Optional[float] = None
+    output_dir: Optional[str] = None
+    preview_every: int = 1
+
+    @classmethod
+    def from_wire(cls, data: Any) -> "GenerateParams":
+        f = Fields(data)
+        phase = f.choice("phase", PHASES, required=True)
+        backend = f.choice("backend", BACKENDS) or "auto"
+        if phase == 1 and backend == "blackhole":
+            raise InvalidParams("backend", "phase 1 runs in torch only; the blackhole backend is for phase 2")
+        device = f.string("device")
+        if device is not None and device.split(":")[0] not in DEVICES:
+            raise InvalidParams("device", f"{device!r} is not one of {list(DEVICES)} (cuda:N also works)")
+        models = ModelSources.from_fields(f.obj("models"))
+        gen = GenParams.from_fields(f.obj("params", required=True))  # type: ignore[arg-type]
+        strength = f.number("perturbationStrength", minimum=0.0, maximum=1.0)
+        if strength is not None and phase == 1:
+            raise InvalidParams("perturbationStrength", "is a phase 2 setting; phase 1 does not use it")
+        output_dir = f.path_string("outputDir")
+        preview_every = f.integer("previewEvery", minimum=1)
+        f.finish()
+        return cls(phase=phase, params=gen, backend=backend, device=device or ("auto" if phase == 1 else "cpu"),
+                   models=models, perturbation_strength=strength, output_dir=output_dir,
+                   preview_every=preview_every or 1)
+
+
+@dataclass
+class CancelParams:
+    run_id: Optional[str] = None
+    download_id: Optional[str] = None
+
+    @classmethod
+    def from_wire(cls, data: Any) -> "CancelParams":
+        f = Fields(data)
+        params = cls(f.string("runId", non_empty=True), f.string("downloadId", non_empty=True))
+        f.finish()
+        if params.run_id is None and params.download_id is None:
+            raise InvalidParams("runId", "give runId (a generation) or downloadId (a download)")
+        return params
+
+
+@dataclass
+class RunsParams:
+    output_dir: Optional[str] = None
+    limit: Optional[int] = None
+
+    @classmethod
+    def from_wire(cls, data: Any) -> "RunsParams":
+        f = Fields(data)
+        params = cls(f.path_string("outputDir"), f.integer("limit", minimum=1))
+        f.finish()
+        return params
+
+
+@dataclass
+class ExportParams:
+    metadata_path: str
+    formats: List[str]
+
+    @classmethod
+    def from_wire(cls, data: Any) -> "ExportParams":
+        f = Fields(data)
+        path = f.path_string("metadataPath")
+        if path is None:
+            raise InvalidParams("metadataPath", "is required")
+        formats = f.string_list("formats", FORMATS)
+        if not formats:
+            raise InvalidParams("formats", "ask for at least one format")
+        f.finish()
+        return cls(path, list(dict.fromkeys(formats)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Results
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PythonInfo:
+    version: str
+    executable: str
+
+
+@dataclass
+class Capabilities:
+    torch: bool
+    diffusers: bool
+    ttnn: bool
+    mp4: bool
+
+
+@dataclass
+class PipelineSourceInfo:
+    kind: str  # "scratchpad" | "bundle"
+    path: str
+
+
+@dataclass
+class Handshake:
+    protocol_version: int
+    server_version: str
+    python: PythonInfo
+    capabilities: Capabilities
+    missing: List[str]
+    pipeline_source: PipelineSourceInfo
+
+
+@dataclass
+class ModelStatus:
+    role: str  # "sd" | "motionAdapter"
+    source: str
+    kind: str  # "hub" | "local"
+    available: bool
+    path: Optional[str]
+    size_bytes: Optional[int]
+    fix: Optional[str]
+
+
+@dataclass
+class ModelsStatusResult:
+    cache_dir: str
+    models: List[ModelStatus]
+
+
+@dataclass
+class DownloadResult:
+    models: List[ModelStatus]
+
+
+@dataclass
+class TorchInfo:
+    version: Optional[str]
+    devices: List[str]
+    error: Optional[str]
+
+
+@dataclass
+class TtnnInfo:
+    importable: bool
+    version: Optional[str]
+    error: Optional[str]
+
+
+@dataclass
+class BlackholeInfo:
+    available: bool
+    device_count: int
+    reason: str
+
+
+@dataclass
+class TtMetalHomeInfo:
+    value: Optional[str]
+    valid: bool
+    demo_path: Optional[str]
+    error: Optional[str]
+
+
+@dataclass
+class ScratchpadInfo:
+    path: str
+    deployed: bool
+    version: Optional[str]
+
+
+@dataclass
+class Environment:
+    python: PythonInfo
+    torch: TorchInfo
+    diffusers: Optional[str]
+    transformers: Optional[str]
+    ttnn: TtnnInfo
+    blackhole: BlackholeInfo
+    tt_metal_home: TtMetalHomeInfo
+    scratchpad: ScratchpadInfo
+    models: List[ModelStatus]
+
+
+TIMING_FIELDS = {  # core Timings.to_dict() key -> wire key
+    "load_s": "loadS",
+    "encode_s": "encodeS",
+    "first_step_s": "firstStepS",
+    "steps_s": "stepsS",
+    "denoise_s": "denoiseS",
+    "decode_s": "decodeS",
+    "export_s": "exportS",
+    "total_s": "totalS",
+}
+
+
+def timings_to_wire(timings: Dict[str, Any]) -> Dict[str, Any]:
+    out = {wire: timings.get(core, [] if core == "steps_s" else (None if core == "first_step_s" else 0.0))
+           for core, wire in TIMING_FIELDS.items()}
+    return out
+
+
+def params_to_wire(params: Dict[str, Any]) -> Dict[str, Any]:
+    """Core GenerationParams.to_dict() -> the wire form of GenerateParams.params."""
+    back = {core: wire for wire, core in GEN_PARAM_FIELDS.items()}
+    return {back.get(k, camel(k)): v for k, v in params.items()}
+
+
+@dataclass
+class GenerateResult:
+    run_id: str
+    status: str  # "completed" | "cancelled"
+    outputs: Dict[str, str]
+    metadata_path: Optional[str]
+    backend: str
+    backend_reason: str
+    device: str
+    timings: Dict[str, Any]  # wire form already (timings_to_wire)
+    models_reloaded: bool
+    reloaded_modules: List[str]
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    phase: int
+    prompt: str
+    created: str
+    outputs: Dict[str, str]
+    metadata_path: str
+    params: Dict[str, Any]
+    backend: str
+    device: str
+    timings: Dict[str, Any]
+    perturbation_strength: Optional[float]
+
+
+@dataclass
+class RunsResult:
+    runs: List[RunSummary]
+
+
+@dataclass
+class CancelResult:
+    cancelled: bool
+
+
+@dataclass
+class ExportResult:
+    outputs: Dict[str, str]
+    metadata_path: str
+
+
+# ---------------------------------------------------------------------------------------------
+# Notifications
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Progress:
+    run_id: str
+    phase: int
+    stage: str
+    step: int
+    total_steps: int
+    frame: Optional[int]
+    total_frames: int
+    elapsed_s: float
+    eta_s: Optional[float]
+
+
+@dataclass
+class Preview:
+    run_id: str
+    phase: int
+    step: int
+    total_steps: int
+    frame: Optional[int]
+    total_frames: int
+    width: int
+    height: int
+    frames: List[str]  # base64 PNG
+
+
+@dataclass
+class FrameDone:
+    run_id: str
+    frame: int
+    total_frames: int
+    png: str
+
+
+@dataclass
+class DownloadProgress:
+    download_id: str
+    source: str
+    file: str
+    bytes: int
+    total_bytes: int  # 0 while unknown
+
+
+@dataclass
+class LogMessage:
+    level: str
+    message: str

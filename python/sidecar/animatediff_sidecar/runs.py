@@ -1,0 +1,57 @@
+"""Past runs, read from the metadata JSON files in an output folder.
+
+A metadata file is written last, after every output, so its presence marks a finished run; a
+file that does not parse or lacks the run fields is skipped (it is not a run record).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+from .protocol import RunSummary, params_to_wire, timings_to_wire
+
+
+def read_run(path: Path) -> Optional[RunSummary]:
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(meta, dict) or not isinstance(meta.get("outputs"), dict) or "phase" not in meta:
+        return None
+    params: Dict[str, Any] = meta.get("params") if isinstance(meta.get("params"), dict) else {}
+    return RunSummary(
+        run_id=str(meta.get("run_id") or path.stem),
+        phase=int(meta.get("phase", 0)),
+        prompt=str(meta.get("prompt", params.get("prompt", ""))),
+        created=str(meta.get("created", "")),
+        outputs={str(k): str(v) for k, v in meta["outputs"].items()},
+        metadata_path=str(path.resolve()),
+        params=params_to_wire(params),
+        backend=str(meta.get("backend", "")),
+        device=str(meta.get("device", "")),
+        timings=timings_to_wire(meta.get("timings") if isinstance(meta.get("timings"), dict) else {}),
+        perturbation_strength=meta.get("perturbation_strength"),
+    )
+
+
+def list_runs(output_dir: Path, limit: Optional[int] = None) -> List[RunSummary]:
+    """Newest first (by the metadata's `created`, then file time)."""
+    folder = Path(output_dir)
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in folder.glob("*.json"):
+        if path.name.startswith("."):
+            continue  # a temp file of an export in progress
+        run = read_run(path)
+        if run is not None:
+            try:
+                mtime = path.stat().st_mtime
+            except OSError:
+                continue
+            found.append((run.created, mtime, run))
+    found.sort(key=lambda item: (item[0], item[1]), reverse=True)
+    runs = [run for _c, _m, run in found]
+    return runs[:limit] if limit else runs

@@ -1,0 +1,332 @@
+"""The JSON-RPC server: pygls' JsonRPCServer over the guarded stdio, one handler per method.
+
+Handlers validate their params with protocol.py, do cheap work inline and heavy work off the event
+loop (generation on the runner's worker thread, environment and downloads on executor threads),
+and turn every `SidecarError` into a JSON-RPC error with its code and data.
+
+`$/cancelRequest` is handled here rather than by pygls (which can only cancel requests that have
+not started): it cancels the generation or download that request started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import os
+import secrets
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, Optional
+
+import cattrs
+from pygls.exceptions import JsonRpcException
+from pygls.protocol import JsonRPCNotification, JsonRPCProtocol, JsonRPCRequestMessage, JsonRPCResponseMessage
+from pygls.server import JsonRPCServer
+
+from . import __version__
+from .protocol import (PROTOCOL_VERSION, BackendUnavailable, CancelParams, CancelResult, DownloadParams, DownloadProgress, DownloadResult,
+                       ExportParams, GenerateParams, Handshake, HandshakeParams, InvalidParams, LogMessage, Method,
+                       ModelNotFound, ModelsParams, ModelsStatusResult, Notify, PipelineSourceInfo, ProtocolMismatch,
+                       RunsParams, RunsResult, SidecarError, to_wire)
+from .stdio_guard import Guard
+from .user_code import PipelineSource, UserCode
+
+log = logging.getLogger("animatediff_sidecar")
+
+
+class SidecarProtocol(JsonRPCProtocol):
+    """JSON-RPC 2.0 with params kept as plain dicts (protocol.py validates them) and our own
+    `$/cancelRequest`."""
+
+    def structure_message(self, data: Dict[str, Any]):
+        if "jsonrpc" not in data:
+            return data  # a nested object: json.loads calls this hook bottom-up
+        if "method" in data:
+            if "id" in data:
+                return JsonRPCRequestMessage(id=data["id"], method=data["method"], jsonrpc=data["jsonrpc"],
+                                             params=data.get("params"))
+            return JsonRPCNotification(method=data["method"], jsonrpc=data["jsonrpc"], params=data.get("params"))
+        if "error" in data:
+            from lsprotocol.types import ResponseError, ResponseErrorMessage
+
+            err = data["error"] or {}
+            return ResponseErrorMessage(id=data.get("id"), error=ResponseError(
+                code=int(err.get("code", -32603)), message=str(err.get("message", "")), data=err.get("data")))
+        return JsonRPCResponseMessage(id=data.get("id"), jsonrpc=data["jsonrpc"], result=data.get("result"))
+
+    def _handle_notification(self, method_name: str, params: Any):
+        if method_name == Method.CANCEL_REQUEST:
+            request_id = params.get("id") if isinstance(params, dict) else None
+            self._server.cancel_request(request_id)  # type: ignore[attr-defined]
+            return
+        super()._handle_notification(method_name, params)
+
+
+def _rpc_error(exc: SidecarError) -> JsonRpcException:
+    return JsonRpcException(message=exc.message, code=exc.code, data=exc.data)
+
+
+def _sync_handler(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    @functools.wraps(fn)
+    def handler(params: Any) -> Any:
+        try:
+            return to_wire(fn(params))
+        except SidecarError as exc:
+            raise _rpc_error(exc) from None
+
+    return handler
+
+
+def _async_handler(fn):
+    @functools.wraps(fn)
+    async def handler(params: Any) -> Any:
+        try:
+            return to_wire(await fn(params))
+        except SidecarError as exc:
+            raise _rpc_error(exc) from None
+
+    return handler
+
+
+@dataclass
+class _Download:
+    download_id: str
+    request_id: Any
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+
+class Sidecar(JsonRPCServer):
+    def __init__(self, source: PipelineSource, guard: Optional[Guard] = None):
+        super().__init__(SidecarProtocol, cattrs.Converter)
+        self.source = source
+        self.guard = guard
+        self.code = UserCode(source)
+        self.code.activate()
+        self._runner = None
+        self._runner_lock = threading.Lock()
+        self._downloads: Dict[str, _Download] = {}
+        self._shutdown_requested = False
+        self._register()
+
+    # -- infrastructure -------------------------------------------------------------------------
+    @property
+    def runner(self):
+        """Created on first use: it imports nothing heavy, but keeps the handshake path minimal."""
+        with self._runner_lock:
+            if self._runner is None:
+                from .model_cache import ModelCache
+                from .record import write_run_record
+                from .runner import Runner
+
+                self._runner = Runner(self.code, ModelCache(self.code), self.send, record_writer=write_run_record)
+            return self._runner
+
+    def send(self, method: str, payload: Any) -> None:
+        self.protocol.notify(method, to_wire(payload))
+
+    def send_log(self, level: str, message: str) -> None:
+        self.protocol.notify(Notify.LOG, to_wire(LogMessage(level, message)))
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        if isinstance(error, JsonRpcException) and error.code != -32603:
+            return  # an error response the client got; nothing went wrong in the server
+        log.error("server error (%s): %s", getattr(source, "__name__", source), error)
+
+    def cancel_request(self, request_id: Any) -> None:
+        if request_id is None:
+            return
+        if self._runner is not None and self._runner.cancel(request_id=request_id):
+            return
+        for download in list(self._downloads.values()):
+            if download.request_id == request_id:
+                download.cancel.set()
+
+    def cancel_everything(self) -> None:
+        if self._runner is not None:
+            self._runner.cancel_all()
+        for download in list(self._downloads.values()):
+            download.cancel.set()
+
+    # -- handlers -------------------------------------------------------------------------------
+    def _register(self) -> None:
+        feature = self.feature
+        feature(Method.HANDSHAKE)(_sync_handler(self.handshake))
+        feature(Method.ENVIRONMENT)(_async_handler(self.environment))
+        feature(Method.MODELS_STATUS)(_async_handler(self.models_status))
+        feature(Method.DOWNLOAD_MODELS)(_async_handler(self.download_models))
+        feature(Method.GENERATE)(_async_handler(self.generate))
+        feature(Method.CANCEL)(_sync_handler(self.cancel))
+        feature(Method.RUNS)(_async_handler(self.runs))
+        feature(Method.EXPORT)(_async_handler(self.export))
+        feature(Method.SHUTDOWN)(_async_handler(self.shutdown_request))
+        feature(Method.EXIT)(lambda params=None: self.exit_notification(params))
+
+    def handshake(self, params: Any) -> Handshake:
+        from .environment import capabilities, python_info
+
+        request = HandshakeParams.from_wire(params)
+        if request.protocol_version != PROTOCOL_VERSION:
+            raise ProtocolMismatch(request.protocol_version, __version__)
+        if request.client_name:
+            log.info("client: %s", request.client_name)
+        caps, missing = capabilities()
+        return Handshake(PROTOCOL_VERSION, __version__, python_info(), caps, missing,
+                         PipelineSourceInfo(self.source.kind, str(self.source.path)))
+
+    async def environment(self, params: Any):
+        from .environment import environment
+
+        request = ModelsParams.from_wire(params)  # {} or {models}: the models whose status to include
+        return await asyncio.to_thread(environment, self.code, request.models)
+
+    def _core_models(self):
+        from .downloads import core_models
+
+        try:
+            return core_models(self.source.path)
+        except RuntimeError as exc:
+            raise SidecarError(str(exc)) from exc
+
+    async def models_status(self, params: Any) -> ModelsStatusResult:
+        from .downloads import hub_cache_dir, models_status
+
+        request = ModelsParams.from_wire(params)
+        core = self._core_models()
+        sources = {"sd": request.models.sd, "motionAdapter": request.models.motion_adapter}
+        statuses = await asyncio.to_thread(models_status, sources, core)
+        return ModelsStatusResult(hub_cache_dir(), statuses)
+
+    async def download_models(self, params: Any) -> DownloadResult:
+        request = DownloadParams.from_wire(params)
+        download_id = request.download_id or f"download-{secrets.token_hex(4)}"
+        if download_id in self._downloads:
+            raise InvalidParams("downloadId", f"a download with id {download_id!r} is already running")
+        entry = _Download(download_id, self.protocol.msg_id)
+        self._downloads[download_id] = entry
+        try:
+            return await asyncio.to_thread(self._download_blocking, request, entry)
+        finally:
+            self._downloads.pop(download_id, None)
+
+    def _download_blocking(self, request: DownloadParams, entry: _Download) -> DownloadResult:
+        from .downloads import download, model_status
+
+        core = self._core_models()
+        sources = {"sd": request.models.sd, "motionAdapter": request.models.motion_adapter}
+        results = []
+        for role, source in sources.items():
+            status = model_status(role, source, core)
+            if not status.available and status.kind == "local":
+                what = "Stable Diffusion model" if role == "sd" else "motion adapter"
+                raise ModelNotFound(f"{what} not found: {status.source}", what, status.source,
+                                    str(Path(status.source).expanduser()), status.fix or "")
+            if not status.available:
+                def on_bytes(done: int, total: int, _source: str = status.source) -> None:
+                    self.send(Notify.DOWNLOAD_PROGRESS, DownloadProgress(entry.download_id, _source, "", done, total))
+
+                log.info("downloading %s", status.source)
+                download(role, status.source, core, entry.cancel, on_bytes)
+                status = model_status(role, source, core)
+            results.append(status)
+        return DownloadResult(results)
+
+    def _require_pipeline_libraries(self, formats, field_path: str) -> None:
+        """Fail fast, with what to install, when this Python cannot run a pipeline at all."""
+        from .environment import capabilities
+
+        caps, missing = capabilities()
+        if not (caps.torch and caps.diffusers):
+            absent = [m for m in missing if m.split(" ")[0] in ("torch", "diffusers", "transformers")]
+            raise BackendUnavailable(
+                f"{sys.executable} cannot run the pipeline: missing {'; '.join(absent)}. Install the lesson's "
+                "requirements into this Python (pip install -e python/tt-animatediff) or pick another interpreter.")
+        if "mp4" in formats and not caps.mp4:
+            raise InvalidParams(field_path, "mp4 needs imageio and imageio-ffmpeg in this Python "
+                                            "(pip install imageio imageio-ffmpeg); or ask for gif/webp")
+
+    async def generate(self, params: Any):
+        request = GenerateParams.from_wire(params)
+        self._require_pipeline_libraries(request.params.values.get("formats", ()), "params.formats")
+        job = self.runner.submit(request, request_id=self.protocol.msg_id)
+        return await asyncio.wrap_future(job.future)
+
+    def cancel(self, params: Any) -> CancelResult:
+        request = CancelParams.from_wire(params)
+        if request.run_id is not None:
+            return CancelResult(self._runner is not None and self._runner.cancel(run_id=request.run_id))
+        download = self._downloads.get(request.download_id or "")
+        if download is None:
+            return CancelResult(False)
+        download.cancel.set()
+        return CancelResult(True)
+
+    async def runs(self, params: Any) -> RunsResult:
+        from .runs import list_runs
+
+        request = RunsParams.from_wire(params)
+        folder = Path(request.output_dir) if request.output_dir else self.source.path / "output"
+        return RunsResult(await asyncio.to_thread(list_runs, folder, request.limit))
+
+    async def export(self, params: Any):
+        request = ExportParams.from_wire(params)
+        self._require_pipeline_libraries(request.formats, "formats")
+        return await asyncio.wrap_future(self.runner.submit_export(request, request_id=self.protocol.msg_id).future)
+
+    async def shutdown_request(self, params: Any) -> None:
+        self._shutdown_requested = True
+        self.cancel_everything()
+        if self._runner is not None:
+            await asyncio.to_thread(self._runner.wait_idle, 30.0)
+        self.protocol._shutdown = True  # pygls: from now on only `exit` is handled
+        return None
+
+    def exit_notification(self, params: Any = None) -> None:
+        _hard_exit(0 if self._shutdown_requested else 1)
+
+
+def _hard_exit(code: int) -> None:
+    """Leave now: worker threads may be blocked in native code, and stdin may stay open."""
+    logging.shutdown()
+    os._exit(code)
+
+
+def configure_logging(guard: Optional[Guard], sidecar: Optional[Sidecar], verbose: bool) -> None:
+    logging.getLogger("pygls").setLevel(logging.CRITICAL)  # it logs every message and every error response
+
+    class Bridge(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            try:
+                text = self.format(record)
+                stream = guard.real_stderr if guard is not None else sys.__stderr__
+                stream.write(f"[sidecar] {record.levelname.lower()}: {text}\n")
+                stream.flush()
+                if sidecar is not None:
+                    level = {"DEBUG": "debug", "INFO": "info", "WARNING": "warning"}.get(record.levelname, "error")
+                    sidecar.send_log(level, text)
+            except Exception:  # noqa: BLE001
+                pass
+
+    handler = Bridge()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log.handlers[:] = [handler]
+    log.propagate = False
+    log.setLevel(logging.DEBUG if verbose else logging.INFO)
+
+
+def serve(source: PipelineSource, guard: Guard, verbose: bool = False) -> int:
+    sidecar = Sidecar(source, guard)
+    configure_logging(guard, sidecar, verbose)
+    guard.set_sink(sidecar.send_log)
+    log.debug("pipeline source: %s %s", source.kind, source.path)
+    try:
+        sidecar.start_io(guard.protocol_in, guard.protocol_out)  # returns when stdin closes
+    finally:
+        guard.set_sink(None)
+        sidecar.cancel_everything()  # the client is gone: stop, and leave no half-finished output
+        if sidecar._runner is not None:
+            sidecar._runner.wait_idle(10.0)
+    _hard_exit(0)
+    return 0

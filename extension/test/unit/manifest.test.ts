@@ -86,7 +86,7 @@ describe('the .vsix contents (vsce ls)', () => {
   });
 
   it('holds the webview assets and lessons, and no sources, tests or node_modules', () => {
-    for (const f of ['media/preview.js', 'media/gallery.js', 'media/preview.css', 'lessons/01-environment.md']) expect(packed).toContain(f);
-    expect(packed.filter((f) => /^(extension\/src|extension\/test|node_modules|tests)\//.test(f))).toEqual([]);
+    for (const f of ['media/preview.js', 'media/gallery.js', 'media/common.css', 'media/preview.css', 'media/gallery.css', 'media/icon.svg', 'out/extension.js', 'lessons/01-environment.md']) expect(packed).toContain(f);
+    expect(packed.filter((f) => /^(extension\/src|extension\/test|node_modules|tests|media\/screenshots)\//.test(f))).toEqual([]);
   });
 });

@@ -17,6 +17,7 @@ import os
 import secrets
 import sys
 import threading
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional
@@ -27,10 +28,11 @@ from pygls.protocol import JsonRPCNotification, JsonRPCProtocol, JsonRPCRequestM
 from pygls.server import JsonRPCServer
 
 from . import __version__
-from .protocol import (PROTOCOL_VERSION, BackendUnavailable, CancelParams, CancelResult, DownloadParams, DownloadProgress, DownloadResult,
-                       ExportParams, GenerateParams, Handshake, HandshakeParams, InvalidParams, LogMessage, Method,
-                       ModelNotFound, ModelsParams, ModelsStatusResult, Notify, PipelineSourceInfo, ProtocolMismatch,
-                       RunsParams, RunsResult, SidecarError, to_wire)
+from .protocol import (PROTOCOL_VERSION, BackendUnavailable, CancelParams, CancelResult, DownloadParams,
+                       DownloadProgress, DownloadResult, ExportParams, GenerateParams, Handshake, HandshakeParams,
+                       InternalError, InvalidParams, LogMessage, Method, ModelNotFound, ModelsParams,
+                       ModelsStatusResult, Notify, PipelineSourceInfo, ProtocolMismatch, RunsParams, RunsResult,
+                       SidecarError, to_wire)
 from .stdio_guard import Guard
 from .user_code import PipelineSource, UserCode
 
@@ -65,7 +67,14 @@ class SidecarProtocol(JsonRPCProtocol):
         super()._handle_notification(method_name, params)
 
 
-def _rpc_error(exc: SidecarError) -> JsonRpcException:
+def _rpc_error(exc: BaseException) -> JsonRpcException:
+    """The JSON-RPC error for any exception: SidecarErrors keep their code and data; anything else
+    is a bug here, reported as -32603 with its traceback (and logged)."""
+    if not isinstance(exc, SidecarError):
+        trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        log.error("internal error: %s", trace)
+        exc = InternalError(f"{type(exc).__name__}: {exc}", {"type": type(exc).__name__, "message": str(exc),
+                                                               "traceback": trace})
     return JsonRpcException(message=exc.message, code=exc.code, data=exc.data)
 
 
@@ -74,7 +83,7 @@ def _sync_handler(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
     def handler(params: Any) -> Any:
         try:
             return to_wire(fn(params))
-        except SidecarError as exc:
+        except Exception as exc:  # noqa: BLE001 - every failure is an error response
             raise _rpc_error(exc) from None
 
     return handler
@@ -85,7 +94,9 @@ def _async_handler(fn):
     async def handler(params: Any) -> Any:
         try:
             return to_wire(await fn(params))
-        except SidecarError as exc:
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - every failure is an error response
             raise _rpc_error(exc) from None
 
     return handler
@@ -131,8 +142,8 @@ class Sidecar(JsonRPCServer):
         self.protocol.notify(Notify.LOG, to_wire(LogMessage(level, message)))
 
     def report_server_error(self, error: Exception, source: Any) -> None:
-        if isinstance(error, JsonRpcException) and error.code != -32603:
-            return  # an error response the client got; nothing went wrong in the server
+        if isinstance(error, JsonRpcException):
+            return  # an error response the client got (internal ones were logged when made)
         log.error("server error (%s): %s", getattr(source, "__name__", source), error)
 
     def cancel_request(self, request_id: Any) -> None:

@@ -73,7 +73,7 @@ describe('package.json', () => {
 });
 
 describe('the .vsix contents (vsce ls)', () => {
-  const packed = execFileSync(path.join(ROOT, 'node_modules', '.bin', 'vsce'), ['ls', '--no-dependencies'], { cwd: ROOT, encoding: 'utf8' })
+  const packed = execFileSync(process.execPath, [path.join(ROOT, 'extension', 'scripts', 'package.mjs'), '--ls'], { cwd: ROOT, encoding: 'utf8' })
     .split('\n')
     .map((l) => l.trim())
     .filter(Boolean);

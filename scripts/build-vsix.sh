@@ -24,8 +24,13 @@ if [ -f "$vsix" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$src_hash" ]; the
   echo "$vsix"
   exit 0
 fi
-echo "build-vsix: npm run package" >&2
-npm run --silent package >&2
-[ -f "$vsix" ] || { echo "build-vsix: npm run package did not produce $vsix" >&2; exit 1; }
+echo "build-vsix: npm run package (log: dist/package.log)" >&2
+mkdir -p dist
+rm -f "$vsix"
+if ! npm run package >dist/package.log 2>&1 || [ ! -f "$vsix" ]; then
+  cat dist/package.log >&2
+  echo "build-vsix: npm run package failed or did not produce $vsix" >&2
+  exit 1
+fi
 echo "$src_hash" > "$stamp"
 echo "$vsix"

@@ -67,6 +67,7 @@ STATE="$state" PY="$python_path" node -e '
     "telemetry.telemetryLevel": "off", "update.mode": "none", "extensions.autoUpdate": false,
     "extensions.autoCheckUpdates": false, "extensions.ignoreRecommendations": true,
     "workbench.startupEditor": "none", "workbench.tips.enabled": false,
+    "workbench.secondarySideBar.defaultVisibility": "hidden",
     "security.workspace.trust.enabled": false, "chat.disableAIFeatures": true, "git.enabled": false,
   });'
 

@@ -13,9 +13,9 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { repoRoot, startCodeServer, tail } from './lib/codeserver.mjs';
 import {
-  launchBrowser, newPage, openWorkbench, runCommand, shot, tab, waitFor, webviewFrame, artifactsDir,
+  launchBrowser, lessonHeading, newPage, openWorkbench, runCommand, shot, tab, waitFor, waitForLessonMedia, webviewFrame, artifactsDir,
 } from './lib/workbench.mjs';
-import { alive, descendants } from './lib/processes.mjs';
+import { alive, descendants, isLoopback, listeningSockets } from './lib/processes.mjs';
 
 const manifest = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8'));
 const extId = `${manifest.publisher}.${manifest.name}`;
@@ -232,6 +232,7 @@ describe('AnimateDiff Lesson Studio in a real VS Code (code-server + headless Ch
     await title.first().waitFor({ state: 'visible', timeout: 30_000 });
     const steps = page.locator('.gettingStartedContainer button.getting-started-step');
     assert.equal(await steps.count(), walk.steps.length);
+    await waitForLessonMedia(page, lessonHeading(path.join(repoRoot, walk.steps[0].media.markdown)));
     await shot(page, '01-walkthrough');
   });
 
@@ -250,6 +251,8 @@ describe('AnimateDiff Lesson Studio in a real VS Code (code-server + headless Ch
   scenario('Deploy from the walkthrough copies the project into the scratchpad and pip-installs it', ['Check Environment from the walkthrough uses the configured interpreter and scratchpad'], async () => {
     const step = page.locator(`button.getting-started-step[data-step-id="${extId}#${walk.id}#deploy"]`);
     await step.click();
+    const deployMd = walk.steps.find((x) => x.id === 'deploy').media.markdown;
+    await waitForLessonMedia(page, lessonHeading(path.join(repoRoot, deployMd)));
     await step.locator('a.monaco-button', { hasText: /deploy/i }).first().click();
     const pipeline = path.join(scratch, 'animatediff_ttnn', 'ttnn_pipeline.py');
     await waitFor('the deployed files in the scratchpad', () => fs.existsSync(pipeline) && fs.existsSync(path.join(scratch, 'pyproject.toml')), { timeout: 60_000 });
@@ -389,6 +392,10 @@ describe('AnimateDiff Lesson Studio in a real VS Code (code-server + headless Ch
     assert.equal(now.length, 1);
     assert.notEqual(now[0].pid, sidecar.pid, 'a new sidecar process');
     await shot(page, '10-recovered-after-crash');
+    // With the server, the extension host and the sidecar all up: nothing listens beyond loopback.
+    const listening = listeningSockets(cs.proc.pid);
+    assert.ok(listening.some((l) => l.port === cs.port));
+    assert.deepEqual(listening.filter((l) => !isLoopback(l.addr)), [], 'nothing listens beyond loopback');
   });
 
   scenario('the outputs gallery lists the runs with thumbnails', ['Run Phase 1 shows live previews, then the final GIF'], async () => {

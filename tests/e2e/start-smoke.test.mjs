@@ -7,7 +7,8 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { freePort, repoRoot } from './lib/codeserver.mjs';
-import { artifactsDir, launchBrowser, newPage, shot, waitFor } from './lib/workbench.mjs';
+import { isLoopback, listeningSockets } from './lib/processes.mjs';
+import { artifactsDir, launchBrowser, lessonHeading, newPage, shot, waitFor, waitForLessonMedia } from './lib/workbench.mjs';
 
 const manifest = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8'));
 const walkthroughTitle = manifest.contributes.walkthroughs[0].title;
@@ -41,6 +42,9 @@ test('scripts/start.sh serves VS Code on 127.0.0.1 with the lesson walkthrough o
       return stdout.match(/http:\/\/127\.0\.0\.1:\d+\/\S*/)?.[0];
     }, { timeout: 540_000, interval: 500 });
     assert.equal(url, `http://127.0.0.1:${port}/`);
+    const listening = listeningSockets(proc.pid);
+    assert.ok(listening.some((l) => l.port === port), `code-server listens on ${port}: ${JSON.stringify(listening)}`);
+    assert.deepEqual(listening.filter((l) => !isLoopback(l.addr)), [], 'nothing listens beyond loopback');
 
     const page = await newPage(browser);
     await page.goto(url, { waitUntil: 'domcontentloaded' });
@@ -50,7 +54,11 @@ test('scripts/start.sh serves VS Code on 127.0.0.1 with the lesson walkthrough o
     await walk.first().waitFor({ state: 'visible', timeout: 60_000 });
     const steps = page.locator('.gettingStartedContainer button.getting-started-step');
     assert.equal(await steps.count(), manifest.contributes.walkthroughs[0].steps.length);
+    // The first step's lesson text (lessons/*.md) is shown beside the steps.
+    await waitForLessonMedia(page, lessonHeading(path.join(repoRoot, manifest.contributes.walkthroughs[0].steps[0].media.markdown)));
     await shot(page, '00-start-sh-walkthrough');
+    // Again with the window open (extension host, language servers, the opener running).
+    assert.deepEqual(listeningSockets(proc.pid).filter((l) => !isLoopback(l.addr)), [], 'nothing listens beyond loopback');
     await page.close();
   } finally {
     await browser.close();

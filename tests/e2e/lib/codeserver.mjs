@@ -22,6 +22,8 @@ export const baseUserSettings = {
   'extensions.autoCheckUpdates': false,
   'extensions.ignoreRecommendations': true,
   'workbench.startupEditor': 'none',
+  // The empty secondary side bar takes enough width that walkthrough steps lose their media column.
+  'workbench.secondarySideBar.defaultVisibility': 'hidden',
   'workbench.tips.enabled': false,
   'workbench.enableExperiments': false,
   'security.workspace.trust.enabled': false,

@@ -39,3 +39,41 @@ export function alive(pid) {
   const p = readProc(pid);
   return !!p && p.state !== 'Z';
 }
+
+function hexToAddr(hex, v6) {
+  if (!v6) return hex.match(/../g).reverse().map((b) => parseInt(b, 16)).join('.');
+  if (hex === '00000000000000000000000001000000') return '::1';
+  if (/^0{32}$/.test(hex)) return '::';
+  if (hex.startsWith('0000000000000000FFFF0000')) return `::ffff:${hexToAddr(hex.slice(24), false)}`;
+  return hex;
+}
+
+/** TCP sockets in LISTEN state held by rootPid or its descendants, as [{addr, port, pid}]. */
+export function listeningSockets(rootPid) {
+  const pids = [rootPid, ...descendants(rootPid).map((p) => p.pid)];
+  const owner = new Map();
+  for (const pid of pids) {
+    let fds = [];
+    try { fds = fs.readdirSync(`/proc/${pid}/fd`); } catch { continue; }
+    for (const fd of fds) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m) owner.set(m[1], pid);
+      } catch { /* closed meanwhile */ }
+    }
+  }
+  const out = [];
+  for (const [file, v6] of [['/proc/net/tcp', false], ['/proc/net/tcp6', true]]) {
+    let lines = [];
+    try { lines = fs.readFileSync(file, 'utf8').trim().split('\n').slice(1); } catch { continue; }
+    for (const line of lines) {
+      const f = line.trim().split(/\s+/);
+      const [addrHex, portHex] = f[1].split(':');
+      if (f[3] !== '0A' || !owner.has(f[9])) continue;
+      out.push({ addr: hexToAddr(addrHex, v6), port: parseInt(portHex, 16), pid: owner.get(f[9]) });
+    }
+  }
+  return out;
+}
+
+export const isLoopback = (addr) => addr === '::1' || /^127\./.test(addr) || /^::ffff:127\./.test(addr);

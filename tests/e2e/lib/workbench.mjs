@@ -138,3 +138,31 @@ export async function shot(page, name, { locator } = {}) {
   else await page.screenshot({ path: p });
   return p;
 }
+
+/**
+ * Wait until the open walkthrough step shows its lesson markdown (a webview beside the steps) with
+ * `heading` in it, on screen (not squeezed to zero width). Returns the webview's frame.
+ */
+export async function waitForLessonMedia(page, heading, { timeout = 30_000 } = {}) {
+  const frame = await waitFor(`the lesson text "${heading}" in the walkthrough`, async () => {
+    for (const f of page.frames()) {
+      if (f === page.mainFrame() || f.isDetached()) continue;
+      try {
+        if (await f.locator('h1, h2', { hasText: heading }).count()) return f;
+      } catch { /* navigating */ }
+    }
+    return null;
+  }, { timeout });
+  await waitFor('the walkthrough media column on screen', async () => {
+    const box = await page.locator('.gettingStartedContainer .getting-started-media').first().boundingBox();
+    return box && box.width > 200 && box.height > 200;
+  }, { timeout: 10_000 });
+  return frame;
+}
+
+/** The first markdown heading of a walkthrough step's media file. */
+export function lessonHeading(mdPath) {
+  const m = /^#\s+(.+)$/m.exec(fs.readFileSync(mdPath, 'utf8'));
+  if (!m) throw new Error(`no heading in ${mdPath}`);
+  return m[1].trim();
+}

@@ -120,14 +120,34 @@ export function describeError(err: unknown): ErrorView {
       return { kind: 'userCode', message: `Your pipeline code raised ${d.type}: ${d.message}${where}`, actions, detail: d.traceback };
     }
     case ErrorCodes.BackendUnavailable: {
-      const d = parseData(ErrorCodes.BackendUnavailable, err.data);
+      const reason = parseData(ErrorCodes.BackendUnavailable, err.data)?.reason ?? err.message;
+      // The same code covers "no Blackhole" and "this Python lacks torch/diffusers": different fixes.
+      if (/\b(torch|diffusers)\b/i.test(reason) && !/blackhole|tt-?metal|ttnn/i.test(reason)) {
+        return {
+          kind: 'backendUnavailable',
+          message: `This Python cannot run the pipeline: ${reason}`,
+          actions: [
+            { id: 'deployProject', title: 'Deploy Project (installs the requirements)' },
+            { id: 'openSettings', title: 'Choose Python Interpreter', setting: 'animatediff.pythonPath' },
+          ],
+        };
+      }
       return {
         kind: 'backendUnavailable',
-        message: `Blackhole is not available: ${d?.reason ?? err.message}`,
+        message: `Blackhole is not available: ${reason}`,
         actions: [
           { id: 'runPhase2Cpu', title: 'Run the Phase 2 Algorithm on CPU' },
           { id: 'openSettings', title: 'Open Settings', setting: 'animatediff.ttMetalHome' },
         ],
+      };
+    }
+    case ErrorCodes.InternalError: {
+      const d = parseData(ErrorCodes.InternalError, err.data);
+      return {
+        kind: 'other',
+        message: d ? `The sidecar failed: ${d.type}: ${d.message}` : err.message,
+        actions: [SHOW_LOG],
+        detail: d?.traceback,
       };
     }
     case ErrorCodes.ProtocolMismatch: {

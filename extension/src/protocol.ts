@@ -336,6 +336,8 @@ export const errorDataSpecs = {
   }),
   [ErrorCodes.BackendUnavailable]: z.strictObject({ reason: z.string() }),
   [ErrorCodes.ProtocolMismatch]: z.strictObject({ serverVersion: z.string(), protocolVersion: z.number() }),
+  // Any failure that is none of the above.
+  [ErrorCodes.InternalError]: z.strictObject({ type: z.string(), message: z.string(), traceback: z.string() }),
 } as const;
 
 /** Every method name this side knows, for the cross-language sync check. */

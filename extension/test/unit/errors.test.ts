@@ -28,6 +28,17 @@ describe('protocol error → message and action', () => {
     expect(view.actions[1].setting).toBe('animatediff.ttMetalHome');
   });
 
+  it('BackendUnavailable for a Python without torch points at the interpreter, not at the CPU run', () => {
+    const view = describeError(rpc(ErrorCodes.BackendUnavailable, { reason: "torch is not installed in this Python (No module named 'torch')" }));
+    expect(view.message).toMatch(/This Python cannot run the pipeline/);
+    expect(view.actions.map((a) => a.id)).toEqual(['deployProject', 'openSettings']);
+  });
+
+  it('InternalError shows type and message, with the traceback for the log', () => {
+    const view = describeError(rpc(ErrorCodes.InternalError, { type: 'KeyError', message: "'x'", traceback: 'Traceback (most recent call last): …' }));
+    expect(view).toMatchObject({ kind: 'other', message: "The sidecar failed: KeyError: 'x'", detail: 'Traceback (most recent call last): …' });
+  });
+
   it('InvalidParams names the field; Busy offers Cancel; cancelled is not an error', () => {
     expect(describeError(rpc(ErrorCodes.InvalidParams, { field: 'params.steps', message: 'must be at least 1' })).message).toBe('Invalid params.steps: must be at least 1');
     expect(ids(rpc(ErrorCodes.Busy, { runId: 'r1' }))).toEqual(['cancelRun']);

@@ -245,6 +245,9 @@ describe('AnimateDiff Lesson Studio in a real VS Code (code-server + headless Ch
     const log = await waitFor('the interpreter line in the extension log', () => /Python interpreter: .*/.exec(extensionLog())?.[0], { timeout: 10_000 });
     // The deploy step pip-installs into this interpreter: it must be the suite's own venv.
     assert.ok(log.includes(need('E2E_PYTHON')), `extension uses ${need('E2E_PYTHON')}: ${log}`);
+    // ... and Deploy writes here: the temp scratchpad, never the home folder's default.
+    const started = /Starting sidecar: .*/.exec(extensionLog())?.[0] ?? '';
+    assert.ok(started.includes(`--scratchpad ${scratch}`), `sidecar started on the temp scratchpad: ${started}`);
     await shot(page, '01b-environment-checked');
   });
 

@@ -135,7 +135,10 @@ export async function startCodeServer(o) {
     '--user-data-dir', path.join(runDir, 'user-data'), '--extensions-dir', path.join(runDir, 'extensions'),
     '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`,
     '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust',
-    '--disable-getting-started-override', '--ignore-last-opened'];
+    '--disable-getting-started-override', '--ignore-last-opened',
+    // The extension host would otherwise take its environment from a login shell (`bash -ilc env`),
+    // whose profile can put another PATH (and another python3) in front of the one set here.
+    '--vscode-option', 'force-disable-user-env'];
   if (o.workspace) args.push(o.workspace);
   // detached: its own process group, so stop() reaches the extension host and the sidecar too.
   const proc = spawn(codeServerBin, args, { env, detached: true, stdio: ['ignore', log, log] });

@@ -285,7 +285,7 @@ describe('AnimateDiff Lesson Studio in a real VS Code (code-server + headless Ch
     const gifPath = await gif.getAttribute('data-path');
     assert.ok(gifPath && fs.existsSync(gifPath), `final GIF on disk: ${gifPath}`);
     assert.equal(fs.readFileSync(gifPath).subarray(0, 6).toString('latin1'), 'GIF89a');
-    assert.ok(await gif.evaluate((img) => img.complete && img.naturalWidth > 0), 'the GIF is rendered');
+    await waitFor('the GIF to load in the webview', () => gif.evaluate((img) => img.complete && img.naturalWidth > 0), { timeout: 15_000 });
     const meta = readJson(gifPath.replace(/\.gif$/, '.json'));
     assert.equal(meta.phase, 1);
     assert.equal(meta.params.num_frames, TINY.frames);
@@ -308,10 +308,12 @@ describe('AnimateDiff Lesson Studio in a real VS Code (code-server + headless Ch
     await shot(page, '05-second-run-running');
     await (await preview()).locator('#cancel-run').click();
     await waitRun('second run', ['cancelled'], { timeout: 60_000 });
-    const counterAtCancel = await (await preview()).locator('#step-counter').innerText();
-    // Stopped: the counter stays put and no new output appears.
+    await waitFor('the extension log to record the cancel', () => /\bcancelled \(/.test(extensionLog()), { timeout: 30_000 });
+    // Stopped: the progress bar stays put and no new output appears.
+    const progressAtCancel = await (await preview()).locator('#run-progress').evaluate((p) => p.value);
+    assert.ok(progressAtCancel < 1, `stopped part-way (progress ${progressAtCancel})`);
     await new Promise((r) => setTimeout(r, 2_000));
-    assert.equal(await (await preview()).locator('#step-counter').innerText(), counterAtCancel, 'no progress after cancel');
+    assert.equal(await (await preview()).locator('#run-progress').evaluate((p) => p.value), progressAtCancel, 'no progress after cancel');
     assert.deepEqual(outputs('.gif'), gifsBefore, 'a cancelled run leaves no output');
     await shot(page, '06-cancelled');
     await setForm(await showPreview(), { steps: TINY.steps });

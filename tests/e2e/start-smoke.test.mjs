@@ -75,3 +75,27 @@ test('scripts/start.sh serves VS Code on 127.0.0.1 with the lesson walkthrough o
   assert.equal(exit.code, 0, `start.sh exit after Ctrl-C: ${JSON.stringify(exit)}`);
   await assert.rejects(fetch(`http://127.0.0.1:${port}/healthz`), 'code-server still answers after Ctrl-C');
 });
+
+test('scripts/start.sh installs the .vsix into desktop VS Code when `code` is on PATH', { timeout: 300_000 }, async () => {
+  const vsix = process.env.E2E_VSIX;
+  if (!vsix) return; // the .vsix comes from scripts/e2e.sh; building one here would only repeat it
+  const bin = fs.mkdtempSync(path.join('/tmp', 'ad-code-'));
+  const calls = path.join(bin, 'calls.txt');
+  // A stand-in for VS Code's CLI that records how it was called.
+  fs.writeFileSync(path.join(bin, 'code'), `#!/bin/sh\nprintf '%s\\n' "$@" >> "${calls}"\n`);
+  fs.chmodSync(path.join(bin, 'code'), 0o755);
+  try {
+    const { spawnSync } = await import('node:child_process');
+    const r = spawnSync(path.join(repoRoot, 'scripts', 'start.sh'), [], {
+      cwd: repoRoot,
+      env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, STUDIO_VSIX: vsix, STUDIO_NO_DESKTOP: '' },
+      encoding: 'utf8',
+      timeout: 240_000,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(fs.readFileSync(calls, 'utf8').trim().split('\n'), ['--install-extension', vsix, '--force']);
+    assert.match(r.stdout, /Open Lesson Walkthrough/);
+  } finally {
+    fs.rmSync(bin, { recursive: true, force: true });
+  }
+});

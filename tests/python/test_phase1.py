@@ -50,8 +50,15 @@ def test_matches_bare_diffusers_animatediff(phase1, tiny_models):
                     generator=torch.Generator("cpu").manual_seed(p.seed), output_type="pil").frames[0]
     ours = phase1.generate(p)
     assert len(ours) == len(expected)
+    # Bit-identical, unless our UNet's linear layers run through oneDNN instead of diffusers' MKL
+    # (cpu_speedups.py, AMD AVX-512 CPUs): then fp32 rounding may move a few pixels by one level.
+    onednn = any(type(m).__name__ == "OneDNNLinear" for m in phase1.pipe.unet.modules())
     for mine, theirs in zip(ours, expected):
-        assert np.array_equal(np.asarray(mine), np.asarray(theirs))
+        diff = np.abs(np.asarray(mine, dtype=np.int16) - np.asarray(theirs, dtype=np.int16))
+        if onednn:
+            assert diff.max() <= 2 and (diff > 0).mean() < 0.01
+        else:
+            assert diff.max() == 0
 
 
 def test_previews_for_every_step_and_frame(phase1):

@@ -17,6 +17,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import torch
 from PIL import Image
 
+from .cpu_speedups import use_onednn_linear
 from .device import pick_device, pick_dtype
 from .models import DEFAULT_MOTION_ADAPTER, DEFAULT_SD_MODEL, SDComponents, load_motion_adapter, load_sd_components, motion_max_frames
 from .params import GenerationParams
@@ -70,6 +71,7 @@ def unet_with_motion(sd: SDComponents, adapter) -> Any:
             unet = UNetMotionModel.from_unet2d(sd.unet, adapter).to(sd.unet.device)
         if unet.dtype != sd.unet.dtype:
             unet = unet.to(sd.unet.dtype)
+        use_onednn_linear(unet)  # fp32 on AMD AVX-512 CPUs: linear layers ~2x faster (cpu_speedups.py)
         sd.extras[key] = unet.eval().requires_grad_(False)
     return sd.extras[key]
 

@@ -15,6 +15,9 @@ class TorchUNetBackend:
     name = "torch"
 
     def __init__(self, unet, scheduler_config: Dict[str, Any]):
+        from .cpu_speedups import use_onednn_linear
+
+        use_onednn_linear(unet)  # fp32 on AMD AVX-512 CPUs: linear layers ~2x faster (cpu_speedups.py)
         self.unet = unet
         self.scheduler_config = dict(scheduler_config)
         self.device = unet.device

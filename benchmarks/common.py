@@ -285,3 +285,12 @@ class LoadMonitor:
     def now_others(self, window: float = 3.0) -> Optional[float]:
         t = time.perf_counter()
         return self.others(t - window, t)
+
+    def wait_quiet(self, limit_s: float, below: float = 0.2, window: float = 2.0) -> Optional[float]:
+        """Wait (up to limit_s) until other processes used < `below` CPUs over the last `window` s."""
+        deadline = time.perf_counter() + limit_s
+        while True:
+            busy = self.now_others(window)
+            if limit_s <= 0 or (busy is not None and busy < below) or time.perf_counter() >= deadline:
+                return busy
+            time.sleep(0.5)

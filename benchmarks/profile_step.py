@@ -25,16 +25,27 @@ MATMUL_N = 4096
 
 
 def matmul_rate(n: int = MATMUL_N, reps: int = 4) -> Dict[str, Any]:
+    """fp32 n x n x n: torch.matmul (MKL in PyTorch's CPU wheels) and the same product via oneDNN."""
     import torch
 
     a, b = torch.randn(n, n), torch.randn(n, n)
-    torch.matmul(a, b)  # warm-up
-    best = float("inf")
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        torch.matmul(a, b)
-        best = min(best, time.perf_counter() - t0)
-    return {"n": n, "best_s": best, "gflops": 2 * n**3 / best / 1e9}
+
+    def best_of(fn) -> float:
+        fn()  # warm-up
+        best = float("inf")
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            fn()
+            best = min(best, time.perf_counter() - t0)
+        return best
+
+    best = best_of(lambda: torch.matmul(a, b))
+    out = {"n": n, "best_s": best, "gflops": 2 * n**3 / best / 1e9}
+    if hasattr(torch.ops.mkldnn, "_linear_pointwise"):
+        bt = b.t().contiguous()
+        dnn = best_of(lambda: torch.ops.mkldnn._linear_pointwise(a, bt, None, "none", [], ""))
+        out["onednn_gflops"] = 2 * n**3 / dnn / 1e9
+    return out
 
 
 def part_of(module) -> str:
@@ -65,7 +76,7 @@ def op_class(name: str) -> str:
         return "convolution"
     if "scaled_dot_product" in base or "flash_attention" in base:
         return "attention kernel (SDPA)"
-    if base in MATMUL_OPS:
+    if base in MATMUL_OPS or "linear" in base:
         return "matmul (linear layers)"
     if base in NORM_OPS:
         return "group/layer norm"
@@ -127,18 +138,30 @@ def sdpa_flop(query_shape, key_shape, value_shape, *args, out_shape=None, **kwar
     return sdpa_flop_count(query_shape, key_shape, value_shape)
 
 
+def linear_flop(input_shape, weight_shape, *args, out_shape=None, **kwargs) -> int:
+    rows = 1
+    for d in input_shape[:-1]:
+        rows *= d
+    return 2 * rows * weight_shape[0] * weight_shape[1]
+
+
 def flop_mode():
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    # SDPA on CPU runs as _scaled_dot_product_flash_attention_for_cpu, which torch's table misses.
-    return FlopCounterMode(display=False, custom_mapping={
-        torch.ops.aten._scaled_dot_product_flash_attention_for_cpu: sdpa_flop})
+    # ops torch's table misses: SDPA on CPU (_scaled_dot_product_flash_attention_for_cpu) and the
+    # oneDNN linear layers (animatediff_ttnn.cpu_speedups)
+    mapping = {torch.ops.aten._scaled_dot_product_flash_attention_for_cpu: sdpa_flop}
+    if hasattr(torch.ops.mkldnn, "_linear_pointwise"):
+        mapping[torch.ops.mkldnn._linear_pointwise] = linear_flop
+    return FlopCounterMode(display=False, custom_mapping=mapping)
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--workload", required=True)
+    parser.add_argument("--quiet-wait", type=float, default=0.0, metavar="S",
+                        help="before each timed part wait up to S s for other processes to leave the CPUs")
     args = parser.parse_args(argv)
     w = Workload.from_json(args.workload)
 
@@ -146,8 +169,14 @@ def main(argv=None) -> None:
 
     from animatediff_ttnn.pipeline import Phase1Pipeline
 
-    result: Dict[str, Any] = {"kind": "profile", "torch_threads": torch.get_num_threads()}
+    from benchmarks.common import LoadMonitor
+
+    monitor = LoadMonitor(0.5).start()
+    result: Dict[str, Any] = {"kind": "profile", "torch_threads": torch.get_num_threads(), "others_cpus": {}}
+    monitor.wait_quiet(args.quiet_wait)
+    t_part = time.perf_counter()
     result["matmul"] = matmul_rate()
+    result["others_cpus"]["matmul"] = monitor.others(t_part, time.perf_counter())
 
     pipeline, _ = Phase1Pipeline.from_sources(w.sd, w.motion_adapter, device="cpu")
     pipe, unet, vae = pipeline.pipe, pipeline.pipe.unet, pipeline.pipe.vae
@@ -196,10 +225,12 @@ def main(argv=None) -> None:
             handles += [mod.register_forward_pre_hook(pre), mod.register_forward_hook(post)]
         from torch.profiler import ProfilerActivity, profile
 
+        monitor.wait_quiet(args.quiet_wait)
         with profile(activities=[ProfilerActivity.CPU]) as prof:
             t0 = time.perf_counter()
             unet(batch, t, encoder_hidden_states=embeds)
             warm = time.perf_counter() - t0
+        result["others_cpus"]["unet_warm_call"] = monitor.others(t0, t0 + warm)
         for h in handles:
             h.remove()
         result["unet_warm_call_s"] = warm
@@ -221,16 +252,22 @@ def main(argv=None) -> None:
         with counter:
             vae.decode(one)
         vae_flops = counter.get_total_flops()
+        monitor.wait_quiet(args.quiet_wait)
         t0 = time.perf_counter()
         vae.decode(one)
         vae_s = time.perf_counter() - t0
+        result["others_cpus"]["vae"] = monitor.others(t0, t0 + vae_s)
 
+    monitor.wait_quiet(args.quiet_wait)
     result["preview"] = preview_cost(latents)
+    monitor.stop()
     result.update({
         "unet_batch": list(batch.shape),
         "unet_flops": total_flops,
         "unet_gflops_per_s": total_flops / warm / 1e9,
         "unet_fraction_of_matmul": total_flops / warm / 1e9 / result["matmul"]["gflops"],
+        "unet_fraction_of_onednn_matmul": (total_flops / warm / 1e9 / result["matmul"]["onednn_gflops"]
+                                           if result["matmul"].get("onednn_gflops") else None),
         "parts": {k: {"s": spent.get(k, 0.0), "share": spent.get(k, 0.0) / warm, "gflop": flops_by_part.get(k, 0) / 1e9,
                       "gflops_per_s": (flops_by_part.get(k, 0) / spent[k] / 1e9) if spent.get(k) else None}
                   for k in sorted(set(spent) | set(flops_by_part), key=lambda k: -spent.get(k, 0.0))},

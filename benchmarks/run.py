@@ -39,7 +39,8 @@ def parse(argv=None) -> argparse.Namespace:
     p.add_argument("--skip", default="", help="comma list of sections to skip: baseline,sidecar,phase2,profile,vae")
     p.add_argument("--direct", action="store_true", help="also run our pipelines in-process (no sidecar)")
     p.add_argument("--wait-quiet", type=float, default=0.0, metavar="S",
-                   help="wait up to S seconds for other processes to leave the CPUs (< 0.3 CPU) before starting")
+                   help="before each measurement wait up to S seconds for other processes to leave the CPUs "
+                        "(< 0.2 CPU): for machines shared with other work")
     p.add_argument("--write-latest", action="store_true", help="also write benchmarks/latest.json and latest.md")
     p.add_argument("--out", type=Path, default=RESULTS, help="folder for the JSON result and scratch outputs")
     return p.parse_args(argv)
@@ -48,10 +49,14 @@ def parse(argv=None) -> argparse.Namespace:
 class Section:
     """Runs one measurement, records its wall time and how busy the rest of the machine was."""
 
-    def __init__(self, monitor: LoadMonitor, record: Dict[str, Any]):
-        self.monitor, self.record = monitor, record
+    def __init__(self, monitor: LoadMonitor, record: Dict[str, Any], quiet_wait: float = 0.0):
+        self.monitor, self.record, self.quiet_wait = monitor, record, quiet_wait
 
     def run(self, name: str, fn, *args, **kwargs) -> Optional[Dict[str, Any]]:
+        if self.quiet_wait:
+            busy = self.monitor.wait_quiet(self.quiet_wait, window=3.0)
+            if busy is not None and busy >= 0.2:
+                log(f"machine still busy (others use {busy} CPUs) after waiting {self.quiet_wait:.0f} s; measuring anyway")
         log(f"{name} ...")
         t0 = time.perf_counter()
         try:
@@ -100,13 +105,8 @@ def main(argv=None) -> int:
     record["decode_chunk_size"] = DECODE_CHUNK_FRAMES
 
     monitor = LoadMonitor().start()
-    if args.wait_quiet:
-        deadline = time.perf_counter() + args.wait_quiet
-        time.sleep(3)
-        while (monitor.now_others() or 0) >= 0.3 and time.perf_counter() < deadline:
-            log(f"waiting for a quiet machine (others use {monitor.now_others()} CPUs)")
-            time.sleep(10)
-    sec = Section(monitor, record)
+    time.sleep(3.5)  # a first reading of the machine's load
+    sec = Section(monitor, record, args.wait_quiet)
     wl = ["--workload", w.to_json()]
     t_all = time.perf_counter()
 
@@ -122,7 +122,12 @@ def main(argv=None) -> int:
         record["sidecar_missing"] = why_not
         log(f"sidecar not available ({why_not}): our pipelines are measured in-process instead")
     if "sidecar" not in skip and why_not is None:
-        record["sidecar_phase1"] = sec.run("phase 1 through the sidecar (cold run, warm run)",
+        # 1) with diffusers' own kernels (MKL linear layers): what the sidecar + our wrapper add
+        record["sidecar_phase1_same_kernels"] = sec.run(
+            "phase 1 through the sidecar, diffusers' kernels (cold run, warm run)", sidecar_bench.run_sidecar,
+            w, 1, 2, scratch, threads, {"ANIMATEDIFF_ONEDNN_LINEAR": "0"}, "same-kernels")
+        # 2) as shipped (cpu_speedups on where they apply)
+        record["sidecar_phase1"] = sec.run("phase 1 through the sidecar, as shipped (cold run, warm run)",
                                            sidecar_bench.run_sidecar, w, 1, 2, scratch, threads)
     if "phase2" not in skip and why_not is None:
         record["sidecar_phase2"] = sec.run("phase 2 (torch backend) through the sidecar",
@@ -134,22 +139,22 @@ def main(argv=None) -> int:
                                                      threads)
     if "profile" not in skip:
         record["profile"] = sec.run("profile of one step (FLOPs, hooks, torch.profiler), matmul rate, previews",
-                                    worker, "profile_step", wl, threads)
+                                    worker, "profile_step", wl + ["--quiet-wait", str(args.wait_quiet)], threads)
     chunks = [int(c) for c in args.vae_chunks.split(",") if c.strip()] if "vae" not in skip else []
     record["vae_decode"] = [r for r in (sec.run(f"VAE decode of {w.num_frames} frames, chunk {c}", worker, "experiments",
                                                 ["vae", *wl, "--chunk", str(c)], threads) for c in chunks) if r]
     if args.experiments:
-        record["experiments"] = run_experiments(sec, w, wl, threads)
+        record["experiments"] = run_experiments(sec, w, wl, threads, args.wait_quiet)
 
     record["total_wall_s"] = time.perf_counter() - t_all
     monitor.stop()
     record["other_cpus_overall"] = monitor.others(t_all, time.perf_counter())
     report.check_outputs(record)
+    out_json = args.out / f"{stamp}-{mode}.json"
+    out_json.write_text(json.dumps(record, indent=1, default=str) + "\n", encoding="utf-8")  # before rendering
+    log(f"wrote {out_json}")
     text = report.render(record)
     print(text)
-    out_json = args.out / f"{stamp}-{mode}.json"
-    out_json.write_text(json.dumps(record, indent=1, default=str) + "\n", encoding="utf-8")
-    log(f"wrote {out_json}")
     if args.write_latest:
         (ROOT / "benchmarks" / "latest.json").write_text(json.dumps(record, indent=1, default=str) + "\n", encoding="utf-8")
         (ROOT / "benchmarks" / "latest.md").write_text(text + "\n", encoding="utf-8")
@@ -157,24 +162,25 @@ def main(argv=None) -> int:
     return 0 if not record.get("errors") else 1
 
 
-def run_experiments(sec: Section, w, wl: List[str], threads: int) -> Dict[str, Any]:
-    """Candidate optimisations, each in its own process against its own control."""
+def run_experiments(sec: Section, w, wl: List[str], threads: int, quiet: float) -> Dict[str, Any]:
+    """Candidate optimisations. A/B ones alternate both settings on one loaded UNet (robust on a
+    shared machine); the others run each setting in its own process."""
     exp: Dict[str, Any] = {}
-    calls = "3"
+    q = ["--quiet-wait", str(quiet)]
     variants = {
-        "unet1": ["unet", *wl, "--phase", "1", "--calls", calls],
-        "unet1 flush-denormal": ["unet", *wl, "--phase", "1", "--calls", calls, "--flush-denormal"],
-        "unet1 inference-mode": ["unet", *wl, "--phase", "1", "--calls", calls, "--inference-mode"],
-        "unet2": ["unet", *wl, "--phase", "2", "--calls", "6"],
-        "unet2 channels-last": ["unet", *wl, "--phase", "2", "--calls", "6", "--channels-last"],
-        "vae4": ["vae", *wl, "--chunk", "4"],
-        "vae4 channels-last": ["vae", *wl, "--chunk", "4", "--channels-last"],
+        "A/B Phase 1 UNet: linear layers MKL vs oneDNN": ["ab", *wl, "--phase", "1", "--variant", "linear", "--pairs", "2", *q],
+        "A/B Phase 2 UNet: linear layers MKL vs oneDNN": ["ab", *wl, "--phase", "2", "--variant", "linear", "--pairs", "5", *q],
+        "A/B Phase 2 UNet: contiguous vs channels_last": ["ab", *wl, "--phase", "2", "--variant", "channels_last", "--pairs", "5", *q],
+        "Phase 2 UNet, flush denormals": ["unet", *wl, "--phase", "2", "--calls", "4", "--flush-denormal"],
+        "Phase 2 UNet, inference_mode": ["unet", *wl, "--phase", "2", "--calls", "4", "--inference-mode"],
+        "Phase 2 UNet, control": ["unet", *wl, "--phase", "2", "--calls", "4"],
+        "VAE decode chunk 4, channels_last": ["vae", *wl, "--chunk", "4", "--channels-last"],
     }
     for name, argv in variants.items():
         exp[name] = sec.run(f"experiment: {name}", worker, "experiments", argv, threads)
     if threads > 1:
-        exp["unet2 threads=1"] = sec.run("experiment: unet2 threads=1", worker, "experiments",
-                                          ["unet", *wl, "--phase", "2", "--calls", "6"], 1)
+        exp["Phase 2 UNet, 1 thread"] = sec.run("experiment: Phase 2 UNet, 1 thread", worker, "experiments",
+                                                ["unet", *wl, "--phase", "2", "--calls", "4"], 1)
     return exp
 
 

@@ -44,13 +44,15 @@ def available() -> Optional[str]:
 
 
 def run_sidecar(w: Workload, phase: int, runs: int, out_dir: Path, threads: Optional[int],
-                timeout: float = 3600.0) -> Dict[str, Any]:
+                extra_env: Optional[Dict[str, str]] = None, label: str = "", timeout: float = 3600.0) -> Dict[str, Any]:
+    out_dir = out_dir / f"sidecar-phase{phase}{'-' + label if label else ''}"
     out_dir.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="bench-scratchpad-"))  # empty: the sidecar runs the bundle
-    client = SidecarClient(sidecar_command(sys.executable, scratch, CORE), child_env(threads), ROOT,
-                           out_dir / f"sidecar-phase{phase}.stderr.log")
+    env = child_env(threads)
+    env.update(extra_env or {})
+    client = SidecarClient(sidecar_command(sys.executable, scratch, CORE), env, ROOT, out_dir / "sidecar.stderr.log")
     client.start()
-    result: Dict[str, Any] = {"kind": f"sidecar-phase{phase}", "runs": []}
+    result: Dict[str, Any] = {"kind": f"sidecar-phase{phase}", "label": label, "env": extra_env or {}, "runs": []}
     try:
         t0 = time.perf_counter()
         hs = client.request("studio/handshake", {"protocolVersion": 1, "clientName": "benchmarks"}, timeout=120)
@@ -64,7 +66,7 @@ def run_sidecar(w: Workload, phase: int, runs: int, out_dir: Path, threads: Opti
                 "device": "cpu",
                 "models": {"sd": w.sd, **({"motionAdapter": w.motion_adapter} if phase == 1 else {})},
                 "params": w.wire_params(),
-                "outputDir": str(out_dir / f"sidecar-phase{phase}"),
+                "outputDir": str(out_dir),
             }
             if phase == 2:
                 request["backend"] = "torch"

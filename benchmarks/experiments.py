@@ -4,6 +4,7 @@
     python -m benchmarks.experiments unet --workload JSON --phase 1|2 [--calls N] [--channels-last]
                                           [--flush-denormal] [--inference-mode] [--onednn-linear on|off]
     python -m benchmarks.experiments ab   --workload JSON --phase 1|2 --variant linear|channels_last [--pairs N]
+    python -m benchmarks.experiments ab   --workload JSON --variant vae_channels_last --chunk N [--pairs N]
 
 `vae` decodes all the workload's frames the way diffusers' AnimateDiffPipeline.decode_latents does
 (`chunk` frames per VAE call) and reports seconds per frame and the decode's peak memory on top of
@@ -138,6 +139,7 @@ def set_memory_format(model, fmt: str) -> None:
 AB_VARIANTS = {
     "linear": ("mkl", "onednn", set_linear),
     "channels_last": ("contiguous", "channels_last", set_memory_format),
+    "vae_channels_last": ("contiguous", "channels_last", set_memory_format),  # VAE decode of `--chunk` frames
 }
 
 
@@ -151,24 +153,37 @@ def ab(args, w: Workload) -> Dict[str, Any]:
     from benchmarks.common import LoadMonitor
 
     monitor = LoadMonitor(0.5).start()
-    if args.phase == 1:
-        from animatediff_ttnn.pipeline import Phase1Pipeline
-
-        pipeline, _ = Phase1Pipeline.from_sources(w.sd, w.motion_adapter, device="cpu")
-        model, frames, hidden = pipeline.pipe.unet, w.num_frames, pipeline.sd.text_encoder.config.hidden_size
-        shape = (2, 4, w.num_frames, w.height // 8, w.width // 8)
-    else:
-        from animatediff_ttnn.models import load_sd_components
-        from animatediff_ttnn.cpu_speedups import use_onednn_linear
-
-        sd = load_sd_components(w.sd)
-        use_onednn_linear(sd.unet)  # as the torch backend does
-        model, frames, hidden = sd.unet, 1, sd.text_encoder.config.hidden_size
-        shape = (2, 4, w.height // 8, w.width // 8)
-    first, second, apply = AB_VARIANTS[args.variant]
     g = torch.Generator("cpu").manual_seed(w.seed)
-    sample = torch.randn(shape, generator=g)
-    embeds = torch.randn((2 * frames, 77, hidden), generator=g)
+    if args.variant.startswith("vae"):
+        from diffusers import AutoencoderKL
+
+        model = AutoencoderKL.from_pretrained(w.sd, subfolder="vae", torch_dtype=torch.float32).eval()
+        latents = torch.randn((args.chunk, 4, w.height // 8, w.width // 8), generator=g) / model.config.scaling_factor
+        shape = list(latents.shape)
+
+        def call():
+            return model.decode(latents).sample
+    else:
+        if args.phase == 1:
+            from animatediff_ttnn.pipeline import Phase1Pipeline
+
+            pipeline, _ = Phase1Pipeline.from_sources(w.sd, w.motion_adapter, device="cpu")
+            model, frames, hidden = pipeline.pipe.unet, w.num_frames, pipeline.sd.text_encoder.config.hidden_size
+            shape = (2, 4, w.num_frames, w.height // 8, w.width // 8)
+        else:
+            from animatediff_ttnn.cpu_speedups import use_onednn_linear
+            from animatediff_ttnn.models import load_sd_components
+
+            sd = load_sd_components(w.sd)
+            use_onednn_linear(sd.unet)  # as the torch backend does
+            model, frames, hidden = sd.unet, 1, sd.text_encoder.config.hidden_size
+            shape = (2, 4, w.height // 8, w.width // 8)
+        sample = torch.randn(shape, generator=g)
+        embeds = torch.randn((2 * frames, 77, hidden), generator=g)
+
+        def call():
+            return model(sample, torch.tensor(501), encoder_hidden_states=embeds).sample
+    first, second, apply = AB_VARIANTS[args.variant]
     times: Dict[str, list] = {first: [], second: []}
     others: Dict[str, list] = {first: [], second: []}
     outs = {}
@@ -178,7 +193,7 @@ def ab(args, w: Workload) -> Dict[str, Any]:
             apply(model, name)
             monitor.wait_quiet(args.quiet_wait)
             t0 = time.perf_counter()
-            outs[name] = model(sample, torch.tensor(501), encoder_hidden_states=embeds).sample
+            outs[name] = call()
             t1 = time.perf_counter()
             if i >= 2:
                 times[name].append(t1 - t0)

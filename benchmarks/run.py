@@ -174,7 +174,8 @@ def run_experiments(sec: Section, w, wl: List[str], threads: int, quiet: float) 
         "Phase 2 UNet, flush denormals": ["unet", *wl, "--phase", "2", "--calls", "4", "--flush-denormal"],
         "Phase 2 UNet, inference_mode": ["unet", *wl, "--phase", "2", "--calls", "4", "--inference-mode"],
         "Phase 2 UNet, control": ["unet", *wl, "--phase", "2", "--calls", "4"],
-        "VAE decode chunk 4, channels_last": ["vae", *wl, "--chunk", "4", "--channels-last"],
+        "A/B VAE decode of 2 frames: contiguous vs channels_last": ["ab", *wl, "--variant", "vae_channels_last",
+                                                                   "--chunk", "2", "--pairs", "4", *q],
     }
     for name, argv in variants.items():
         exp[name] = sec.run(f"experiment: {name}", worker, "experiments", argv, threads)

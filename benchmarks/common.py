@@ -179,7 +179,9 @@ def git_revision() -> Dict[str, Any]:
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
 
-    return {"commit": git("rev-parse", "--short", "HEAD"), "dirty": bool(git("status", "--porcelain", "--", "python", "benchmarks"))}
+    # dirty = tracked code changed (untracked files such as a previous run's latest.json do not count)
+    return {"commit": git("rev-parse", "--short", "HEAD"),
+            "dirty": bool(git("status", "--porcelain", "--untracked-files=no", "--", "python", "benchmarks", "scripts"))}
 
 
 # --- worker plumbing -----------------------------------------------------------------------------

@@ -72,10 +72,12 @@ def workload(mode: str, models_dir: Optional[Path] = None, steps: int = 3) -> Wo
 
 def ensure_models(w: Workload) -> Dict[str, Any]:
     """Build the random-weight models once (reused by later runs); returns what was done."""
-    done = Path(w.sd) / "model_index.json"
-    adapter_done = Path(w.motion_adapter) / "config.json"
-    if done.is_file() and adapter_done.is_file():
-        return {"built": False, "path": str(Path(w.sd).parent)}
+    sd, adapter = Path(w.sd), Path(w.motion_adapter)
+    needed = [sd / "model_index.json", sd / "unet" / "diffusion_pytorch_model.safetensors",
+              sd / "vae" / "diffusion_pytorch_model.safetensors", sd / "text_encoder" / "model.safetensors",
+              adapter / "config.json", adapter / "diffusion_pytorch_model.safetensors"]
+    if all(p.is_file() for p in needed):
+        return {"built": False, "path": str(sd.parent)}
     out = Path(w.sd).parent
     args = [sys.executable, "-m", "animatediff_ttnn.tiny_models", str(out)] + (["--full-size"] if w.mode == "full" else [])
     print(f"[bench] building {'full-size' if w.mode == 'full' else 'tiny'} random-weight models into {out} "

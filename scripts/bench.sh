@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The benchmark of issue #6: sets up .venv (idempotent, scripts/setup-python.sh), builds the
 # random-weight models once into .cache/bench-models/, then runs benchmarks/run.py.
-#   scripts/bench.sh                   full-size SD 1.x + v1-5-2 adapter, 8 frames, 256x256, 3 steps (~30 min, ~8 GB RAM)
-#   scripts/bench.sh --quick           tiny models, under a minute (for working on the benchmark itself)
+#   scripts/bench.sh                   full-size SD 1.x + v1-5-2 adapter, 8 frames, 256x256, 3 steps
+#                                      (~11 min on a quiet 2-core machine, ~11 GB RAM; first time +~3 min to build the models)
+#   scripts/bench.sh --quick           tiny models, about a minute (for working on the benchmark itself)
+#   scripts/bench.sh --experiments --wait-quiet 300   + the candidate optimisations, waiting out other load
 #   scripts/bench.sh --write-latest    also update benchmarks/latest.json + latest.md (the committed table)
 # Any other option goes to `python -m benchmarks.run` (see --help there).
 set -euo pipefail

@@ -49,3 +49,10 @@ def test_download_commands_check_out():
     proc = run(script)
     assert proc.returncode == 0, proc.stderr
     assert "CompVis/stable-diffusion-v1-4: " in proc.stdout and "animatediff-motion-adapter-v1-5-2: " in proc.stdout
+
+
+def test_quick_benchmark_command_runs():
+    assert "scripts/bench.sh --quick" in README
+    proc = run("scripts/bench.sh --quick")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "### Goals" in proc.stdout and "Machine: " in proc.stdout

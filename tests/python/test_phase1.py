@@ -37,28 +37,40 @@ def test_same_seed_same_frames_other_seed_differs(phase1):
     assert not all(np.array_equal(x, y) for x, y in zip(a, c))
 
 
-def test_matches_bare_diffusers_animatediff(phase1, tiny_models):
+def bare_diffusers_frames(tiny_models, p):
     from diffusers import AnimateDiffPipeline, DDIMScheduler, MotionAdapter
 
     adapter = MotionAdapter.from_pretrained(tiny_models["motion_adapter"])
     bare = AnimateDiffPipeline.from_pretrained(tiny_models["sd"], motion_adapter=adapter)
     bare.scheduler = DDIMScheduler.from_pretrained(tiny_models["sd"], subfolder="scheduler", **ANIMATEDIFF_SCHEDULER_OVERRIDES)
     bare.set_progress_bar_config(disable=True)
+    return bare(prompt=p.prompt, negative_prompt=p.negative_prompt, num_frames=p.num_frames, height=p.height,
+                width=p.width, num_inference_steps=p.steps, guidance_scale=p.guidance_scale,
+                generator=torch.Generator("cpu").manual_seed(p.seed), output_type="pil").frames[0]
+
+
+def pixel_diffs(ours, theirs):
+    assert len(ours) == len(theirs)
+    return [np.abs(np.asarray(a, dtype=np.int16) - np.asarray(b, dtype=np.int16)) for a, b in zip(ours, theirs)]
+
+
+def test_matches_bare_diffusers_animatediff_exactly(tiny_models, monkeypatch):
+    """The wrapper does not change the math: with diffusers' own kernels the frames are bit-identical."""
+    from animatediff_ttnn.pipeline import Phase1Pipeline
+
+    monkeypatch.setenv("ANIMATEDIFF_ONEDNN_LINEAR", "0")
+    pipeline, _ = Phase1Pipeline.from_sources(tiny_models["sd"], tiny_models["motion_adapter"], device="cpu")
+    assert not any(type(m).__name__ == "OneDNNLinear" for m in pipeline.pipe.unet.modules())
     p = params()
-    expected = bare(prompt=p.prompt, negative_prompt=p.negative_prompt, num_frames=p.num_frames, height=p.height,
-                    width=p.width, num_inference_steps=p.steps, guidance_scale=p.guidance_scale,
-                    generator=torch.Generator("cpu").manual_seed(p.seed), output_type="pil").frames[0]
-    ours = phase1.generate(p)
-    assert len(ours) == len(expected)
-    # Bit-identical, unless our UNet's linear layers run through oneDNN instead of diffusers' MKL
-    # (cpu_speedups.py, AMD AVX-512 CPUs): then fp32 rounding may move a few pixels by one level.
-    onednn = any(type(m).__name__ == "OneDNNLinear" for m in phase1.pipe.unet.modules())
-    for mine, theirs in zip(ours, expected):
-        diff = np.abs(np.asarray(mine, dtype=np.int16) - np.asarray(theirs, dtype=np.int16))
-        if onednn:
-            assert diff.max() <= 2 and (diff > 0).mean() < 0.01
-        else:
-            assert diff.max() == 0
+    assert all(d.max() == 0 for d in pixel_diffs(pipeline.generate(p), bare_diffusers_frames(tiny_models, p)))
+
+
+def test_as_shipped_stays_within_fp32_rounding_of_bare_diffusers(phase1, tiny_models):
+    """As shipped, linear layers may run through oneDNN (cpu_speedups.py, AMD AVX-512 CPUs):
+    summation order differs from MKL's, so a few pixels may move by a level or two, no more."""
+    p = params()
+    for diff in pixel_diffs(phase1.generate(p), bare_diffusers_frames(tiny_models, p)):
+        assert diff.max() <= 2 and (diff > 0).mean() < 0.01
 
 
 def test_previews_for_every_step_and_frame(phase1):

@@ -7,13 +7,14 @@ each progress/preview notification came and time requests from the client's side
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
+
+from benchmarks.common import cpu_seconds
 
 
 class RpcError(RuntimeError):
@@ -164,9 +165,4 @@ def sidecar_command(python: str, scratchpad: Path, bundle: Path) -> List[str]:
 
 
 def proc_cpu_seconds(pid: int) -> Optional[float]:
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return None
+    return cpu_seconds(str(pid))

@@ -13,7 +13,7 @@ import type { Environment, GenerateResult, Outputs } from '../protocol';
 import { outputRoots, type Studio } from '../studio';
 import type { PreviewInbound } from '../webview/messages';
 import type { BlackholeState, OutputLink, PreviewOutbound } from '../webview/outbound';
-import { isOpenableOutput } from '../webview/outputRoots';
+import { openRunOutput } from '../webview/openOutput';
 import { PreviewPanelHost, type PreviewPanel } from '../webview/previewPanel';
 import { FormStore } from './formStore';
 import { RunSnapshot } from './snapshot';
@@ -286,11 +286,7 @@ export class RunController implements vscode.Disposable {
         await this.studio.environment.get(true);
         return;
       case 'openFile':
-        if (!isOpenableOutput(message.path, panel.allowedRoots())) {
-          this.studio.log.warn(`Refused to open ${message.path}: not a run output`);
-          return;
-        }
-        await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(message.path));
+        await openRunOutput(message.path, panel.allowedRoots(), this.studio.log);
         return;
       case 'errorAction': {
         const action = this.lastError?.actions[message.index];

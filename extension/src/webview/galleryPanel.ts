@@ -7,7 +7,7 @@ import { outputRoots, type Studio } from '../studio';
 import { GALLERY_TITLE, galleryBody } from './galleryHtml';
 import { checkGalleryMessage, type GalleryInbound } from './messages';
 import type { GalleryOutbound } from './outbound';
-import { isOpenableOutput } from './outputRoots';
+import { openRunOutput } from './openOutput';
 import { StudioPanel } from './panel';
 
 type GalleryPanel = StudioPanel<GalleryInbound, GalleryOutbound>;
@@ -71,11 +71,7 @@ export class GalleryHost implements vscode.Disposable {
         await this.refresh();
         return;
       case 'openFile':
-        if (!isOpenableOutput(message.path, panel.allowedRoots())) {
-          this.studio.log.warn(`Refused to open ${message.path}: not a run output`);
-          return;
-        }
-        await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(message.path));
+        await openRunOutput(message.path, panel.allowedRoots(), this.studio.log);
         return;
     }
   }

@@ -18,6 +18,8 @@ import os
 
 import torch
 
+from .device import cpuinfo_field
+
 
 class OneDNNLinear(torch.nn.Linear):
     """An nn.Linear whose forward calls oneDNN's fp32 matmul (falls back to F.linear otherwise)."""
@@ -33,14 +35,7 @@ class OneDNNLinear(torch.nn.Linear):
 
 def cpu_vendor() -> str:
     """'AuthenticAMD', 'GenuineIntel', ... from /proc/cpuinfo; '' where that cannot be read."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as info:
-            for line in info:
-                if line.startswith("vendor_id"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return ""
+    return cpuinfo_field("vendor_id")
 
 
 def onednn_linear_wanted() -> bool:

@@ -41,18 +41,23 @@ def pick_dtype(device: torch.device, requested: Optional[str] = None) -> torch.d
     return torch.float16 if device.type == "cuda" else torch.float32
 
 
+def cpuinfo_field(name: str) -> str:
+    """A field of the first CPU in Linux's /proc/cpuinfo ('' where there is none)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                if line.startswith(name):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return ""
+
+
 def cpu_model() -> str:
     """The CPU's marketing name (Linux /proc/cpuinfo, else platform.processor())."""
     import platform
 
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as info:
-            for line in info:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+    return cpuinfo_field("model name") or platform.processor() or platform.machine()
 
 
 def hardware_description(device: Optional[torch.device] = None) -> dict:

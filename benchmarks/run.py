@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import tempfile
 import time
@@ -156,10 +157,18 @@ def main(argv=None) -> int:
     text = report.render(record)
     print(text)
     if args.write_latest:
-        (ROOT / "benchmarks" / "latest.json").write_text(json.dumps(record, indent=1, default=str) + "\n", encoding="utf-8")
+        (ROOT / "benchmarks" / "latest.json").write_text(shareable_json(record), encoding="utf-8")
         (ROOT / "benchmarks" / "latest.md").write_text(text + "\n", encoding="utf-8")
         log("wrote benchmarks/latest.json and benchmarks/latest.md")
     return 0 if not record.get("errors") else 1
+
+
+def shareable_json(record: Dict[str, Any]) -> str:
+    """The committed record names no folder of the machine it ran on: paths become repo-relative,
+    and scratch files (temp folders, gone after the run) become <tmp>/..."""
+    text = json.dumps(record, indent=1, default=str).replace(str(ROOT) + "/", "")
+    text = re.sub(re.escape(tempfile.gettempdir().rstrip("/")) + r"/[^/\"]+", "<tmp>", text)
+    return text + "\n"
 
 
 def run_experiments(sec: Section, w, wl: List[str], threads: int, quiet: float) -> Dict[str, Any]:

@@ -12,22 +12,11 @@ sits beside a finished run; a crash in between costs the re-export, nothing else
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Callable, ContextManager, Dict
 
 RECORD_SCHEMA = 1
 RECORD_SUFFIX = ".run.msgpack"
-
-
-def _read_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _read_umask()  # once, at import: os.umask is process-wide
 
 
 def record_path_for(gif_path: Path) -> Path:
@@ -45,7 +34,8 @@ def _latents_array(final_latents: Dict[int, Any]):
 
 
 def write_run_record(job: Any, final_latents: Dict[int, Any], params: Any, output: Path,
-                     run_info: Dict[str, Any]) -> str:
+                     run_info: Dict[str, Any], atomic_path: Callable[[Path], ContextManager[Path]]) -> str:
+    """`atomic_path` is the lesson package's own (export.atomic_path): temp file, then rename."""
     import msgpack
 
     latents = _latents_array(final_latents)
@@ -65,16 +55,8 @@ def write_run_record(job: Any, final_latents: Dict[int, Any], params: Any, outpu
         },
     }
     path = record_path_for(output)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(msgpack.packb(payload, use_bin_type=True))
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; a record is as readable as the outputs
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(msgpack.packb(payload, use_bin_type=True))
     return str(path)
 
 

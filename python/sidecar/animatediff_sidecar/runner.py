@@ -230,7 +230,8 @@ class Runner:
             # After the metadata: a record exists only beside a finished run. A crash in between
             # leaves a finished run that cannot be re-exported, never an orphan record.
             try:
-                self.record_writer(job, tracker.final_latents, params, output, run_info)
+                self.record_writer(job, tracker.final_latents, params, output, run_info,
+                                   self.code.module("export").atomic_path)
             except Exception as exc:  # noqa: BLE001 - the record is a convenience, never a reason to fail
                 log.warning("could not write the run record: %s", exc)
         meta = result.metadata

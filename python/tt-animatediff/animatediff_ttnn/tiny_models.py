@@ -61,9 +61,28 @@ def write_tiny_tokenizer(folder: Path) -> None:
                   model_max_length=77).save_pretrained(folder)
 
 
+def _clip_text_encoder(tokenizer, **sizes):
+    """A random-weight CLIP text encoder whose vocabulary and special tokens fit `tokenizer`."""
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    return CLIPTextModel(CLIPTextConfig(
+        vocab_size=len(tokenizer), max_position_embeddings=77, bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id, **sizes))
+
+
+def _save_sd_folder(folder: Path, unet, vae, text_encoder, tokenizer) -> Path:
+    """Write the parts as a diffusers SD folder with SD 1.4's scheduler and no safety checker."""
+    from diffusers import PNDMScheduler, StableDiffusionPipeline
+
+    StableDiffusionPipeline(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet,
+                            scheduler=PNDMScheduler.from_config(SD_SCHEDULER_CONFIG), safety_checker=None,
+                            feature_extractor=None, requires_safety_checker=False).save_pretrained(folder)
+    return folder
+
+
 def build_tiny_sd(folder: Path, seed: int = 0) -> Path:
-    from diffusers import AutoencoderKL, PNDMScheduler, StableDiffusionPipeline, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+    from transformers import CLIPTokenizer
 
     torch.manual_seed(seed)
     write_tiny_tokenizer(folder / "tokenizer")
@@ -92,31 +111,9 @@ def build_tiny_sd(folder: Path, seed: int = 0) -> Path:
         norm_num_groups=32,
         sample_size=64,
     )
-    text_encoder = CLIPTextModel(
-        CLIPTextConfig(
-            vocab_size=len(tokenizer),
-            hidden_size=HIDDEN,
-            intermediate_size=64,
-            num_hidden_layers=2,
-            num_attention_heads=4,
-            max_position_embeddings=77,
-            bos_token_id=tokenizer.bos_token_id,
-            eos_token_id=tokenizer.eos_token_id,
-            pad_token_id=tokenizer.pad_token_id,
-        )
-    )
-    pipe = StableDiffusionPipeline(
-        vae=vae,
-        text_encoder=text_encoder,
-        tokenizer=tokenizer,
-        unet=unet,
-        scheduler=PNDMScheduler.from_config(SD_SCHEDULER_CONFIG),
-        safety_checker=None,
-        feature_extractor=None,
-        requires_safety_checker=False,
-    )
-    pipe.save_pretrained(folder)
-    return folder
+    text_encoder = _clip_text_encoder(tokenizer, hidden_size=HIDDEN, intermediate_size=64, num_hidden_layers=2,
+                                      num_attention_heads=4)
+    return _save_sd_folder(folder, unet, vae, text_encoder, tokenizer)
 
 
 def build_tiny_motion_adapter(folder: Path, seed: int = 1):
@@ -144,8 +141,8 @@ def build_tiny_motion_adapter(folder: Path, seed: int = 1):
 def build_full_size_models(out: Path, seed: int = 0) -> Dict[str, Path]:
     """Random weights in SD 1.4's and the v1-5-2 adapter's exact architectures: the real FLOPs and
     memory, for benchmarks on machines that cannot download the real weights (~6 GB in fp32)."""
-    from diffusers import AutoencoderKL, MotionAdapter, PNDMScheduler, StableDiffusionPipeline, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+    from diffusers import AutoencoderKL, MotionAdapter, UNet2DConditionModel
+    from transformers import CLIPTokenizer
 
     out = Path(out)
     torch.manual_seed(seed)
@@ -160,13 +157,9 @@ def build_full_size_models(out: Path, seed: int = 0) -> Dict[str, Path]:
         latent_channels=4,
         sample_size=512,
     )
-    text_encoder = CLIPTextModel(CLIPTextConfig(
-        vocab_size=len(tokenizer), hidden_size=768, intermediate_size=3072, num_hidden_layers=12,
-        num_attention_heads=12, max_position_embeddings=77, hidden_act="quick_gelu",
-        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id))
-    StableDiffusionPipeline(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet,
-                            scheduler=PNDMScheduler.from_config(SD_SCHEDULER_CONFIG), safety_checker=None,
-                            feature_extractor=None, requires_safety_checker=False).save_pretrained(out / "sd")
+    text_encoder = _clip_text_encoder(tokenizer, hidden_size=768, intermediate_size=3072, num_hidden_layers=12,
+                                      num_attention_heads=12, hidden_act="quick_gelu")
+    _save_sd_folder(out / "sd", unet, vae, text_encoder, tokenizer)
     MotionAdapter().save_pretrained(out / "motion-adapter")  # diffusers' defaults are the v1-5-2 layout
     return {"sd": out / "sd", "motion_adapter": out / "motion-adapter"}
 

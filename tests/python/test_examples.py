@@ -49,3 +49,17 @@ def test_clear_errors_no_traceback(tiny_models, tmp_path, args, message):
     assert proc.returncode != 0
     assert message in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "output").exists() or not any((tmp_path / "output").iterdir())
+
+
+def test_motion_example_phase3(tiny_models, tmp_path):
+    proc = run_example("generate_motion.py", "--model", tiny_models["sd"], "--motion-adapter", tiny_models["motion_adapter"],
+                       "--backend", "torch", "--frames", "3", "--steps", "2", "--width", "64", "--height", "64",
+                       "--motion-scale", "0.5", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert len(gif_frames(tmp_path / "output" / "motion.gif")[0]) == 3
+    assert proc.stdout.strip().splitlines()[-1].endswith("motion.gif")
+    assert "torch: asked for explicitly" in proc.stderr
+    (tmp_path / "bad").mkdir()
+    bad = run_example("generate_motion.py", "--model", tiny_models["sd"], "--motion-adapter", tiny_models["motion_adapter"],
+                      "--motion-scale", "5", "--steps", "1", "--frames", "1", cwd=tmp_path / "bad")
+    assert bad.returncode == 2 and "invalid parameter motion_scale" in bad.stderr

@@ -13,6 +13,7 @@ import torch
 from PIL import Image
 
 from . import __version__
+from .coherence import temporal_coherence
 from .device import hardware_description
 from .export import export_frames, metadata_path_for, remove_outputs, write_json
 from .params import GenerationParams
@@ -86,6 +87,7 @@ def finish_run(frames: List[Image.Image], params: GenerationParams, output: Path
         "outputs": outputs,
         "frames": len(frames),
         "size": [frames[0].width, frames[0].height],
+        "coherence": temporal_coherence(frames),  # still / wobble / motion / flicker, see coherence.py
         "versions": library_versions(),
         "host": {"machine": platform.machine(), "system": platform.system(), **hardware_description(device)},
         **run_info,

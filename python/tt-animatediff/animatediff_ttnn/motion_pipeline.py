@@ -1,0 +1,172 @@
+"""Phase 3: true AnimateDiff, with the UNet run as a frame loop - the shape a Blackhole card needs.
+
+Phase 1 lets diffusers run the motion UNet on all frames at once; Phase 2 runs tt-metal's TTNN SD
+UNet frame by frame, with no motion modules at all. Phase 3 joins them: the spatial layers go
+frame by frame at batch 2 ([uncond, cond], the TTNN UNet's batch), and AnimateDiff's motion
+modules run across all frames at diffusers' 21 insertion points (motion_unet.py). Everything else
+is Phase 1's: the DDIM scheduler configured as AnimateDiff was trained, the starting noise from
+the seed, classifier-free guidance. So with the same seed it draws Phase 1's frames (up to fp32
+rounding) - but through a loop that can be ported to TTNN one layer at a time.
+
+Set MOTION_SCALE to 0.0 and rerun: the motion modules are switched off, every frame becomes a
+plain SD 1.4 picture of its own noise, and the temporal-coherence figure in the run record drops.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+
+import torch
+from PIL import Image
+
+from .models import DEFAULT_MOTION_ADAPTER, DEFAULT_SD_MODEL, SDComponents, load_motion_adapter, load_sd_components, motion_max_frames
+from .motion_backend import MotionUNetBackend, select_motion_backend
+from .params import GenerationParams, ParamError, validate_backend
+from .pipeline import ANIMATEDIFF_SCHEDULER_OVERRIDES, make_scheduler
+from .previews import video_latents_to_previews
+from .progress import CancelToken, Cancelled, FrameCallback, FrameEvent, StepCallback, StepEvent
+from .run_record import RunResult, Timings, finish_run
+from .ttnn_pipeline import decode_frame, encode_prompt
+
+# How much of what the motion modules compute is added (1.0 = AnimateDiff as trained, 0.0 = off).
+MOTION_SCALE = 1.0
+
+
+def validate_motion_scale(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 2.0:
+        raise ParamError("motion_scale", f"must be a number from 0 to 2, got {value!r}")
+    return float(value)
+
+
+def start_latents(seed: int, num_frames: int, latent_size: Tuple[int, int], channels: int = 4) -> torch.Tensor:
+    """(1, 4, F, h, w) standard-normal latents from the seed - drawn exactly as Phase 1 draws them."""
+    generator = torch.Generator("cpu").manual_seed(seed)
+    return torch.randn((1, channels, num_frames, *latent_size), generator=generator)
+
+
+class Phase3Pipeline:
+    def __init__(self, sd: SDComponents, adapter, adapter_source: str, backend: str = "auto",
+                 tt_metal_home: Optional[str] = None):
+        self.sd, self.adapter, self.adapter_source = sd, adapter, adapter_source
+        self.requested_backend = validate_backend(backend)
+        self.tt_metal_home = tt_metal_home
+        self.max_frames = motion_max_frames(adapter)
+        self._backend: Optional[MotionUNetBackend] = None
+        self._backend_key: Optional[Tuple[int, int]] = None
+        self.backend_reason = ""
+        self.last_motion_scale: Optional[float] = None
+
+    @classmethod
+    def from_sources(cls, model: str = DEFAULT_SD_MODEL, motion_adapter: str = DEFAULT_MOTION_ADAPTER,
+                     backend: str = "auto", device: str = "auto",
+                     tt_metal_home: Optional[str] = None) -> Tuple["Phase3Pipeline", float]:
+        from .device import pick_device, pick_dtype
+
+        validate_backend(backend)
+        t0 = time.perf_counter()
+        dev = pick_device(device)
+        dtype = pick_dtype(dev)
+        sd = load_sd_components(model, dtype)
+        adapter = load_motion_adapter(motion_adapter, dtype)
+        for part in (sd.unet, sd.vae, sd.text_encoder, adapter):
+            part.to(dev)
+        return cls(sd, adapter, motion_adapter, backend, tt_metal_home), time.perf_counter() - t0
+
+    def backend_for(self, params: GenerationParams) -> MotionUNetBackend:
+        key = (params.height, params.width)  # a TTNN UNet is built for one image size
+        if self._backend is None or (self._backend.name == "blackhole" and key != self._backend_key):
+            if self._backend is not None:
+                self._backend.close()
+            self._backend, self.backend_reason = select_motion_backend(
+                self.requested_backend, self.sd.unet, self.adapter, params.height, params.width, self.tt_metal_home)
+            self._backend_key = key
+        return self._backend
+
+    def generate(self, params: GenerationParams, on_step: Optional[StepCallback] = None,
+                 on_frame: Optional[FrameCallback] = None, cancel: Optional[CancelToken] = None,
+                 timings: Optional[Timings] = None, motion_scale: Optional[float] = None) -> List[Image.Image]:
+        params.validate(max_frames=self.max_frames)
+        scale = validate_motion_scale(MOTION_SCALE if motion_scale is None else motion_scale)
+        self.last_motion_scale = scale
+        timings = timings or Timings()
+        cancel = cancel or CancelToken()
+        cancel.raise_if_cancelled()
+        backend = self.backend_for(params)
+        backend.motion_scale = scale
+
+        t0 = time.perf_counter()
+        embeddings = backend.prepare_text_embeddings(encode_prompt(self.sd, params.prompt, params.negative_prompt))
+        scheduler = make_scheduler(self.sd.scheduler_config)
+        scheduler.set_timesteps(params.steps)
+        factor = 2 ** (len(self.sd.vae.config.block_out_channels) - 1)
+        latents = start_latents(params.seed, params.num_frames, (params.height // factor, params.width // factor),
+                                self.sd.unet.config.in_channels) * scheduler.init_noise_sigma
+        timings.encode_s = time.perf_counter() - t0
+
+        for index, t in enumerate(scheduler.timesteps):
+            cancel.raise_if_cancelled()
+            step_start = time.perf_counter()
+            if timings.first_step_s is None:
+                timings.first_step_s = timings.elapsed()
+            model_input = scheduler.scale_model_input(latents, t)
+            noise = backend.guided_noise(model_input, int(t), embeddings, params.guidance_scale)
+            latents = scheduler.step(noise, t, latents, eta=0.0).prev_sample
+            timings.steps.append(time.perf_counter() - step_start)
+            if on_step is not None:
+                on_step(StepEvent(phase=3, step=index + 1, total_steps=params.steps, frame=None,
+                                  total_frames=params.num_frames, elapsed_s=timings.elapsed(),
+                                  previews=video_latents_to_previews(scheduler.last_x0), latents=latents))
+        timings.denoise_s = sum(timings.steps)
+
+        frames: List[Image.Image] = []
+        for frame in range(params.num_frames):  # one frame per VAE call: the least memory
+            cancel.raise_if_cancelled()
+            d0 = time.perf_counter()
+            frames.append(decode_frame(self.sd.vae, latents[:, :, frame]))
+            timings.decode_s += time.perf_counter() - d0
+            if on_frame is not None:
+                on_frame(FrameEvent(frame=frame, total_frames=params.num_frames, image=frames[-1],
+                                    elapsed_s=timings.elapsed()))
+        return frames
+
+    def describe(self) -> Dict[str, Any]:
+        backend = self._backend
+        return {
+            "phase": 3,
+            "backend": backend.name if backend else self.requested_backend,
+            "backend_reason": self.backend_reason,
+            "device": backend.device_description if backend else "",
+            "dtype": str(self.sd.unet.dtype).replace("torch.", ""),
+            "models": {
+                "sd": {"source": self.sd.source, "revision": self.sd.revision},
+                "motion_adapter": {"source": self.adapter_source, "max_frames": self.max_frames},
+            },
+            "scheduler": {"class": "DDIMScheduler", **ANIMATEDIFF_SCHEDULER_OVERRIDES},
+            "motion_scale": self.last_motion_scale,
+        }
+
+    def close(self) -> None:
+        if self._backend is not None:
+            self._backend.close()
+            self._backend = None
+
+
+def run_phase3(params: GenerationParams, output: Path, pipeline: Optional[Phase3Pipeline] = None,
+               model: str = DEFAULT_SD_MODEL, motion_adapter: str = DEFAULT_MOTION_ADAPTER, backend: str = "auto",
+               device: str = "auto", on_step: Optional[StepCallback] = None, on_frame: Optional[FrameCallback] = None,
+               cancel: Optional[CancelToken] = None, motion_scale: Optional[float] = None) -> RunResult:
+    """Generate and write the outputs. Nothing is written if the run fails or is cancelled."""
+    params.validate()
+    validate_backend(backend)
+    if motion_scale is not None:
+        validate_motion_scale(motion_scale)
+    timings = Timings()
+    if pipeline is None:
+        pipeline, timings.load_s = Phase3Pipeline.from_sources(model, motion_adapter, backend, device)
+    frames = pipeline.generate(params, on_step=on_step, on_frame=on_frame, cancel=cancel, timings=timings,
+                               motion_scale=motion_scale)
+    if cancel is not None and cancel.cancelled:
+        raise Cancelled("run cancelled")
+    return finish_run(frames, params, output, timings, pipeline.describe(), pipeline.sd.unet.device)

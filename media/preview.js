@@ -7,14 +7,7 @@
   const $ = (id) => document.getElementById(id);
 
   const els = {
-    prompt: $('prompt'),
-    negative: $('negative-prompt'),
-    frames: $('frames'),
-    steps: $('steps'),
-    guidance: $('guidance'),
-    seed: $('seed'),
-    width: $('width'),
-    height: $('height'),
+    params: [...document.querySelectorAll('#run-form [data-param]')], // one input per form parameter
     backend: $('backend'),
     backendNote: $('backend-note'),
     runPhase1: $('run-phase1'),
@@ -46,29 +39,17 @@
     return text === '' ? null : Number(text); // NaN/empty become null in JSON: the extension rejects them
   }
 
+  // Keys are the wire names (data-param); the extension validates the whole form.
   function readForm() {
-    return {
-      prompt: els.prompt.value,
-      negativePrompt: els.negative.value,
-      frames: numberOf(els.frames),
-      steps: numberOf(els.steps),
-      guidance: numberOf(els.guidance),
-      seed: numberOf(els.seed),
-      width: numberOf(els.width),
-      height: numberOf(els.height),
-      backend: els.backend.value,
-    };
+    const form = { backend: els.backend.value };
+    for (const input of els.params) {
+      form[input.dataset.param] = input.dataset.kind === 'str' ? input.value : numberOf(input);
+    }
+    return form;
   }
 
   function fillForm(form) {
-    els.prompt.value = form.prompt;
-    els.negative.value = form.negativePrompt;
-    els.frames.value = String(form.frames);
-    els.steps.value = String(form.steps);
-    els.guidance.value = String(form.guidance);
-    els.seed.value = String(form.seed);
-    els.width.value = String(form.width);
-    els.height.value = String(form.height);
+    for (const input of els.params) input.value = String(form[input.dataset.param]);
     els.backend.value = form.backend;
   }
 

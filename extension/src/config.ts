@@ -1,7 +1,7 @@
 // Typed access to the animatediff.* settings.
 import * as os from 'node:os';
 import * as vscode from 'vscode';
-import type { SettingDefaults } from './params';
+import { SETTING_DEFAULTS, type SettingDefaults, type SettingField } from './params';
 import { expandPath } from './paths';
 import type { ModelSources, TorchDevice } from './protocol';
 
@@ -44,14 +44,10 @@ export function readConfig(): StudioConfig {
     scratchpadPath: expandSetting(str('scratchpadPath', DEFAULT_SCRATCHPAD) || DEFAULT_SCRATCHPAD),
     ttMetalHome: expandSetting(str('ttMetalHome')),
     models,
-    defaults: {
-      frames: num('frames', 8),
-      steps: num('steps', 25),
-      guidanceScale: num('guidanceScale', 7.5),
-      seed: num('seed', 42),
-      width: num('width', 512),
-      height: num('height', 512),
-    },
+    // animatediff.<wire name> of each form parameter with a setting (generated/parameters.ts)
+    defaults: Object.fromEntries(
+      (Object.keys(SETTING_DEFAULTS) as SettingField[]).map((key) => [key, num(key, SETTING_DEFAULTS[key])]),
+    ) as SettingDefaults,
     device: (['auto', 'cpu', 'cuda', 'mps'].includes(device) ? device : 'auto') as TorchDevice,
     pipInstall: c.get<boolean>('deploy.pipInstall', true) !== false,
   };

@@ -1,22 +1,27 @@
 // The run form: its fields, defaults, validation and translation into a studio/generate request.
-// Pure (no vscode import) so it is unit-tested; limits mirror animatediff_ttnn/params.py.
+// Pure (no vscode import) so it is unit-tested. Fields, limits and defaults come from the one
+// parameter definition (python/tt-animatediff/animatediff_ttnn/params.py, generated into
+// ./generated/parameters.ts); the form is keyed by the wire names.
+import { PARAMETERS } from './generated/parameters';
 import type { GenerateParams, ModelSources, TorchDevice } from './protocol';
 
 /** Phase 2 backend as the user picks it: the Blackhole card, or the same algorithm in torch on CPU. */
 export type Phase2Backend = 'blackhole' | 'cpu';
 export const PHASE2_BACKENDS: readonly Phase2Backend[] = ['blackhole', 'cpu'];
 
-export interface RunForm {
-  prompt: string;
-  negativePrompt: string;
-  frames: number;
-  steps: number;
-  guidance: number;
-  seed: number;
-  width: number;
-  height: number;
+type Spec = (typeof PARAMETERS)[number];
+export type FormSpec = Extract<Spec, { form: true }>;
+type NumberSpec = Extract<FormSpec, { kind: 'int' | 'float' }>;
+type TextSpec = Extract<FormSpec, { kind: 'str' }>;
+export type NumberField = NumberSpec['wire'];
+export type SettingField = Extract<Spec, { setting: true; form: true }>['wire'];
+
+export type RunForm = { [S in TextSpec as S['wire']]: string } & { [S in NumberSpec as S['wire']]: number } & {
   backend: Phase2Backend;
-}
+};
+
+/** The form's inputs, in order. */
+export const FORM_PARAMS: readonly FormSpec[] = PARAMETERS.filter((p): p is FormSpec => p.form);
 
 export interface FieldError {
   field: keyof RunForm | 'form';
@@ -25,84 +30,69 @@ export interface FieldError {
 
 export type Validated<T> = { ok: true; value: T } | { ok: false; errors: FieldError[] };
 
-export const DEFAULT_PROMPT = 'a red panda walking through a bamboo forest, soft morning light, highly detailed';
-export const DEFAULT_NEGATIVE_PROMPT = 'blurry, low quality, distorted';
-export const MAX_PROMPT_LENGTH = 2000;
+const spec = <W extends FormSpec['wire']>(wire: W) => FORM_PARAMS.find((p) => p.wire === wire) as Extract<FormSpec, { wire: W }>;
+export const DEFAULT_PROMPT: string = spec('prompt').initial;
+export const DEFAULT_NEGATIVE_PROMPT: string = spec('negativePrompt').initial;
+export const MAX_PROMPT_LENGTH: number = spec('prompt').maxLength;
 
-export const LIMITS = {
-  frames: { min: 1, max: 64 },
-  steps: { min: 1, max: 1000 },
-  guidance: { min: 0, max: 50 },
-  seed: { min: 0, max: Number.MAX_SAFE_INTEGER },
-  width: { min: 8, max: 2048 },
-  height: { min: 8, max: 2048 },
-} as const;
-
-/** Defaults that come from settings (animatediff.frames, …). */
-export interface SettingDefaults {
-  frames: number;
-  steps: number;
-  guidanceScale: number;
-  seed: number;
-  width: number;
-  height: number;
+export interface Limit {
+  min: number;
+  max: number;
+  multipleOf?: number;
 }
+export const LIMITS = Object.fromEntries(
+  FORM_PARAMS.filter((p): p is NumberSpec => p.kind !== 'str').map((p) => [
+    p.wire,
+    { min: p.minimum, max: p.maximum, ...('multipleOf' in p ? { multipleOf: p.multipleOf } : {}) },
+  ]),
+) as Record<NumberField, Limit>;
+
+/** Defaults that come from settings (animatediff.numFrames, …). */
+export type SettingDefaults = Record<SettingField, number>;
+export const SETTING_DEFAULTS = Object.fromEntries(
+  PARAMETERS.filter((p) => p.setting && p.form).map((p) => [p.wire, p.initial]),
+) as SettingDefaults;
 
 export function defaultForm(s: SettingDefaults): RunForm {
-  return {
-    prompt: DEFAULT_PROMPT,
-    negativePrompt: DEFAULT_NEGATIVE_PROMPT,
-    frames: s.frames,
-    steps: s.steps,
-    guidance: s.guidanceScale,
-    seed: s.seed,
-    width: s.width,
-    height: s.height,
-    backend: 'blackhole',
-  };
+  const form: Record<string, unknown> = { backend: 'blackhole' };
+  for (const p of FORM_PARAMS) form[p.wire] = p.setting ? s[p.wire as SettingField] : p.initial;
+  return form as RunForm;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-function checkInt(errors: FieldError[], field: keyof typeof LIMITS, value: unknown): number {
-  const { min, max } = LIMITS[field];
-  if (typeof value !== 'number' || !Number.isInteger(value)) {
-    errors.push({ field, message: `${field} must be a whole number` });
-    return 0;
+function checkField(errors: FieldError[], p: FormSpec, value: unknown): void {
+  const field = p.wire;
+  const label = p.label;
+  if (p.kind === 'str') {
+    if (typeof value !== 'string') errors.push({ field, message: `${label} must be text` });
+    else if (p.required && value.trim() === '') errors.push({ field, message: `${label} must not be empty` });
+    else if (value.length > p.maxLength) errors.push({ field, message: `${label} is longer than ${p.maxLength} characters` });
+    return;
   }
-  if (value < min || value > max) errors.push({ field, message: `${field} must be between ${min} and ${max}` });
-  return value;
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    errors.push({ field, message: `${label} must be a number` });
+    return;
+  }
+  if (p.kind === 'int' && !Number.isInteger(value)) errors.push({ field, message: `${label} must be a whole number` });
+  else if (value < p.minimum || value > p.maximum) errors.push({ field, message: `${label} must be between ${p.minimum} and ${p.maximum}` });
+  else if ('multipleOf' in p && value % p.multipleOf !== 0) errors.push({ field, message: `${label} must be a multiple of ${p.multipleOf} (${p.why})` });
 }
 
 /** Validates a complete form (e.g. from the webview). Unknown keys are rejected, not ignored. */
 export function validateRunForm(raw: unknown): Validated<RunForm> {
   if (!isObject(raw)) return { ok: false, errors: [{ field: 'form', message: 'form must be an object' }] };
   const errors: FieldError[] = [];
-  const known = new Set(['prompt', 'negativePrompt', 'frames', 'steps', 'guidance', 'seed', 'width', 'height', 'backend']);
+  const known = new Set<string>([...FORM_PARAMS.map((p) => p.wire), 'backend']);
   for (const key of Object.keys(raw)) {
     if (!known.has(key)) errors.push({ field: 'form', message: `unknown field ${key}` });
   }
-  const { prompt, negativePrompt, guidance, backend } = raw;
-  if (typeof prompt !== 'string' || prompt.trim() === '') errors.push({ field: 'prompt', message: 'prompt must not be empty' });
-  else if (prompt.length > MAX_PROMPT_LENGTH) errors.push({ field: 'prompt', message: `prompt is longer than ${MAX_PROMPT_LENGTH} characters` });
-  if (typeof negativePrompt !== 'string') errors.push({ field: 'negativePrompt', message: 'negative prompt must be text' });
-  else if (negativePrompt.length > MAX_PROMPT_LENGTH) errors.push({ field: 'negativePrompt', message: `negative prompt is longer than ${MAX_PROMPT_LENGTH} characters` });
-  const frames = checkInt(errors, 'frames', raw.frames);
-  const steps = checkInt(errors, 'steps', raw.steps);
-  const seed = checkInt(errors, 'seed', raw.seed);
-  const width = checkInt(errors, 'width', raw.width);
-  const height = checkInt(errors, 'height', raw.height);
-  for (const [field, value] of [['width', width], ['height', height]] as const) {
-    if (value % 8 !== 0) errors.push({ field, message: `${field} must be a multiple of 8 (the VAE works on 8×8 pixel blocks)` });
-  }
-  if (typeof guidance !== 'number' || !Number.isFinite(guidance)) errors.push({ field: 'guidance', message: 'guidance must be a number' });
-  else if (guidance < LIMITS.guidance.min || guidance > LIMITS.guidance.max) errors.push({ field: 'guidance', message: `guidance must be between ${LIMITS.guidance.min} and ${LIMITS.guidance.max}` });
-  if (!PHASE2_BACKENDS.includes(backend as Phase2Backend)) errors.push({ field: 'backend', message: `backend must be one of ${PHASE2_BACKENDS.join(', ')}` });
+  for (const p of FORM_PARAMS) checkField(errors, p, raw[p.wire]);
+  if (!PHASE2_BACKENDS.includes(raw.backend as Phase2Backend)) errors.push({ field: 'backend', message: `backend must be one of ${PHASE2_BACKENDS.join(', ')}` });
   if (errors.length) return { ok: false, errors };
-  return {
-    ok: true,
-    value: { prompt: prompt as string, negativePrompt: negativePrompt as string, frames, steps, guidance: guidance as number, seed, width, height, backend: backend as Phase2Backend },
-  };
+  const value: Record<string, unknown> = { backend: raw.backend };
+  for (const p of FORM_PARAMS) value[p.wire] = raw[p.wire];
+  return { ok: true, value: value as RunForm };
 }
 
 /** The remembered form, field by field: anything missing or invalid (old versions, hand edits) falls back to the default. */
@@ -131,16 +121,8 @@ export interface GenerateContext {
 
 /** Translates the form into studio/generate params. Phase 2 "cpu" = the torch backend pinned to the CPU. */
 export function toGenerateParams(form: RunForm, req: RunRequest, ctx: GenerateContext): GenerateParams {
-  const params = {
-    prompt: form.prompt,
-    negativePrompt: form.negativePrompt,
-    numFrames: form.frames,
-    steps: form.steps,
-    guidanceScale: form.guidance,
-    seed: form.seed,
-    width: form.width,
-    height: form.height,
-  };
+  const params: GenerateParams['params'] = { prompt: form.prompt };
+  for (const p of FORM_PARAMS) Object.assign(params, { [p.wire]: form[p.wire] });
   if (req.phase === 1) {
     return { phase: 1, device: ctx.device, models: { ...ctx.models }, params };
   }

@@ -196,7 +196,7 @@ describe('AnimateDiff Lesson Studio in a real VS Code (code-server + headless Ch
         'animatediff.scratchpadPath': scratch,
         'animatediff.models.sd': path.join(models, 'sd'),
         'animatediff.models.motionAdapter': path.join(models, 'motion-adapter'),
-        'animatediff.frames': TINY.frames,
+        'animatediff.numFrames': TINY.frames,
         'animatediff.steps': TINY.steps,
         'animatediff.width': TINY.width,
         'animatediff.height': TINY.height,
@@ -268,7 +268,7 @@ describe('AnimateDiff Lesson Studio in a real VS Code (code-server + headless Ch
 
   scenario('Run Phase 1 shows live previews, then the final GIF', ['Deploy from the walkthrough copies the project into the scratchpad and pip-installs it'], async () => {
     const f = await showPreview();
-    await setForm(f, { prompt: 'a tiny test animation', frames: TINY.frames, steps: TINY.steps, width: TINY.width, height: TINY.height, seed: 7 });
+    await setForm(f, { prompt: 'a tiny test animation', 'num-frames': TINY.frames, steps: TINY.steps, width: TINY.width, height: TINY.height, seed: 7 });
     await watchPreviews(f);
     await armStatusLog(f);
     await f.locator('#run-phase1').click();

@@ -20,7 +20,7 @@ def run_example(script, *args, cwd):
 
 def test_baseline_example_writes_gif_and_summary(tiny_models, tmp_path):
     proc = run_example("generate_baseline.py", "--model", tiny_models["sd"], "--motion-adapter", tiny_models["motion_ckpt"],
-                       "--frames", "4", "--steps", "2", "--width", "64", "--height", "64", cwd=tmp_path)
+                       "--num-frames", "4", "--steps", "2", "--width", "64", "--height", "64", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     frames, size, _ = gif_frames(tmp_path / "output" / "baseline.gif")
     assert len(frames) == 4 and size == (64, 64)
@@ -29,6 +29,7 @@ def test_baseline_example_writes_gif_and_summary(tiny_models, tmp_path):
 
 
 def test_blackhole_example_with_torch_backend(tiny_models, tmp_path):
+    # --frames: the older spelling of --num-frames still works
     proc = run_example("generate_blackhole.py", "--model", tiny_models["sd"], "--backend", "torch", "--frames", "3",
                        "--steps", "2", "--width", "64", "--height", "64", "--output", "out/bh.gif", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr

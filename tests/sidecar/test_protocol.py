@@ -9,6 +9,7 @@ import threading
 import pytest
 
 from animatediff_sidecar import protocol as P
+from animatediff_ttnn.params import PARAMETERS
 from animatediff_sidecar.downloads import core_models, model_status, progress_class, DownloadCancelled
 from animatediff_sidecar.stdio_guard import LineTee, _Mirror
 from animatediff_sidecar.user_code import PipelineSource, UserCode, _module_level_imports, _topological
@@ -81,7 +82,7 @@ def test_doc_error_codes_match():
     ("GenerateResult", P.GenerateResult), ("RunSummary", P.RunSummary), ("GenerateParams", P.GenerateParams),
 ])
 def test_doc_types_have_the_dataclass_fields(doc_name, cls):
-    wire = [f.metadata.get("wire", P.camel(f.name)) for f in dataclasses.fields(cls)]
+    wire = P.wire_fields(cls, PARAMETERS)
     assert sorted(_doc_type(doc_name)) == sorted(wire)
 
 
@@ -95,12 +96,12 @@ def test_doc_notifications_have_the_dataclass_fields(method, cls):
     assert sorted(_top_level_keys(row.replace("\\|", "|"))) == sorted(wire)
 
 
-def test_gen_params_cover_generation_params():
-    from animatediff_ttnn.params import GenerationParams
+def test_doc_lists_every_generation_parameter():
+    from animatediff_ttnn.params import GENERATION
 
-    fields = {f.name for f in dataclasses.fields(GenerationParams)} - {"extra"}
-    assert set(P.GEN_PARAM_FIELDS.values()) == fields
-    assert "prompt: string" in DOC and all(name in DOC for name in P.GEN_PARAM_FIELDS)
+    params = _top_level_keys(DOC[DOC.index("params: {") + len("params: "):])
+    assert sorted(params) == sorted(p.wire for p in GENERATION)
+    assert "prompt: string" in DOC
 
 
 def test_to_wire_is_camel_case_and_from_wire_reads_it():
@@ -111,16 +112,17 @@ def test_to_wire_is_camel_case_and_from_wire_reads_it():
     assert wire["timings"] == {"loadS": 0.5, "encodeS": 0.0, "firstStepS": None, "stepsS": [0.1], "denoiseS": 0.0,
                                "decodeS": 0.0, "exportS": 0.0, "totalS": 0.0}
     req = P.GenerateParams.from_wire({"phase": 2, "params": {"prompt": "p", "numFrames": 4.0, "guidanceScale": 5},
-                                      "perturbationStrength": 0, "previewEvery": 2})
+                                      "perturbationStrength": 0, "previewEvery": 2}, PARAMETERS)
     assert req.params.values == {"prompt": "p", "num_frames": 4, "guidance_scale": 5}
     assert (req.device, req.backend, req.perturbation_strength, req.preview_every) == ("cpu", "auto", 0, 2)
-    assert P.GenerateParams.from_wire({"phase": 1, "params": {"prompt": "p"}}).device == "auto"
+    assert P.GenerateParams.from_wire({"phase": 1, "params": {"prompt": "p"}}, PARAMETERS).device == "auto"
 
 
 def test_core_field_names_map_to_wire_paths():
-    assert P.core_field("num_frames") == "params.numFrames"
-    assert P.core_field("guidance_scale") == "params.guidanceScale"
-    assert P.core_field("backend") == "backend"
+    assert P.core_field("num_frames", PARAMETERS) == "params.numFrames"
+    assert P.core_field("guidance_scale", PARAMETERS) == "params.guidanceScale"
+    assert P.core_field("backend", PARAMETERS) == "backend"
+    assert P.core_field("perturbation_strength", PARAMETERS) == "perturbationStrength"
 
 
 def test_line_tee_mirrors_whole_lines_and_collapses_carriage_returns():

@@ -144,11 +144,11 @@ export class RunController implements vscode.Disposable {
     const config = readConfig();
     const params = toGenerateParams(form, request, { device: config.device, models: config.models });
     const label = runLabel(request);
-    const run: ActiveRun = { request, label, cts: new CancellationTokenSource(), cancelling: false, fraction: 0, frames: form.frames, steps: form.steps };
+    const run: ActiveRun = { request, label, cts: new CancellationTokenSource(), cancelling: false, fraction: 0, frames: form.numFrames, steps: form.steps };
     this.active = run;
     this.lastError = undefined;
     this.preview.show(true);
-    this.post({ type: 'runStarted', phase: request.phase, label, totalFrames: form.frames, totalSteps: form.steps });
+    this.post({ type: 'runStarted', phase: request.phase, label, totalFrames: form.numFrames, totalSteps: form.steps });
     this.post({ type: 'status', state: 'running', message: `${label}: starting` });
     this.studio.log.info(`Run ${label}: ${JSON.stringify(params)}`);
 

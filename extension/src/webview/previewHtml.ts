@@ -1,25 +1,33 @@
 // Static markup of the preview panel. Element ids are the DOM contract in extension/TESTING.md;
 // all dynamic content arrives by postMessage and is set with textContent/src, never innerHTML.
-import { LIMITS } from '../params';
+import { FORM_PARAMS, type FormSpec } from '../params';
 
 export const PREVIEW_TITLE = 'AnimateDiff Preview';
 
-const num = (id: string, label: string, attrs: string) =>
-  `<label class="field" for="${id}">${label}<input id="${id}" name="${id}" type="number" ${attrs} required></label>`;
+/** The input's DOM id: the wire name in kebab case (numFrames -> num-frames). */
+export const inputId = (wire: string) => wire.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+// Each input carries its wire name (data-param) and kind, so media/preview.js reads the form generically.
+function input(p: FormSpec): string {
+  const id = inputId(p.wire);
+  const attrs = `id="${id}" name="${id}" data-param="${p.wire}" data-kind="${p.kind}"`;
+  if (p.kind === 'str') {
+    const control = p.required
+      ? `<textarea ${attrs} rows="2" maxlength="${p.maxLength}" required></textarea>`
+      : `<input ${attrs} type="text" maxlength="${p.maxLength}">`;
+    return `<label class="field wide" for="${id}">${p.label}${control}</label>`;
+  }
+  const step = 'multipleOf' in p ? p.multipleOf : p.kind === 'int' ? 1 : 'any';
+  return `<label class="field" for="${id}">${p.label}<input ${attrs} type="number" min="${p.minimum}" max="${p.maximum}" step="${step}" required></label>`;
+}
 
 export function previewBody(): string {
   return `
   <main>
     <form id="run-form" autocomplete="off">
-      <label class="field wide" for="prompt">Prompt<textarea id="prompt" name="prompt" rows="2" required></textarea></label>
-      <label class="field wide" for="negative-prompt">Negative prompt<input id="negative-prompt" name="negative-prompt" type="text"></label>
+      ${FORM_PARAMS.filter((p) => p.kind === 'str').map(input).join('\n      ')}
       <div class="row">
-        ${num('frames', 'Frames', `min="${LIMITS.frames.min}" max="${LIMITS.frames.max}" step="1"`)}
-        ${num('steps', 'Steps', `min="${LIMITS.steps.min}" max="${LIMITS.steps.max}" step="1"`)}
-        ${num('guidance', 'Guidance', `min="${LIMITS.guidance.min}" max="${LIMITS.guidance.max}" step="0.5"`)}
-        ${num('seed', 'Seed', `min="0" step="1"`)}
-        ${num('width', 'Width', `min="${LIMITS.width.min}" max="${LIMITS.width.max}" step="8"`)}
-        ${num('height', 'Height', `min="${LIMITS.height.min}" max="${LIMITS.height.max}" step="8"`)}
+        ${FORM_PARAMS.filter((p) => p.kind !== 'str').map(input).join('\n        ')}
       </div>
       <label class="field wide" for="backend">Phase 2 backend
         <select id="backend" name="backend">

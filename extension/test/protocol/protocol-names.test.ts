@@ -2,6 +2,7 @@
 // protocol.py declares — method names, error codes, enums, and every message's field names.
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
+import { PARAMETERS } from '../../src/generated/parameters';
 import * as P from '../../src/protocol';
 import { dumpPythonProtocol, skipReason, type PythonProtocol } from './pythonSide';
 
@@ -70,9 +71,10 @@ if (reason) {
     });
 
     it('declares the same enums', () => {
-      expect(P.Backend.options).toEqual(py.enums.BACKENDS);
-      expect(P.TorchDevice.options).toEqual(py.enums.DEVICES);
-      expect(P.OutputFormat.options).toEqual(py.enums.FORMATS);
+      const choices = (name: string) => py.parameters.find((x) => x.name === name)?.choices;
+      expect(P.Backend.options).toEqual(choices('backend'));
+      expect(P.TorchDevice.options).toEqual(choices('device'));
+      expect(P.OutputFormat.options).toEqual(choices('formats'));
       expect(P.Stage.options).toEqual(py.enums.STAGES);
       expect(P.LogNotification.shape.level.options).toEqual(py.enums.LOG_LEVELS);
     });
@@ -89,6 +91,21 @@ if (reason) {
 
     it('generation params have the same wire names', () => {
       expect(keysOf(P.GenerationInputs)).toEqual(py.genParamFields);
+    });
+
+    it('the generated parameter definition is what params.py describes', () => {
+      expect(JSON.parse(JSON.stringify(PARAMETERS))).toEqual(py.parameters);
+    });
+
+    it('every zod field of a parameter has its kind (numbers, strings, enums)', () => {
+      const shapes: Record<string, unknown> = { ...P.GenerationInputs.shape, ...P.GenerateParams.shape };
+      for (const p of py.parameters) {
+        const field = shapes[p.wire] as z.ZodType | undefined;
+        expect(field, p.wire).toBeDefined();
+        const sample = { str: 'x', int: 1, float: 0.5, choice: p.choices?.[0], choices: p.choices?.slice(0, 1) }[p.kind];
+        expect(field!.safeParse(sample).success, `${p.wire} accepts ${JSON.stringify(sample)}`).toBe(true);
+        if (p.kind !== 'str') expect(field!.safeParse('not a value').success, `${p.wire} refuses a string`).toBe(false);
+      }
     });
   });
 }

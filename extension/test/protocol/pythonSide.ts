@@ -28,23 +28,27 @@ export interface PythonProtocol {
   /** Dataclass name → its wire (camelCase) field names, as to_wire writes them. */
   dataclasses: Record<string, string[]>;
   genParamFields: string[];
+  /** animatediff_ttnn.params.describe(): the one parameter definition. */
+  parameters: { name: string; wire: string; kind: string; group: string; choices?: string[] }[];
   protocolVersion: number;
 }
 
 const DUMP = `
 import dataclasses, json
 from animatediff_sidecar import protocol as p
+from animatediff_ttnn import params as spec
 def wire_fields(cls):
-    return [f.metadata.get("wire", p.camel(f.name)) for f in dataclasses.fields(cls)]
+    return p.wire_fields(cls, spec.PARAMETERS)
 def values(cls):
     return [v for k, v in vars(cls).items() if k.isupper() and isinstance(v, (str, int))]
 out = {
     "methods": sorted(values(p.Method) + values(p.Notify)),
     "errorCodes": {k: v for k, v in vars(p.ErrorCode).items() if k.isupper()},
-    "enums": {n: list(getattr(p, n)) for n in ("BACKENDS", "DEVICES", "FORMATS", "STAGES", "LOG_LEVELS")},
+    "enums": {n: list(getattr(p, n)) for n in ("STAGES", "LOG_LEVELS")},
     "dataclasses": {n: wire_fields(c) for n, c in vars(p).items()
                     if isinstance(c, type) and dataclasses.is_dataclass(c) and c.__module__ == p.__name__},
-    "genParamFields": sorted(p.GEN_PARAM_FIELDS),
+    "genParamFields": sorted(x.wire for x in spec.GENERATION),
+    "parameters": spec.describe(),
     "protocolVersion": p.PROTOCOL_VERSION,
 }
 print(json.dumps(out))
@@ -52,7 +56,7 @@ print(json.dumps(out))
 
 export function dumpPythonProtocol(): PythonProtocol {
   const text = execFileSync(PYTHON, ['-c', DUMP], {
-    env: { ...process.env, PYTHONPATH: SIDECAR_DIR },
+    env: { ...process.env, PYTHONPATH: [SIDECAR_DIR, BUNDLE_DIR].join(path.delimiter) },
     encoding: 'utf8',
   });
   return JSON.parse(text) as PythonProtocol;

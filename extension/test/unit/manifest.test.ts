@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CommandIds } from '../../src/commands/ids';
 import { listFiles } from '../../src/deploy/files';
+import { SETTING_DEFAULTS } from '../../src/params';
 import { SIDECAR_REQUIREMENTS } from '../../src/deploy/pip';
 import { DONE_KEYS, WALKTHROUGH_ID } from '../../src/walkthroughKeys';
 
@@ -60,6 +61,7 @@ describe('package.json', () => {
     const props = Object.keys(pkg.contributes.configuration.properties);
     const configSource = readFileSync(path.join(ROOT, 'extension', 'src', 'config.ts'), 'utf8');
     const read = [...configSource.matchAll(/(?:str|num)\('([\w.]+)'/g), ...configSource.matchAll(/get<\w+>\('([\w.]+)'/g)].map((m) => `animatediff.${m[1]}`);
+    read.push(...Object.keys(SETTING_DEFAULTS).map((k) => `animatediff.${k}`)); // read in a loop
     expect(read.length).toBeGreaterThan(10);
     for (const key of read) expect(props, key).toContain(key);
     expect(pkg.contributes.configuration.properties['animatediff.scratchpadPath'].default).toBe('~/tt-scratchpad/tt-animatediff');

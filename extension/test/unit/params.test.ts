@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_PROMPT, defaultForm, mergeRemembered, runLabel, toGenerateParams, validateRunForm, type RunForm } from '../../src/params';
 
-const settings = { frames: 8, steps: 25, guidanceScale: 7.5, seed: 42, width: 512, height: 512 };
+const settings = { numFrames: 8, steps: 25, guidanceScale: 7.5, seed: 42, width: 512, height: 512 };
 const form: RunForm = { ...defaultForm(settings), prompt: 'a cat', negativePrompt: '' };
 
 describe('run form defaults', () => {
   it('comes from the settings, with a default prompt and Blackhole as the Phase 2 choice', () => {
     const f = defaultForm(settings);
-    expect(f).toMatchObject({ prompt: DEFAULT_PROMPT, frames: 8, steps: 25, guidance: 7.5, seed: 42, width: 512, height: 512, backend: 'blackhole' });
+    expect(f).toMatchObject({ prompt: DEFAULT_PROMPT, numFrames: 8, steps: 25, guidanceScale: 7.5, seed: 42, width: 512, height: 512, backend: 'blackhole' });
     expect(validateRunForm(f).ok).toBe(true);
   });
 
@@ -25,20 +25,21 @@ describe('run form defaults', () => {
 describe('validateRunForm', () => {
   const errorsOf = (patch: Record<string, unknown>) => {
     const r = validateRunForm({ ...form, ...patch });
-    return r.ok ? [] : r.errors.map((e) => e.field);
+    return r.ok ? [] : r.errors.map((e) => e.field).sort();
   };
 
   it('accepts a good form', () => expect(errorsOf({})).toEqual([]));
   it('needs a prompt', () => expect(errorsOf({ prompt: '   ' })).toEqual(['prompt']));
   it('needs whole numbers in range', () => {
-    expect(errorsOf({ frames: 0 })).toEqual(['frames']);
-    expect(errorsOf({ frames: 2.5 })).toEqual(['frames']);
+    expect(errorsOf({ numFrames: 0 })).toEqual(['numFrames']);
+    expect(errorsOf({ numFrames: 65 })).toEqual(['numFrames']);
+    expect(errorsOf({ numFrames: 2.5 })).toEqual(['numFrames']);
     expect(errorsOf({ steps: null })).toEqual(['steps']);
     expect(errorsOf({ seed: -1 })).toEqual(['seed']);
     expect(errorsOf({ steps: '5' })).toEqual(['steps']);
   });
   it('needs sizes that are multiples of 8', () => expect(errorsOf({ width: 500, height: 4096 })).toEqual(['height', 'width']));
-  it('bounds the guidance scale', () => expect(errorsOf({ guidance: 51 })).toEqual(['guidance']));
+  it('bounds the guidance scale', () => expect(errorsOf({ guidanceScale: 51 })).toEqual(['guidanceScale']));
   it('knows only the two Phase 2 backends', () => expect(errorsOf({ backend: 'auto' })).toEqual(['backend']));
   it('rejects unknown fields and non-objects', () => {
     expect(errorsOf({ extra: 1 })).toEqual(['form']);

@@ -3,7 +3,7 @@ import { defaultForm } from '../../src/params';
 import { checkGalleryMessage, checkPreviewMessage } from '../../src/webview/messages';
 import { isInside, isOpenableOutput, withFolders } from '../../src/webview/outputRoots';
 
-const form = defaultForm({ frames: 8, steps: 25, guidanceScale: 7.5, seed: 42, width: 512, height: 512 });
+const form = defaultForm({ numFrames: 8, steps: 25, guidanceScale: 7.5, seed: 42, width: 512, height: 512 });
 
 describe('messages from the preview webview', () => {
   it('accepts the known simple messages', () => {

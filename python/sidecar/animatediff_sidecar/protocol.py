@@ -1,10 +1,11 @@
 """The one Python definition of every sidecar message (docs/protocol.md is the reference).
 
 Requests are read with `<Type>.from_wire(dict)`, which checks presence, types and enums and raises
-`InvalidParams` naming the offending field by its wire path (`params.numFrames`). Ranges of the
-generation parameters are checked by the pipeline package's own `GenerationParams.validate`
-(one source of the limits for the CLI, the tests and the sidecar); its errors are mapped to the
-same wire paths with `core_field`.
+`InvalidParams` naming the offending field by its wire path (`params.numFrames`). The generation
+parameters and run options (backend, device, ...) are not listed here: they come from the lesson
+package's one definition, `animatediff_ttnn.params.PARAMETERS` (`spec` below; wire name = camelCase
+of the Python name). Their ranges are checked by the package's `GenerationParams.validate`; its
+errors are mapped to the same wire paths with `core_field`.
 
 Everything sent is a dataclass turned into camelCase JSON by `to_wire`.
 
@@ -16,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
 PROTOCOL_VERSION = 1
 
@@ -59,9 +60,6 @@ class ErrorCode:
 
 
 PHASES = (1, 2)
-BACKENDS = ("auto", "blackhole", "torch")
-DEVICES = ("auto", "cpu", "cuda", "mps")
-FORMATS = ("gif", "mp4", "webp", "png")
 STAGES = ("loading", "encoding", "denoising", "decoding", "exporting")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 PREVIEW_MAX_SIDE = 128
@@ -151,13 +149,15 @@ def camel(name: str) -> str:
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
-def core_field(name: str) -> str:
-    """The wire path of a core `ParamError.field` (snake_case names of GenerationParams)."""
-    if name in ("backend", "device", "phase", "models"):
-        return name
-    if name == "perturbation_strength":
-        return "perturbationStrength"
+def core_field(name: str, spec: Sequence[Any] = ()) -> str:
+    """The wire path of a core `ParamError.field`: run options are top-level, the rest is in `params`."""
+    if name in ("phase", "models") or any(p.name == name and p.group == "run" for p in spec):
+        return camel(name)
     return "params." + camel(name)
+
+
+def formats_of(spec: Sequence[Any]) -> tuple:
+    return next(p.choices for p in spec if p.name == "formats")
 
 
 def to_wire(value: Any) -> Any:
@@ -237,13 +237,37 @@ class Fields:
             raise InvalidParams(self._path(key), f"{value} is outside {minimum}..{maximum}")
         return value
 
-    def choice(self, key: str, choices: tuple, required: bool = False) -> Any:
+    def choice(self, key: str, choices: tuple, required: bool = False, indexed: bool = False) -> Any:
         value = self._get(key, required)
         if value is None:
             return None
+        if indexed:  # "cuda:1" is a "cuda"
+            if not isinstance(value, str) or value.split(":")[0] not in choices:
+                raise InvalidParams(self._path(key), f"{_json_repr(value)} is not one of {list(choices)} "
+                                                     "(cuda:N also works)")
+            return value
         if isinstance(value, bool) or value not in choices:
             raise InvalidParams(self._path(key), f"{_json_repr(value)} is not one of {list(choices)}")
         return value
+
+    def param(self, p: Any) -> Any:
+        """One parameter of the package's definition, read by its kind (ranges are the core's job)."""
+        if p.kind == "str":
+            return self.string(p.wire, required=p.required, non_empty=p.required)
+        if p.kind == "int":
+            return self.integer(p.wire)
+        if p.kind == "float":
+            if p.group == "run":  # run options never reach GenerationParams.validate
+                return self.number(p.wire, minimum=p.minimum, maximum=p.maximum)
+            return self.number(p.wire)
+        if p.kind == "choice":
+            return self.choice(p.wire, p.choices, indexed=p.indexed)
+        if p.kind == "choices":
+            values = self.string_list(p.wire, p.choices)
+            if values is not None and not values:
+                raise InvalidParams(self._path(p.wire), "ask for at least one format")
+            return None if values is None else tuple(dict.fromkeys(values))
+        raise InternalError(f"parameter {p.name}: unknown kind {p.kind!r}")
 
     def string_list(self, key: str, choices: Optional[tuple] = None) -> Optional[List[str]]:
         value = self._get(key, False)
@@ -356,21 +380,6 @@ class DownloadParams:
         return params
 
 
-# wire name -> GenerationParams field, for the `params` object of studio/generate
-GEN_PARAM_FIELDS = {
-    "prompt": "prompt",
-    "negativePrompt": "negative_prompt",
-    "numFrames": "num_frames",
-    "steps": "steps",
-    "guidanceScale": "guidance_scale",
-    "seed": "seed",
-    "width": "width",
-    "height": "height",
-    "fps": "fps",
-    "formats": "formats",
-}
-
-
 @dataclass
 class GenParams:
     """`GenerateParams.params`: only the fields the client sent; the core fills in its defaults."""
@@ -378,60 +387,68 @@ class GenParams:
     values: Dict[str, Any]  # GenerationParams field name -> value
 
     @classmethod
-    def from_fields(cls, f: Fields) -> "GenParams":
-        values: Dict[str, Any] = {"prompt": f.string("prompt", required=True, non_empty=True)}
-        optional = {
-            "negative_prompt": f.string("negativePrompt"),
-            "num_frames": f.integer("numFrames"),
-            "steps": f.integer("steps"),
-            "guidance_scale": f.number("guidanceScale"),
-            "seed": f.integer("seed"),
-            "width": f.integer("width"),
-            "height": f.integer("height"),
-            "fps": f.integer("fps"),
-            "formats": f.string_list("formats", FORMATS),
-        }
-        values.update({k: v for k, v in optional.items() if v is not None})
-        if "formats" in values:
-            if not values["formats"]:
-                raise InvalidParams("params.formats", "ask for at least one format")
-            values["formats"] = tuple(dict.fromkeys(values["formats"]))
+    def from_fields(cls, f: Fields, spec: Sequence[Any]) -> "GenParams":
+        values = {}
+        for p in spec:
+            if p.group == "params":
+                value = f.param(p)
+                if value is not None:
+                    values[p.name] = value
         f.finish()
         return cls(values)
 
 
 @dataclass
 class GenerateParams:
+    """`studio/generate`. `run` holds the run options of the package's definition (group "run"),
+    by Python name; each is also an attribute: `request.backend`, `request.device`, ..."""
+
     phase: int
     params: GenParams
-    backend: str = "auto"
-    device: str = "auto"
     models: ModelSources = field(default_factory=ModelSources)
-    perturbation_strength: Optional[float] = None
     output_dir: Optional[str] = None
     preview_every: int = 1
+    run: Dict[str, Any] = field(default_factory=dict, metadata={"expand": True})
+
+    def __getattr__(self, name: str) -> Any:
+        run = self.__dict__.get("run") or {}
+        if name in run:
+            return run[name]
+        raise AttributeError(name)
 
     @classmethod
-    def from_wire(cls, data: Any) -> "GenerateParams":
+    def from_wire(cls, data: Any, spec: Sequence[Any]) -> "GenerateParams":
         f = Fields(data)
         phase = f.choice("phase", PHASES, required=True)
-        backend = f.choice("backend", BACKENDS) or "auto"
-        if phase == 1 and backend == "blackhole":
+        run: Dict[str, Any] = {}
+        for p in spec:
+            if p.group != "run":
+                continue
+            value = f.param(p)
+            if value is not None and phase not in p.phases:
+                raise InvalidParams(p.wire, f"is a phase {'/'.join(map(str, p.phases))} setting; "
+                                            f"phase {phase} does not use it")
+            run[p.name] = p.default_for(phase) if value is None else value
+        if phase == 1 and run.get("backend") == "blackhole":
             raise InvalidParams("backend", "phase 1 runs in torch only; the blackhole backend is for phase 2")
-        device = f.string("device")
-        if device is not None and device.split(":")[0] not in DEVICES:
-            raise InvalidParams("device", f"{device!r} is not one of {list(DEVICES)} (cuda:N also works)")
         models = ModelSources.from_fields(f.obj("models"))
-        gen = GenParams.from_fields(f.obj("params", required=True))  # type: ignore[arg-type]
-        strength = f.number("perturbationStrength", minimum=0.0, maximum=1.0)
-        if strength is not None and phase == 1:
-            raise InvalidParams("perturbationStrength", "is a phase 2 setting; phase 1 does not use it")
+        gen = GenParams.from_fields(f.obj("params", required=True), spec)  # type: ignore[arg-type]
         output_dir = f.path_string("outputDir")
         preview_every = f.integer("previewEvery", minimum=1)
         f.finish()
-        return cls(phase=phase, params=gen, backend=backend, device=device or ("auto" if phase == 1 else "cpu"),
-                   models=models, perturbation_strength=strength, output_dir=output_dir,
-                   preview_every=preview_every or 1)
+        return cls(phase=phase, params=gen, models=models, output_dir=output_dir,
+                   preview_every=preview_every or 1, run=run)
+
+
+def wire_fields(cls: type, spec: Sequence[Any]) -> List[str]:
+    """The wire names of a message dataclass (an expanded field stands for the run options)."""
+    names: List[str] = []
+    for f in dataclasses.fields(cls):
+        if f.metadata.get("expand"):
+            names += [p.wire for p in spec if p.group == "run"]
+        else:
+            names.append(f.metadata.get("wire", camel(f.name)))
+    return names
 
 
 @dataclass
@@ -468,12 +485,12 @@ class ExportParams:
     formats: List[str]
 
     @classmethod
-    def from_wire(cls, data: Any) -> "ExportParams":
+    def from_wire(cls, data: Any, spec: Sequence[Any]) -> "ExportParams":
         f = Fields(data)
         path = f.path_string("metadataPath")
         if path is None:
             raise InvalidParams("metadataPath", "is required")
-        formats = f.string_list("formats", FORMATS)
+        formats = f.string_list("formats", formats_of(spec))
         if not formats:
             raise InvalidParams("formats", "ask for at least one format")
         f.finish()
@@ -606,8 +623,7 @@ def timings_to_wire(timings: Dict[str, Any]) -> Dict[str, Any]:
 
 def params_to_wire(params: Dict[str, Any]) -> Dict[str, Any]:
     """Core GenerationParams.to_dict() -> the wire form of GenerateParams.params."""
-    back = {core: wire for wire, core in GEN_PARAM_FIELDS.items()}
-    return {back.get(k, camel(k)): v for k, v in params.items()}
+    return {camel(k): v for k, v in params.items()}
 
 
 @dataclass

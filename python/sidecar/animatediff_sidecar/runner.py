@@ -152,7 +152,8 @@ class Runner:
             return exc
         names = _names(exc)
         if "ParamError" in names:
-            return InvalidParams(core_field(getattr(exc, "field", "params")), getattr(exc, "message", str(exc)))
+            spec = self.code.module("params").PARAMETERS
+            return InvalidParams(core_field(getattr(exc, "field", "params"), spec), getattr(exc, "message", str(exc)))
         if "ModelNotFound" in names:
             return ModelNotFound(str(exc), getattr(exc, "what", "model"), getattr(exc, "source", ""),
                                  getattr(exc, "looked_in", ""), getattr(exc, "fix", ""))

@@ -135,6 +135,13 @@ class Sidecar(JsonRPCServer):
                 self._runner = Runner(self.code, ModelCache(self.code), self.send, record_writer=write_run_record)
             return self._runner
 
+    def parameters(self):
+        """The lesson package's parameter definition (torch-free), which shapes the generate request."""
+        try:
+            return self.code.module("params").PARAMETERS
+        except Exception as exc:  # noqa: BLE001 - a learner's broken edit is reported as theirs
+            raise self.code.user_code_error(exc) or exc
+
     def send(self, method: str, payload: Any) -> None:
         self.protocol.notify(method, to_wire(payload))
 
@@ -259,7 +266,7 @@ class Sidecar(JsonRPCServer):
                                             "(pip install imageio imageio-ffmpeg); or ask for gif/webp")
 
     async def generate(self, params: Any):
-        request = GenerateParams.from_wire(params)
+        request = GenerateParams.from_wire(params, self.parameters())
         self._require_pipeline_libraries(request.params.values.get("formats", ()), "params.formats")
         job = self.runner.submit(request, request_id=self.protocol.msg_id)
         return await asyncio.wrap_future(job.future)
@@ -282,7 +289,7 @@ class Sidecar(JsonRPCServer):
         return RunsResult(await asyncio.to_thread(list_runs, folder, request.limit))
 
     async def export(self, params: Any):
-        request = ExportParams.from_wire(params)
+        request = ExportParams.from_wire(params, self.parameters())
         self._require_pipeline_libraries(request.formats, "formats")
         return await asyncio.wrap_future(self.runner.submit_export(request, request_id=self.protocol.msg_id).future)
 

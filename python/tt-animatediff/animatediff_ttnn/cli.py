@@ -7,26 +7,22 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Optional, Tuple
 
 from .models import DEFAULT_MOTION_ADAPTER, DEFAULT_SD_MODEL, ModelNotFound
-from .params import GenerationParams, ParamError
+from .params import GENERATION, SPEC, GenerationParams, Param, ParamError
 from .progress import Cancelled, StepEvent
 from .unet_backend import BackendUnavailable
 
 
-def base_parser(description: str, default_output: str, motion_adapter: bool = True) -> argparse.ArgumentParser:
+def base_parser(description: str, default_output: str, motion_adapter: bool = True,
+                run_options: Tuple[str, ...] = (), phase: int = 1) -> argparse.ArgumentParser:
+    """Flags for every generation parameter plus the named run options, all from params.PARAMETERS."""
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--prompt", default="a corgi running on a beach, golden hour, highly detailed")
-    parser.add_argument("--negative-prompt", default="blurry, low quality, deformed")
-    parser.add_argument("--frames", type=int, default=8)
-    parser.add_argument("--steps", type=int, default=25)
-    parser.add_argument("--guidance", type=float, default=7.5)
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--width", type=int, default=512)
-    parser.add_argument("--height", type=int, default=512)
-    parser.add_argument("--fps", type=int, default=8)
-    parser.add_argument("--formats", default="gif", help="comma-separated: gif,mp4,webp,png (gif is always written)")
+    for param in GENERATION:
+        _add_flag(parser, param, param.initial())
+    for name in run_options:
+        _add_flag(parser, SPEC[name], SPEC[name].default_for(phase))
     parser.add_argument("--output", default=default_output, help="path of the GIF; other formats go beside it")
     # Environment variables let a user (or a test) point every command at other models once.
     parser.add_argument("--model", default=os.environ.get("ANIMATEDIFF_SD_MODEL", DEFAULT_SD_MODEL),
@@ -35,14 +31,31 @@ def base_parser(description: str, default_output: str, motion_adapter: bool = Tr
         parser.add_argument("--motion-adapter", default=os.environ.get("ANIMATEDIFF_MOTION_ADAPTER", DEFAULT_MOTION_ADAPTER),
                             help="hub id, local diffusers folder, or original .ckpt/.safetensors file "
                                  "(env ANIMATEDIFF_MOTION_ADAPTER)")
+    parser.set_defaults(run_options=run_options)
     return parser
 
 
+def _add_flag(parser: argparse.ArgumentParser, param: Param, default: object) -> None:
+    # Values are checked by Param.check in run_cli (one message per field), not by argparse.
+    if param.kind == "choices":
+        parser.add_argument(param.flag, *param.cli_aliases, dest=param.name, default=",".join(default),
+                            help=f"{param.help} Comma-separated: {','.join(param.choices)}")
+        return
+    kind = {"int": int, "float": float}.get(param.kind, str)
+    parser.add_argument(param.flag, *param.cli_aliases, dest=param.name, type=kind, default=default, help=param.help)
+
+
 def params_from_args(args: argparse.Namespace) -> GenerationParams:
-    formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
-    return GenerationParams(prompt=args.prompt, negative_prompt=args.negative_prompt, num_frames=args.frames,
-                            steps=args.steps, guidance_scale=args.guidance, seed=args.seed, width=args.width,
-                            height=args.height, fps=args.fps, formats=formats)
+    values = {p.name: getattr(args, p.name) for p in GENERATION}
+    values["formats"] = tuple(f.strip() for f in values["formats"].split(",") if f.strip())
+    return GenerationParams(**values)
+
+
+def check_run_options(args: argparse.Namespace) -> None:
+    for name in getattr(args, "run_options", ()):
+        value = getattr(args, name)
+        if value is not None:
+            SPEC[name].check(value)
 
 
 class ProgressBar:
@@ -73,6 +86,7 @@ def run_cli(run: Callable[[GenerationParams, Path, ProgressBar], object], args: 
     try:
         params = params_from_args(args)
         params.validate()
+        check_run_options(args)
         result = run(params, Path(args.output), bar)
     except ParamError as exc:
         bar.close()

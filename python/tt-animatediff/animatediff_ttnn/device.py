@@ -11,7 +11,7 @@ from typing import Optional
 
 import torch
 
-DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+from .params import DEVICES as DEVICE_CHOICES
 
 
 def pick_device(requested: str = "auto") -> torch.device:

@@ -1,17 +1,22 @@
-"""Generation parameters shared by both phases, and their validation.
+"""Every generation parameter, defined once: name, type, default, limits, choices and help.
 
-Validation lives here so every entry point (CLI, sidecar, tests) rejects bad input with the same
-message, naming the field, before any model is loaded.
+`PARAMETERS` is the one definition. Everything else is derived from it or checked against it:
+`GenerationParams` (below), the command-line flags (`cli.py`), the sidecar's wire schema (the wire
+name is the camelCase of the name: `num_frames` -> `numFrames`), and on the extension's side the
+run form's limits and the `animatediff.*` settings (`scripts/sync-parameters.py` writes them;
+`tests/python/test_parameter_sync.py` fails when a copy differs).
+
+To add a parameter, add one `Param` here, run `scripts/sync-parameters.py`, and read it in the
+pipeline (`params.<name>` for a generation parameter). This module imports nothing heavy: the
+sidecar reads it before torch is loaded.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
-from typing import Any, Dict, Optional, Tuple
-
-EXPORT_FORMATS = ("gif", "mp4", "webp", "png")
-BACKENDS = ("auto", "blackhole", "torch")
+from typing import Any, Dict, Iterable, Optional, Tuple
 
 
 class ParamError(ValueError):
@@ -23,83 +28,224 @@ class ParamError(ValueError):
         self.message = message
 
 
-@dataclass
-class GenerationParams:
-    prompt: str
-    negative_prompt: str = ""
-    num_frames: int = 8
-    steps: int = 25
-    guidance_scale: float = 7.5
-    seed: int = 42
-    width: int = 512
-    height: int = 512
-    fps: int = 8
-    formats: Tuple[str, ...] = ("gif",)
-    extra: Dict[str, Any] = field(default_factory=dict)  # phase-specific knobs, stored in metadata
+REQUIRED = object()  # a Param default: the caller must give a value
 
-    def validate(self, max_frames: Optional[int] = None) -> "GenerationParams":
-        """Raise ParamError for the first invalid field; return self so calls can chain."""
-        if not isinstance(self.prompt, str) or not self.prompt.strip():
-            raise ParamError("prompt", "must be a non-empty string")
-        if not isinstance(self.negative_prompt, str):
-            raise ParamError("negative_prompt", "must be a string")
-        _require_int("num_frames", self.num_frames, minimum=1)
-        if max_frames is not None and self.num_frames > max_frames:
-            raise ParamError(
-                "num_frames",
-                f"{self.num_frames} is more than this motion adapter supports "
-                f"(motion_max_seq_length = {max_frames})",
-            )
-        _require_int("steps", self.steps, minimum=1, maximum=1000)
-        if isinstance(self.guidance_scale, bool) or not isinstance(self.guidance_scale, (int, float)):
-            raise ParamError("guidance_scale", "must be a number")
-        if not 0.0 <= float(self.guidance_scale) <= 50.0:
-            raise ParamError("guidance_scale", f"{self.guidance_scale} is outside 0..50")
-        _require_int("seed", self.seed, minimum=0, maximum=2**63 - 1)
-        for name in ("width", "height"):
-            value = getattr(self, name)
-            _require_int(name, value, minimum=8, maximum=2048)
-            if value % 8:
-                raise ParamError(name, f"{value} is not a multiple of 8 (the VAE works on 8x8 pixel blocks)")
-        _require_int("fps", self.fps, minimum=1, maximum=60)
-        formats = tuple(self.formats)
-        if not formats:
-            raise ParamError("formats", "ask for at least one format")
-        unknown = [f for f in formats if f not in EXPORT_FORMATS]
-        if unknown:
-            raise ParamError("formats", f"unknown {unknown}; choose from {list(EXPORT_FORMATS)}")
-        self.formats = formats
-        return self
 
-    def to_dict(self) -> Dict[str, Any]:
-        data = dataclasses.asdict(self)
-        data["formats"] = list(self.formats)
-        return data
+@dataclass(frozen=True)
+class Param:
+    """One parameter. `kind` is "str", "int", "float", "choice" or "choices" (a list of choices)."""
 
-    @classmethod
-    def from_dict(cls, data: Dict[str, Any]) -> "GenerationParams":
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise ParamError(unknown[0], f"unknown parameter; known ones are {sorted(names)}")
-        if "prompt" not in data:
-            raise ParamError("prompt", "is required")
-        values = dict(data)
-        if "formats" in values and isinstance(values["formats"], (list, tuple)):
-            values["formats"] = tuple(values["formats"])
-        return cls(**values)
+    name: str  # snake_case; the wire name is camel(name), the CLI flag --kebab-case
+    kind: str
+    default: Any
+    help: str
+    minimum: Optional[float] = None
+    maximum: Optional[float] = None
+    multiple_of: Optional[int] = None
+    max_length: Optional[int] = None  # "str" only
+    choices: Tuple[Any, ...] = ()
+    indexed: bool = False  # "choice": "cuda:1" counts as "cuda"
+    why: str = ""  # the reason behind a limit, added to its error message
+    # "params": a generation parameter (GenerationParams, the `params` object of a request, the run
+    # record); "run": how and where to run it (top-level request fields: backend, device, ...).
+    group: str = "params"
+    phases: Tuple[int, ...] = (1, 2)  # phases that use it; the others refuse it
+    phase_defaults: Tuple[Tuple[int, Any], ...] = ()  # ((phase, default), ...) where a phase differs
+    suggested: Any = None  # what the run form and the CLI start with, when not `default`
+    setting: bool = False  # the extension keeps its default in the setting animatediff.<wire>
+    form: bool = False  # an input of the run form (keyed by the wire name)
+    cli_aliases: Tuple[str, ...] = ()  # older spellings the CLI still accepts
+    label: str = ""  # the form's label (default: the name in words)
+
+    @property
+    def wire(self) -> str:
+        return camel(self.name)
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def title(self) -> str:
+        return self.label or self.name.replace("_", " ").capitalize()
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+    def default_for(self, phase: Optional[int] = None) -> Any:
+        return dict(self.phase_defaults).get(phase, None if self.required else self.default)
+
+    def initial(self) -> Any:
+        """The form's and the CLI's starting value."""
+        return self.suggested if self.suggested is not None else self.default_for()
+
+    def check(self, value: Any) -> Any:
+        """Return `value` (a tuple for "choices") or raise ParamError naming this parameter."""
+        if self.kind == "str":
+            if not isinstance(value, str):
+                raise ParamError(self.name, "must be a string")
+            if self.required and not value.strip():
+                raise ParamError(self.name, "must be a non-empty string")
+            if self.max_length is not None and len(value) > self.max_length:
+                raise ParamError(self.name, f"is longer than {self.max_length} characters")
+            return value
+        if self.kind == "int":
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ParamError(self.name, f"must be a whole number, got {value!r}")
+            if self.minimum is not None and value < self.minimum:
+                raise ParamError(self.name, f"must be at least {self.minimum}, got {value}")
+            if self.maximum is not None and value > self.maximum:
+                raise ParamError(self.name, f"must be at most {self.maximum}, got {value}")
+            if self.multiple_of and value % self.multiple_of:
+                raise ParamError(self.name, f"{value} is not a multiple of {self.multiple_of}{self._why()}")
+            return value
+        if self.kind == "float":
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ParamError(self.name, "must be a number")
+            low = -math.inf if self.minimum is None else self.minimum
+            high = math.inf if self.maximum is None else self.maximum
+            if not math.isfinite(value) or not low <= value <= high:
+                raise ParamError(self.name, f"{value} is outside {self.minimum:g}..{self.maximum:g}")
+            return value
+        if self.kind == "choice":
+            head = value.split(":")[0] if self.indexed and isinstance(value, str) else value
+            if isinstance(value, bool) or head not in self.choices:
+                raise ParamError(self.name, f"unknown {self.name} {value!r}; choose from {list(self.choices)}")
+            return value
+        if self.kind == "choices":
+            values = tuple(value) if isinstance(value, (list, tuple)) else (value,)
+            if not values:
+                raise ParamError(self.name, "ask for at least one format")
+            unknown = [v for v in values if v not in self.choices]
+            if unknown:
+                raise ParamError(self.name, f"unknown {unknown}; choose from {list(self.choices)}")
+            return values
+        raise AssertionError(f"{self.name}: unknown kind {self.kind!r}")
+
+    def _why(self) -> str:
+        return f" ({self.why})" if self.why else ""
+
+
+def camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+# JavaScript (the form, the extension's JSON) holds integers exactly only up to 2**53 - 1.
+MAX_SEED = 2**53 - 1
+
+PARAMETERS: Tuple[Param, ...] = (
+    Param("prompt", "str", REQUIRED, "What to generate.", max_length=2000, form=True,
+          suggested="a red panda walking through a bamboo forest, soft morning light, highly detailed"),
+    Param("negative_prompt", "str", "", "What to steer away from (classifier-free guidance).", max_length=2000,
+          form=True, suggested="blurry, low quality, distorted"),
+    Param("num_frames", "int", 8, "Number of frames.", minimum=1, maximum=64, setting=True, form=True,
+          cli_aliases=("--frames",), label="Frames"),
+    Param("steps", "int", 25, "Number of denoising steps (diffusers' num_inference_steps).", minimum=1,
+          maximum=1000, setting=True, form=True),
+    Param("guidance_scale", "float", 7.5, "Classifier-free guidance scale.", minimum=0, maximum=50, setting=True,
+          form=True, cli_aliases=("--guidance",), label="Guidance"),
+    Param("seed", "int", 42, "Random seed: the same seed and parameters give the same frames.", minimum=0,
+          maximum=MAX_SEED, setting=True, form=True),
+    Param("width", "int", 512, "Width in pixels (a multiple of 8).", minimum=8, maximum=2048, multiple_of=8,
+          why="the VAE works on 8x8 pixel blocks", setting=True, form=True),
+    Param("height", "int", 512, "Height in pixels (a multiple of 8).", minimum=8, maximum=2048, multiple_of=8,
+          why="the VAE works on 8x8 pixel blocks", setting=True, form=True),
+    Param("fps", "int", 8, "Frames per second of the GIF/MP4/WebP.", minimum=1, maximum=60),
+    Param("formats", "choices", ("gif",), "Output formats (gif is always written).",
+          choices=("gif", "mp4", "webp", "png")),
+    # How and where to run (top-level request fields, not part of GenerationParams).
+    Param("backend", "choice", "auto", "Phase 2's UNet: blackhole (TTNN on the card), torch, or auto "
+          "(blackhole when a device is found).", choices=("auto", "blackhole", "torch"), group="run"),
+    Param("device", "choice", "auto", "torch device: auto (cuda, then mps, then cpu), cpu, cuda, mps "
+          "(cuda:N also works). Phase 2's torch backend defaults to cpu.", choices=("auto", "cpu", "cuda", "mps"), indexed=True, group="run", phase_defaults=((2, "cpu"),),
+          setting=True),
+    Param("perturbation_strength", "float", None, "Phase 2: per-frame noise strength (default: "
+          "PERTURBATION_STRENGTH in ttnn_pipeline.py).", minimum=0.0, maximum=1.0, group="run", phases=(2,),
+          cli_aliases=("--perturbation",)),
+)
+
+SPEC: Dict[str, Param] = {p.name: p for p in PARAMETERS}
+GENERATION = tuple(p for p in PARAMETERS if p.group == "params")
+EXPORT_FORMATS = SPEC["formats"].choices
+BACKENDS = SPEC["backend"].choices
+DEVICES = SPEC["device"].choices
+
+
+def _validate(self: Any, max_frames: Optional[int] = None) -> Any:
+    """Raise ParamError for the first invalid field; return self so calls can chain."""
+    for param in GENERATION:
+        setattr(self, param.name, param.check(getattr(self, param.name)))
+    if max_frames is not None and self.num_frames > max_frames:
+        raise ParamError("num_frames", f"{self.num_frames} is more than this motion adapter supports "
+                                       f"(motion_max_seq_length = {max_frames})")
+    return self
+
+
+def _to_dict(self: Any) -> Dict[str, Any]:
+    data = dataclasses.asdict(self)
+    data["formats"] = list(self.formats)
+    return data
+
+
+@classmethod  # type: ignore[misc]
+def _from_dict(cls: Any, data: Dict[str, Any]) -> Any:
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ParamError(unknown[0], f"unknown parameter; known ones are {sorted(names)}")
+    missing = [p.name for p in GENERATION if p.required and p.name not in data]
+    if missing:
+        raise ParamError(missing[0], "is required")
+    values = dict(data)
+    if isinstance(values.get("formats"), list):
+        values["formats"] = tuple(values["formats"])
+    return cls(**values)
+
+
+def _fields(params: Iterable[Param]) -> list:
+    required = [(p.name, Any) for p in params if p.required]
+    optional = [(p.name, Any, field(default=p.default)) for p in params if not p.required]
+    extra = [("extra", Dict[str, Any], field(default_factory=dict))]  # phase-specific knobs, kept in metadata
+    return required + optional + extra
+
+
+# The generation parameters as a dataclass: GenerationParams(prompt="a cat", num_frames=4).validate()
+GenerationParams = dataclasses.make_dataclass(
+    "GenerationParams", _fields(GENERATION),
+    namespace={"validate": _validate, "to_dict": _to_dict, "from_dict": _from_dict,
+               "__doc__": "The generation parameters of one run; fields and defaults come from PARAMETERS."},
+)
+GenerationParams.__module__ = __name__
 
 
 def validate_backend(backend: str) -> str:
-    if backend not in BACKENDS:
-        raise ParamError("backend", f"unknown backend {backend!r}; choose from {list(BACKENDS)}")
-    return backend
+    return SPEC["backend"].check(backend)
 
 
-def _require_int(name: str, value: Any, minimum: int, maximum: Optional[int] = None) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ParamError(name, f"must be a whole number, got {value!r}")
-    if value < minimum:
-        raise ParamError(name, f"must be at least {minimum}, got {value}")
-    if maximum is not None and value > maximum:
-        raise ParamError(name, f"must be at most {maximum}, got {value}")
+def describe() -> list:
+    """PARAMETERS as JSON-ready dicts (wire names, the limits), for the extension and the docs."""
+    out = []
+    for p in PARAMETERS:
+        entry = {"name": p.name, "wire": p.wire, "kind": p.kind, "group": p.group, "phases": list(p.phases),
+                 "required": p.required, "default": _json(p.default_for()), "initial": _json(p.initial()),
+                 "label": p.title, "help": p.help, "setting": p.setting, "form": p.form}
+        for key, value in (("minimum", p.minimum), ("maximum", p.maximum), ("multipleOf", p.multiple_of),
+                           ("maxLength", p.max_length), ("why", p.why or None),
+                           ("choices", list(p.choices) or None),
+                           ("phaseDefaults", {str(k): v for k, v in p.phase_defaults} or None)):
+            if value is not None:
+                entry[key] = value
+        out.append(entry)
+    return out
+
+
+def _json(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(describe(), indent=2))

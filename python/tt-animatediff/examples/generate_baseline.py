@@ -1,6 +1,6 @@
 """Phase 1 from a terminal: AnimateDiff (SD 1.4 + motion adapter) with diffusers on any torch device.
 
-    python examples/generate_baseline.py --prompt "a corgi on a beach" --frames 8 --steps 25 --output output/baseline.gif
+    python examples/generate_baseline.py --prompt "a corgi on a beach" --num-frames 8 --steps 25 --output output/baseline.gif
 """
 
 import sys
@@ -10,8 +10,7 @@ from animatediff_ttnn.pipeline import run_phase1
 
 
 def main(argv=None) -> int:
-    parser = base_parser(__doc__.strip().splitlines()[0], "output/baseline.gif")
-    parser.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, mps")
+    parser = base_parser(__doc__.strip().splitlines()[0], "output/baseline.gif", run_options=("device",), phase=1)
     args = parser.parse_args(argv)
     return run_cli(lambda params, output, bar: run_phase1(
         params, output, model=args.model, motion_adapter=args.motion_adapter, device=args.device, on_step=bar), args)

@@ -17,7 +17,7 @@ import torch
 # CoreGrid, host-side weight packing helpers) is passed through from the real ttnn unchanged.
 OPS = (
     "concat", "reshape", "permute", "pad", "slice", "group_norm", "layer_norm", "linear", "matmul",
-    "add", "multiply", "gelu", "softmax",
+    "add", "multiply", "gelu", "softmax", "typecast",
     "transformer.split_query_key_value_and_split_heads", "transformer.concatenate_heads",
 )
 
@@ -50,6 +50,9 @@ class GoldenTtnn(_Namespace):
             op = getattr(getattr(ttnn, parent) if parent else ttnn, leaf)
             (sub if parent else top)[leaf] = self._golden(name, ttnn.get_golden_function(op))
         top["from_torch"] = self._from_torch
+        # Moves between L1/DRAM and layouts change where values live, not what they are.
+        top["to_memory_config"] = lambda tensor, *_, **__: tensor
+        top["to_layout"] = lambda tensor, *_, **__: tensor
         top["transformer"] = _Namespace(ttnn.transformer, sub)
         super().__init__(ttnn, top)
 

@@ -273,6 +273,68 @@ def test_backend_without_chip_says_why(tmp_path):
     assert tt_metal.detect_blackhole().reason in str(err.value)  # "ttnn is not importable" or "no ... chip"
 
 
+# --- Phase 3's blackhole backend: every refusal happens before a device is opened ---
+
+SD14_STANDIN = SimpleNamespace(config=SD14_UNET_CONFIG)
+
+
+def phase3_backend(**kwargs):
+    from animatediff_ttnn.blackhole_motion_backend import BlackholeMotionBackend
+
+    return BlackholeMotionBackend(SD14_STANDIN, adapter=None, **kwargs)
+
+
+def test_phase3_refuses_other_sizes(tiny_unet):
+    with pytest.raises(ValueError, match="512x512 only"):
+        phase3_backend(height=256, width=512)
+
+
+def test_phase3_refuses_other_architectures(tiny_unet):
+    from animatediff_ttnn.blackhole_motion_backend import BlackholeMotionBackend
+
+    with pytest.raises(ValueError, match="block_out_channels"):
+        BlackholeMotionBackend(tiny_unet, adapter=None)
+
+
+@pytest.mark.parametrize("frames", [0, 33, 64])
+def test_phase3_refuses_frames_outside_one_tile(frames, tmp_path):
+    make_demo_tree(tmp_path, NEW)
+    with pytest.raises(ValueError, match="num_frames: .*1..32"):
+        phase3_backend(num_frames=frames, tt_metal_home=tmp_path)
+
+
+def test_phase3_without_checkout_names_tt_metal_home(monkeypatch):
+    monkeypatch.delenv("TT_METAL_HOME", raising=False)
+    with pytest.raises(BackendUnavailable, match="TT_METAL_HOME"):
+        phase3_backend(num_frames=16)
+
+
+@pytest.mark.skipif(HAVE_TTNN and tt_metal.detect_blackhole().available, reason="a Blackhole chip is present")
+def test_phase3_without_chip_says_no_blackhole_device(tmp_path):
+    make_demo_tree(tmp_path, NEW)
+    with pytest.raises(BackendUnavailable, match="no Blackhole device") as err:
+        phase3_backend(num_frames=16, tt_metal_home=tmp_path)
+    assert tt_metal.detect_blackhole().reason in str(err.value)
+
+
+@pytest.mark.skipif(HAVE_TTNN and tt_metal.detect_blackhole().available, reason="a Blackhole chip is present")
+def test_phase3_seam_says_cannot_run_here_without_a_chip(tiny_unet):
+    from animatediff_ttnn.motion_backend import select_motion_backend
+
+    with pytest.raises(BackendUnavailable, match="backend 'blackhole' cannot run here: .*'torch'"):
+        select_motion_backend("blackhole", tiny_unet, None, 512, 512, num_frames=16)
+
+
+def test_phase3_auto_stays_on_torch_and_says_why(tiny_unet):
+    from animatediff_ttnn.motion_backend import select_motion_backend
+    from diffusers import MotionAdapter
+
+    adapter = MotionAdapter(block_out_channels=(32, 64), motion_layers_per_block=1, motion_norm_num_groups=32,
+                            motion_num_attention_heads=2)
+    backend, reason = select_motion_backend("auto", tiny_unet, adapter, 64, 64)
+    assert backend.name == "torch" and "validate_on_blackhole.py" in reason
+
+
 # --- real ttnn and a tt-metal checkout, no chip ---
 
 

@@ -5,7 +5,8 @@ TtTemporalTransformer objects whose ops run as ttnn golden functions (GoldenTtnn
 
 Compared with part 1's frame-loop UNet (motion_unet.FrameLoopMotionUNet) and with diffusers'
 UNetMotionModel on one tiny random-weight SD-shaped UNet + motion adapter. conv_in, the time
-embedding and conv_out (inline code in tt-metal's UNet, not block objects) are the test's own here.
+embedding and conv_out (inline code in tt-metal's UNet, not block objects) run on the host in the
+blackhole backend too (host_conv_in/host_conv_out); the time embedding is the test's own here.
 
 Proves: the loop structure and the keywords it passes. Cannot prove: that tt-metal's real blocks
 accept DRAM-resident bfloat16 frames between calls (the card check does that, block by block).
@@ -20,7 +21,7 @@ from golden_ttnn import GoldenTtnn
 from temporal_cases import pcc
 
 import ttnn
-from animatediff_ttnn.ttnn_motion_unet import TtMotionUNet
+from animatediff_ttnn.ttnn_motion_unet import TtMotionUNet, host_conv_in, host_conv_out
 from animatediff_ttnn.ttnn_temporal import TtTemporalTransformer
 
 BATCH, SIDE = 2, 16
@@ -66,10 +67,9 @@ def run_ttnn_unet(unet, motion_unet, sample, t, text, identity=()):
     tt_unet = tt.UNet2DConditionModel(None, unet, BATCH, SIDE, SIDE)
     model = TtMotionUNet(golden, tt_unet, motion, unet.config, batch=BATCH)
     emb = unet.time_embedding(unet.time_proj(torch.full((BATCH,), t)))
-    frames = [tt.to_rows(unet.conv_in(x)) for x in sample.unbind(2)]  # test-side conv_in
+    frames = [host_conv_in(unet, x) for x in sample.unbind(2)]
     frames = model(frames, emb, text, (SIDE, SIDE))
-    out = [unet.conv_out(unet.conv_act(unet.conv_norm_out(tt.to_nchw(x, BATCH, SIDE, SIDE)))) for x in frames]
-    return torch.stack(out, dim=2)
+    return torch.stack([host_conv_out(unet, x, BATCH, SIDE, SIDE) for x in frames], dim=2)
 
 
 def inputs(frames):

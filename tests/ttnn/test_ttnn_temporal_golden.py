@@ -92,3 +92,17 @@ def test_too_many_frames_is_refused_naming_the_field():
     frames = [torch.zeros(1, 1, 2 * 16, 64)] * 33
     with pytest.raises(ValueError, match="frames: 1..32"):
         tt_module(frames, batch=2, height=4, width=4)
+
+
+def test_motion_scale_scales_only_the_branch():
+    """motion_scale (Phase 3's knob, as in motion_unet.FrameLoopMotionUNet): input + scale * branch."""
+    module = motion_module(64)
+    torch.manual_seed(3)
+    x = torch.randn(BATCH * 4, 64, 4, 4)
+    with torch.no_grad():
+        branch = module(x, num_frames=4) - x
+    golden = GoldenTtnn(ttnn)
+    out = TtTemporalTransformer(golden, module.state_dict())(
+        to_frames(x, BATCH, 4), batch=BATCH, height=4, width=4, motion_scale=0.5
+    )
+    check(from_frames(out, BATCH, 4, 4) - x, 0.5 * branch)

@@ -185,17 +185,7 @@ class BlackholeUNetBackend:
             raise BackendUnavailable(f"device is {self._device.arch()}, not Blackhole")
 
     def _build_unet(self, unet: torch.nn.Module) -> Any:
-        from ttnn.model_preprocessing import preprocess_model_parameters
-
-        parameters = preprocess_model_parameters(
-            initialize_model=lambda: unet, custom_preprocessor=self._sd.custom_preprocessor, device=self._device
-        )
-        h, w = self._latent_hw
-        args: List[Any] = [self._device, parameters, UNET_BATCH, h, w]
-        # Older checkouts take a reader_patterns_cache dict after the size arguments.
-        if "reader_patterns_cache" in inspect.signature(self._sd.unet_class.__init__).parameters:
-            args.append({})
-        return self._sd.unet_class(*args)
+        return build_tt_unet(self._sd, self._device, unet, self._latent_hw)
 
     # --- UNetBackend (all need hardware) ---
 
@@ -271,6 +261,20 @@ class BlackholeUNetBackend:
         if self._scheduler is not None:
             _free(self._ttnn, *getattr(self._scheduler, "ets", []))
             self._scheduler = None
+
+
+def build_tt_unet(sd: Any, device: Any, unet: torch.nn.Module, latent_hw: Sequence[int]) -> Any:
+    """tt-metal's TTNN UNet object, its weights converted by the demo's own preprocessor. Needs a card."""
+    from ttnn.model_preprocessing import preprocess_model_parameters
+
+    parameters = preprocess_model_parameters(
+        initialize_model=lambda: unet, custom_preprocessor=sd.custom_preprocessor, device=device
+    )
+    args: List[Any] = [device, parameters, UNET_BATCH, *latent_hw]
+    # Older checkouts take a reader_patterns_cache dict after the size arguments.
+    if "reader_patterns_cache" in inspect.signature(sd.unet_class.__init__).parameters:
+        args.append({})
+    return sd.unet_class(*args)
 
 
 def upload_text_embeddings(ttnn: Any, device: Any, embeddings: torch.Tensor) -> Any:

@@ -2,8 +2,8 @@
 
 Like Phase 2's `UNetBackend`, but the scheduler (Phase 1's DDIM, a few element-wise ops per step)
 stays in torch in the loop: a backend only turns the latents of all frames into one guided noise
-prediction. `torch` runs motion_unet.py on any torch device; a `blackhole` backend runs the same
-frame loop with tt-metal's TTNN UNet for the spatial layers and TTNN motion modules.
+prediction. `torch` runs motion_unet.py on any torch device; `blackhole` (blackhole_motion_backend.py)
+runs the same frame loop with tt-metal's TTNN UNet blocks and TTNN motion modules.
 """
 
 from __future__ import annotations
@@ -77,12 +77,23 @@ class TorchMotionBackend:
 
 
 def select_motion_backend(requested: str, unet, adapter, height: int, width: int,
-                          tt_metal_home: Optional[str] = None) -> Tuple[MotionUNetBackend, str]:
+                          tt_metal_home: Optional[str] = None,
+                          num_frames: Optional[int] = None) -> Tuple[MotionUNetBackend, str]:
     """The backend to run and a sentence saying why it was chosen."""
     validate_backend(requested)
     if requested == "blackhole":
-        raise BackendUnavailable("backend 'blackhole' cannot run Phase 3 yet: the TTNN motion modules are not "
-                                 "part of this version. Use backend 'torch' to run the same frame loop on the CPU.")
+        from .tt_metal import detect_blackhole
+
+        status = detect_blackhole()
+        if not status.available:
+            raise BackendUnavailable(f"backend 'blackhole' cannot run here: {status.reason}. "
+                                     "Use backend 'torch' to run the same frame loop on the CPU.")
+        from .blackhole_motion_backend import BlackholeMotionBackend
+
+        # refuses size, architecture, frames and a missing checkout before it opens the device
+        backend = BlackholeMotionBackend(unet, adapter, height, width, num_frames, tt_metal_home=tt_metal_home)
+        return backend, "blackhole: asked for explicitly (the TTNN motion UNet has not run on a card by us yet)"
     reason = ("torch: asked for explicitly" if requested == "torch"
-              else "torch: Phase 3 runs its frame loop in torch in this version")
+              else "torch: Phase 3 on Blackhole is opt-in (backend 'blackhole') until "
+                   "examples/validate_on_blackhole.py has passed on a card")
     return TorchMotionBackend(unet, adapter), reason

@@ -80,7 +80,8 @@ class Phase3Pipeline:
             if self._backend is not None:
                 self._backend.close()
             self._backend, self.backend_reason = select_motion_backend(
-                self.requested_backend, self.sd.unet, self.adapter, params.height, params.width, self.tt_metal_home)
+                self.requested_backend, self.sd.unet, self.adapter, params.height, params.width, self.tt_metal_home,
+                params.num_frames)
             self._backend_key = key
         return self._backend
 

@@ -30,8 +30,8 @@ RESNET_EPS = 1e-5  # tt-metal's UNet passes norm_eps = 1e-5 to every block, as S
 
 class TtMotionUNet:
     """`tt_unet`: tt-metal's UNet2DConditionModel (or anything with its attributes). `motion`:
-    {diffusers name, e.g. "down_blocks.0.motion_modules.1": callable(frames, batch=, height=, width=)
-    -> frames}, normally ttnn_temporal.TtTemporalTransformer objects."""
+    {diffusers name, e.g. "down_blocks.0.motion_modules.1": callable(frames, batch=, height=, width=,
+    motion_scale=) -> frames}, normally ttnn_temporal.TtTemporalTransformer objects."""
 
     def __init__(self, ttnn: Any, tt_unet: Any, motion: Dict[str, Callable], config: Any, batch: int = 2) -> None:
         self.ttnn = ttnn
@@ -39,6 +39,7 @@ class TtMotionUNet:
         self.motion_modules = motion
         self.config = config  # diffusers' UNet config; tt-metal's transformer blocks read it too
         self.batch = batch
+        self.motion_scale = 1.0  # 0 skips the modules, as motion_unet.FrameLoopMotionUNet does
         # What tt-metal's UNet2DConditionModel.__call__ passes its blocks, from the same config
         # (SD 1.4: 320/640/1280/1280, 2 layers, 8 heads - its "attention_head_dim" -, 768, 32).
         self.block_out_channels = tuple(config.block_out_channels)
@@ -89,10 +90,11 @@ class TtMotionUNet:
     def motion(self, name: str, frames: Frames, hw: Tuple[int, int]) -> Frames:
         """Motion module `name` across all frames. tt-metal's blocks may hand out bfloat8_b or
         ROW_MAJOR tensors: the motion module takes TILE bfloat16."""
-        if name not in self.motion_modules:
+        if name not in self.motion_modules or self.motion_scale == 0.0:
             return frames
         ready = [self.tile_bf16(x) for x in frames]
-        return self.motion_modules[name](ready, batch=self.batch, height=hw[0], width=hw[1])
+        module = self.motion_modules[name]
+        return module(ready, batch=self.batch, height=hw[0], width=hw[1], motion_scale=self.motion_scale)
 
     def tile_bf16(self, x: Any) -> Any:
         ttnn = self.ttnn
@@ -199,3 +201,31 @@ class TtMotionUNet:
                 frames = self.per_frame(lambda x: block.upsample_2d(x, out_channels, out_channels), frames)
             hw = (block.output_height, block.output_width)
         return frames, hw
+
+
+# ---- the head and tail, on the host ----
+# conv_in (4 -> 320 channels) and conv_norm_out/SiLU/conv_out (320 -> 4) are inline code in
+# tt-metal's UNet2DConditionModel.__call__, not block objects, and are ~0.3 % of a step's FLOPs:
+# the backend runs them in torch on the CPU, once per frame, around the device blocks.
+
+
+def to_rows(x: Any) -> Any:
+    """torch (B, C, H, W) -> tt-metal's inter-block layout (1, 1, B*H*W, C)."""
+    b, c, h, w = x.shape
+    return x.permute(0, 2, 3, 1).reshape(1, 1, b * h * w, c)
+
+
+def from_rows(x: Any, batch: int, height: int, width: int) -> Any:
+    """(1, 1, B*H*W, C) -> (B, C, H, W)."""
+    return x.reshape(batch, height, width, -1).permute(0, 3, 1, 2)
+
+
+def host_conv_in(unet: Any, latents: Any) -> Any:
+    """diffusers UNet's conv_in on one frame's (B, 4, h, w) latents, as rows."""
+    return to_rows(unet.conv_in(latents))
+
+
+def host_conv_out(unet: Any, rows: Any, batch: int, height: int, width: int) -> Any:
+    """conv_norm_out -> SiLU -> conv_out of one frame's rows: the (B, 4, h, w) noise prediction."""
+    x = from_rows(rows.to(unet.conv_in.weight.dtype), batch, height, width)
+    return unet.conv_out(unet.conv_act(unet.conv_norm_out(x)))

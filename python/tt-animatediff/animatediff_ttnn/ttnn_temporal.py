@@ -193,8 +193,11 @@ class TtTemporalTransformer:
 
     # --- forward ---
 
-    def __call__(self, frames: Sequence[Any], *, batch: int, height: int, width: int) -> List[Any]:
-        """frames: F tensors [1, 1, batch*height*width, C] (TILE, bfloat16). Returns F new ones."""
+    def __call__(
+        self, frames: Sequence[Any], *, batch: int, height: int, width: int, motion_scale: float = 1.0
+    ) -> List[Any]:
+        """frames: F tensors [1, 1, batch*height*width, C] (TILE, bfloat16). Returns F new ones:
+        input + motion_scale * (what the module computes), as motion_unet.FrameLoopMotionUNet."""
         ttnn = self.ttnn
         num_frames, hw, c = len(frames), height * width, self.channels
         if not 1 <= num_frames <= self.max_frames:
@@ -237,6 +240,8 @@ class TtTemporalTransformer:
         x = ttnn.reshape(x, (batch, hw, num_frames, c))
         x = ttnn.permute(x, (2, 0, 1, 3), memory_config=dram)  # (F, B, HW, C)
         x = ttnn.reshape(x, (num_frames, 1, batch * hw, c))
+        if motion_scale != 1.0:
+            x = ttnn.multiply(x, motion_scale)
         x = ttnn.add(x, residual, memory_config=dram)
         n = batch * hw
         return [ttnn.slice(x, [f, 0, 0, 0], [f + 1, 1, n, c]) for f in range(num_frames)]

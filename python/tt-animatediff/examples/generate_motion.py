@@ -11,7 +11,7 @@ from animatediff_ttnn.motion_pipeline import run_phase3
 
 def main(argv=None) -> int:
     parser = base_parser(__doc__.strip().splitlines()[0], "output/motion.gif")
-    parser.add_argument("--backend", default="auto", help="auto, blackhole, torch (this version runs torch)")
+    parser.add_argument("--backend", default="auto", help="auto (torch until a card has validated the port), torch, blackhole (not yet run on a card by us)")
     parser.add_argument("--device", default="auto", help="torch device: auto (cuda, then mps, then cpu), cpu, cuda, mps")
     parser.add_argument("--motion-scale", type=float, default=None,
                         help="0 switches the motion modules off, 1 is AnimateDiff (default: MOTION_SCALE in motion_pipeline.py)")

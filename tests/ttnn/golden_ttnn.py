@@ -53,6 +53,7 @@ class GoldenTtnn(_Namespace):
         # Moves between L1/DRAM and layouts change where values live, not what they are.
         top["to_memory_config"] = lambda tensor, *_, **__: tensor
         top["to_layout"] = lambda tensor, *_, **__: tensor
+        top["to_torch"] = lambda tensor, *_, **__: tensor
         top["transformer"] = _Namespace(ttnn.transformer, sub)
         super().__init__(ttnn, top)
 

@@ -125,13 +125,20 @@ def level_side(name: str) -> int:
     return LEVEL_SIDE[kind][index]
 
 
+def unet_order(name: str) -> tuple:
+    """Sort key: the order a UNet call reaches its motion modules (down blocks, mid, up blocks)."""
+    parts = name.split(".")
+    kind = {"down_blocks": 0, "mid_block": 1, "up_blocks": 2}[parts[0]]
+    return (kind, *(int(p) for p in parts if p.isdigit()))
+
+
 def check_motion_modules(ttnn: Any, device: Any, adapter: Any, frame_counts: Sequence[int]) -> List[Check]:
     from .temporal_module import motion_modules_from_adapter
     from .ttnn_motion_unet import from_rows, to_rows
     from .ttnn_temporal import TtTemporalTransformer
 
     checks = []
-    for name, module in motion_modules_from_adapter(adapter).items():
+    for name, module in sorted(motion_modules_from_adapter(adapter).items(), key=lambda item: unet_order(item[0])):
         tt_module = TtTemporalTransformer(ttnn, module.state_dict(), device)
         side = level_side(name)
         for frames in frame_counts:

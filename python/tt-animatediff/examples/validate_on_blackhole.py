@@ -61,7 +61,7 @@ def run_checks(report: v.Report, args) -> None:
         ttnn.close_device(device)
     if _failed(report):
         return
-    report.checks.append(v.check_phase2_unet(sd.unet, sd.scheduler.config, args.tt_metal_home))
+    report.checks.append(v.check_phase2_unet(sd.unet, sd.scheduler_config, args.tt_metal_home))
     if _failed(report):
         return
     frames = max(frame_counts)

@@ -1,5 +1,7 @@
 """Model sources: diffusers folders, original AnimateDiff checkpoints, and clear errors."""
 
+import logging
+
 import pytest
 import torch
 
@@ -14,6 +16,22 @@ def test_original_checkpoint_loads_to_the_same_motion_weights(tiny_models, kind)
     assert loaded.keys() == reference.keys()
     for key in reference:
         assert torch.equal(loaded[key], reference[key]), key
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_checkpoint_load_logs_nothing(tiny_models, dtype):
+    """No "modules that should be kept in float32: []" noise in the user's log on every load."""
+    records = []
+    handler = logging.Handler(logging.DEBUG)
+    handler.emit = records.append  # diffusers' loggers do not propagate to the root (caplog)
+    library = logging.getLogger("diffusers")
+    library.addHandler(handler)
+    try:
+        adapter = load_motion_adapter(tiny_models["motion_ckpt"], dtype=dtype)
+    finally:
+        library.removeHandler(handler)
+    assert {p.dtype for p in adapter.parameters()} == {dtype}
+    assert [r.getMessage() for r in records if r.levelno >= logging.WARNING] == []
 
 
 def test_checkpoint_is_really_in_the_original_layout(tiny_models):

@@ -7,7 +7,6 @@ import importlib.util
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -15,8 +14,6 @@ import pytest
 from .conftest import copy_lesson, notorch_python
 from .rpc_client import REPO, RpcError
 
-# "Well under a second" on a quiet machine (~0.3 s here); the bound leaves room for a busy CI box.
-HANDSHAKE_LIMIT_S = 1.5
 TORCH_LIBS = ("libtorch", "libc10")
 
 
@@ -29,9 +26,7 @@ def mapped_libraries(pid: int) -> str:
 
 def test_handshake_is_fast_and_imports_no_torch(sc_spawn, sc_no_scratchpad):
     client = sc_spawn("--scratchpad", sc_no_scratchpad)
-    result = client.handshake()
-    elapsed = time.perf_counter() - client.started
-    assert elapsed < HANDSHAKE_LIMIT_S, f"handshake took {elapsed:.2f}s"
+    result = client.handshake()  # how fast: benchmarks (no timing in tests); what it loads: below
     assert result["protocolVersion"] == 1
     assert result["python"]["executable"] == sys.executable
     assert result["capabilities"]["torch"] is True and result["capabilities"]["diffusers"] is True
@@ -44,9 +39,7 @@ def test_handshake_is_fast_and_imports_no_torch(sc_spawn, sc_no_scratchpad):
 def test_handshake_without_torch(sc_spawn, sc_no_scratchpad, version, tmp_path):
     python = notorch_python(version)
     client = sc_spawn("--scratchpad", sc_no_scratchpad, python=python)
-    result = client.handshake()
-    elapsed = time.perf_counter() - client.started
-    assert elapsed < HANDSHAKE_LIMIT_S, f"handshake took {elapsed:.2f}s"
+    result = client.handshake()  # how fast: benchmarks (no timing in tests); what it loads: below
     assert result["python"]["version"].startswith(version + ".")
     caps = result["capabilities"]
     assert caps == {"torch": False, "diffusers": False, "ttnn": False, "mp4": False}
@@ -56,6 +49,9 @@ def test_handshake_without_torch(sc_spawn, sc_no_scratchpad, version, tmp_path):
     assert env["torch"]["version"] is None and "torch" in env["torch"]["error"]
     assert env["blackhole"] == {"available": False, "deviceCount": 0, "reason": env["blackhole"]["reason"]}
     assert env["blackhole"]["reason"]
+    # tt_metal itself needs no torch: the device check and the TT_METAL_HOME check both really ran
+    assert "torch" not in env["blackhole"]["reason"], env["blackhole"]
+    assert "torch" not in (env["ttMetalHome"]["error"] or ""), env["ttMetalHome"]
 
     with pytest.raises(RpcError) as err:  # a clear refusal, not a traceback from deep inside
         client.request("studio/generate", {"phase": 2, "params": {"prompt": "x"}, "outputDir": str(tmp_path)})
@@ -90,6 +86,9 @@ def test_environment_reports_this_machine(sc_spawn, sc_models, tmp_path):
     # no Tenstorrent card on a test machine: either ttnn is absent or it finds no device
     assert env["blackhole"]["available"] is False and env["blackhole"]["deviceCount"] == 0
     assert env["blackhole"]["reason"]
+    # tt_metal itself needs no torch: the device check and the TT_METAL_HOME check both really ran
+    assert "torch" not in env["blackhole"]["reason"], env["blackhole"]
+    assert "torch" not in (env["ttMetalHome"]["error"] or ""), env["ttMetalHome"]
     home = env["ttMetalHome"]
     assert home["value"] == str(checkout) and home["valid"] is False and home["demoPath"] is None
     assert "Stable Diffusion demo" in home["error"]

@@ -143,7 +143,14 @@ def load_motion_adapter(source: str = DEFAULT_MOTION_ADAPTER, dtype: torch.dtype
             raise ModelNotFound(what, source, _looked_in(source), _fix_for(source, what), "no such file")
         from .motion_checkpoint import load_original_motion_checkpoint
 
-        adapter = load_original_motion_checkpoint(path).to(dtype)
+        adapter = load_original_motion_checkpoint(path)
+        if adapter.dtype != dtype:
+            # torch's own Module.to: diffusers' override warns about "modules that should be kept in
+            # float32: []" on every dtype cast, though MotionAdapter keeps none in float32.
+            if getattr(adapter, "_keep_in_fp32_modules", None):
+                adapter.to(dtype)
+            else:
+                torch.nn.Module.to(adapter, dtype=dtype)
     else:
         common = {"revision": revision} if revision else {}
         adapter = _load(what, source, MotionAdapter.from_pretrained, torch_dtype=dtype, **common)

@@ -9,9 +9,10 @@ very same algorithm. Tensors named `*_native` are whatever the backend uses inte
 
 from __future__ import annotations
 
-from typing import Any, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, Sequence
 
-import torch
+if TYPE_CHECKING:  # annotations only: tt_metal imports BackendUnavailable from here and must work without torch
+    import torch
 
 
 class UNetBackend(Protocol):

@@ -204,13 +204,13 @@
       els.bar.value = m.fraction;
     },
     preview(m) {
-      // Phase 1 denoises all frames together; Phase 2 one after another (earlier ones are finished).
-      m.frames.forEach((b64, i) => {
-        const current = m.frame === null || i === m.frame;
-        const img = frameImage(i);
-        if (!current && img.classList.contains('done')) return; // keep the sharper frameDone image
-        setFrame(i, b64, current ? m.step : m.totalSteps, false);
-      });
+      // Phase 1 denoises all frames together: one image per frame. Phase 2 denoises one frame at a
+      // time and sends only that one (finished frames came with frameDone).
+      if (m.frame !== null) {
+        if (m.frames.length) setFrame(m.frame, m.frames[0], m.step, false);
+        return;
+      }
+      m.frames.forEach((b64, i) => setFrame(i, b64, m.step, false));
     },
     frameDone(m) {
       setFrame(m.frame, m.png, m.step, true);

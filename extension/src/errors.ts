@@ -31,6 +31,7 @@ export type ErrorKind =
   | 'userCode'
   | 'backendUnavailable'
   | 'protocolMismatch'
+  | 'outputFolder'
   | 'sidecarExited'
   | 'sidecarStart'
   | 'other';
@@ -148,6 +149,15 @@ export function describeError(err: unknown): ErrorView {
         message: d ? `The sidecar failed: ${d.type}: ${d.message}` : err.message,
         actions: [SHOW_LOG],
         detail: d?.traceback,
+      };
+    }
+    case ErrorCodes.OutputFolder: {
+      // Not the user's code: the folder or the disk. Nothing of the run was written.
+      const d = parseData(ErrorCodes.OutputFolder, err.data);
+      return {
+        kind: 'outputFolder',
+        message: d ? `Cannot write the run's files to ${d.path}: ${d.reason}. Nothing was written.` : err.message,
+        actions: [SHOW_LOG],
       };
     }
     case ErrorCodes.ProtocolMismatch: {

@@ -45,6 +45,7 @@ export const ErrorCodes = {
   UserCodeError: -32003,
   BackendUnavailable: -32004,
   ProtocolMismatch: -32005,
+  OutputFolder: -32006,
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
@@ -336,6 +337,8 @@ export const errorDataSpecs = {
   }),
   [ErrorCodes.BackendUnavailable]: z.strictObject({ reason: z.string() }),
   [ErrorCodes.ProtocolMismatch]: z.strictObject({ serverVersion: z.string(), protocolVersion: z.number() }),
+  // The output folder cannot take the run's files (missing and not creatable, read-only, full…).
+  [ErrorCodes.OutputFolder]: z.strictObject({ path: z.string(), reason: z.string(), errno: z.string() }),
   // Any failure that is none of the above.
   [ErrorCodes.InternalError]: z.strictObject({ type: z.string(), message: z.string(), traceback: z.string() }),
 } as const;

@@ -44,3 +44,116 @@ def test_rewrite_replaces_whole_file(tmp_path):
     write_json({"b": 2}, path)
     assert json.loads(path.read_text()) == {"b": 2}
     assert leftovers(tmp_path) == ["m.json"]
+
+
+# -- a run's files appear together or not at all -------------------------------------------------
+
+def _write_run(folder, **kwargs):
+    from animatediff_ttnn.export import write_outputs
+
+    gif = folder / "run1.gif"
+    return write_outputs(frames(), gif, 4, ["gif", "webp", "png"], lambda outputs: {"outputs": outputs},
+                         folder / "run1.json", **kwargs)
+
+
+def test_a_format_failing_late_leaves_none_of_the_run(tmp_path, monkeypatch):
+    """ENOSPC on the WebP after the GIF was written: no run1.gif (nor anything else) remains."""
+    import errno
+
+    from animatediff_ttnn.params import GenerationParams
+    from animatediff_ttnn.run_record import Timings, finish_run
+
+    real_save = Image.Image.save
+
+    def save(self, fp, format=None, **kwargs):
+        if format == "WEBP":
+            raise OSError(errno.ENOSPC, "No space left on device", str(fp))
+        return real_save(self, fp, format=format, **kwargs)
+
+    monkeypatch.setattr(Image.Image, "save", save)
+    params = GenerationParams(prompt="x", formats=("gif", "webp", "png"), fps=4)
+    with pytest.raises(OSError):
+        finish_run(frames(), params, tmp_path / "run1.gif", Timings(), {})
+    assert leftovers(tmp_path) == []
+
+
+def test_metadata_failing_leaves_none_of_the_run(tmp_path):
+    def broken(_outputs):
+        raise OSError(28, "No space left on device")
+
+    from animatediff_ttnn.export import write_outputs
+
+    with pytest.raises(OSError):
+        write_outputs(frames(), tmp_path / "run1.gif", 4, ["gif", "mp4"], broken, tmp_path / "run1.json")
+    assert leftovers(tmp_path) == []
+
+
+def test_cancel_during_export_stops_it_and_a_late_cancel_is_refused(tmp_path):
+    from animatediff_ttnn.progress import CancelToken, Cancelled
+
+    token = CancelToken()
+    calls = []
+
+    def check():  # the cancel arrives while the first format is being written
+        calls.append(1)
+        if len(calls) == 2:
+            assert token.cancel() is True
+        token.raise_if_cancelled()
+
+    with pytest.raises(Cancelled):
+        _write_run(tmp_path, check=check, commit=token.commit)
+    assert leftovers(tmp_path) == []
+
+    token = CancelToken()
+    outputs, _meta = _write_run(tmp_path, check=token.raise_if_cancelled, commit=token.commit)
+    assert token.cancel() is False and not token.cancelled  # past the point of no return: it completed
+    assert leftovers(tmp_path) == ["run1.gif", "run1.json", "run1.webp", "run1_frames"]
+
+
+CRASH_DURING_COMMIT = """
+import os, sys
+from pathlib import Path
+from PIL import Image
+from animatediff_ttnn import export
+
+real = os.replace
+def replace(src, dst):
+    if str(dst).endswith(".json"):
+        os._exit(9)  # killed between the outputs' renames and the metadata's
+    return real(src, dst)
+export.os.replace = replace
+frames = [Image.new("RGB", (16, 16), (i * 60, 0, 0)) for i in range(3)]
+folder = Path(sys.argv[1])
+export.write_outputs(frames, folder / "run1.gif", 4, ["gif", "webp", "png"], lambda o: {"outputs": o},
+                     folder / "run1.json")
+"""
+
+
+def crash_during_commit(folder):
+    """A real process dies mid-commit (outputs renamed, no metadata): what it leaves behind."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", CRASH_DURING_COMMIT, str(folder)], capture_output=True, text=True)
+    assert done.returncode == 9, done.stderr
+    return leftovers(folder)
+
+
+def test_clean_interrupted_removes_only_what_a_crashed_run_left(tmp_path):
+    from animatediff_ttnn.export import clean_interrupted, write_json
+
+    left = crash_during_commit(tmp_path)
+    assert {"run1.gif", "run1.webp", "run1_frames"} <= set(left)  # looks finished, but no run1.json
+    # a killed writer's temp file, and things that are not ours or not dead
+    (tmp_path / ".run2.gif.999999999-abcdefgh.gif").write_bytes(b"GIF89a half")
+    mine = tmp_path / f".run3.gif.{__import__('os').getpid()}-abcdefgh.gif"  # a live writer (this process)
+    mine.write_bytes(b"GIF89a in progress")
+    keep = ["notes.txt", ".hidden", "other.gif", ".other.gif.tmp"]
+    for name in keep:
+        (tmp_path / name).write_text("user's")
+    write_json({"outputs": {}}, tmp_path / "done.json")
+
+    removed = clean_interrupted(tmp_path)
+    assert "run1.gif" in removed and ".run2.gif.999999999-abcdefgh.gif" in removed
+    assert leftovers(tmp_path) == sorted([*keep, mine.name, "done.json"])
+    assert clean_interrupted(tmp_path) == []

@@ -86,7 +86,8 @@ def test_phase2_torch_backend_reports_every_frame(sc_bundle, sc_models, tmp_path
     assert denoise == [(f, s) for f in range(3) for s in range(1, per_frame_steps + 1)]
     previews = sc_bundle.of("studio/preview", run)
     assert len(previews) >= len(denoise)
-    assert [len(p["frames"]) for p in previews] == [p["frame"] + 1 for p in previews]  # finished frames + current
+    # only the frame being denoised: a preview's size must not grow with the frame count
+    assert [len(p["frames"]) for p in previews] == [1] * len(previews)
     done = sc_bundle.of("studio/frameDone", run)
     assert [d["frame"] for d in done] == [0, 1, 2]
     assert all(max(png_size(d["png"])) <= 256 and d["totalFrames"] == 3 for d in done)

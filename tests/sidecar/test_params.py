@@ -54,6 +54,11 @@ GENERATE_CASES = [
     ({"models": {"vae": "x"}}, "models.vae", "unknown field"),
     ({"perturbationStrength": 0.1}, "perturbationStrength", "phase 2"),
     ({"phase": 2, "backend": "torch", "perturbationStrength": 1.5}, "perturbationStrength", "outside"),
+    ({"phase": 2, "backend": "torch", "perturbationStrength": float("nan")}, "perturbationStrength", "finite"),
+    ({"phase": 2, "backend": "torch", "perturbationStrength": float("inf")}, "perturbationStrength", "finite"),
+    ({"params.guidanceScale": float("nan")}, "params.guidanceScale", "finite"),
+    ({"params.guidanceScale": float("-inf")}, "params.guidanceScale", "finite"),
+    ({"phase": 2, "backend": "torch", "params.numFrames": 10_000}, "params.numFrames", "from scratch"),
     ({"outputDir": "relative/out"}, "outputDir", "absolute"),
     ({"previewEvery": 0}, "previewEvery", "at least 1"),
 ]

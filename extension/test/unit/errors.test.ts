@@ -34,6 +34,13 @@ describe('protocol error → message and action', () => {
     expect(view.actions.map((a) => a.id)).toEqual(['deployProject', 'openSettings']);
   });
 
+  it('an output-folder problem names the path and the reason, and opens no user code', () => {
+    const view = describeError(rpc(ErrorCodes.OutputFolder, { path: '/out/run.webp', reason: 'No space left on device', errno: 'ENOSPC' }));
+    expect(view.kind).toBe('outputFolder');
+    expect(view.message).toBe("Cannot write the run's files to /out/run.webp: No space left on device. Nothing was written.");
+    expect(view.actions.map((a) => a.id)).toEqual(['showLog']);
+  });
+
   it('InternalError shows type and message, with the traceback for the log', () => {
     const view = describeError(rpc(ErrorCodes.InternalError, { type: 'KeyError', message: "'x'", traceback: 'Traceback (most recent call last): …' }));
     expect(view).toMatchObject({ kind: 'other', message: "The sidecar failed: KeyError: 'x'", detail: 'Traceback (most recent call last): …' });

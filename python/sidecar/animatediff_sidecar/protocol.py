@@ -15,6 +15,7 @@ This module imports nothing heavy: the handshake must answer without torch.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
@@ -57,12 +58,14 @@ class ErrorCode:
     USER_CODE = -32003
     BACKEND_UNAVAILABLE = -32004
     PROTOCOL_MISMATCH = -32005
+    OUTPUT_FOLDER = -32006
 
 
 PHASES = (1, 2)
 STAGES = ("loading", "encoding", "denoising", "decoding", "exporting")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 PREVIEW_MAX_SIDE = 128
+PREVIEW_MAX_FRAMES = 64  # images in one studio/preview (Phase 1 frames; Phase 2 sends one)
 FRAME_DONE_MAX_SIDE = 256
 
 
@@ -133,6 +136,16 @@ class ProtocolMismatch(SidecarError):
             "update the extension or the sidecar so they match",
             {"serverVersion": server_version, "protocolVersion": PROTOCOL_VERSION},
         )
+
+
+class OutputFolderError(SidecarError):
+    """The output folder cannot take the run's files: the OS said why (not a bug in the user's code)."""
+
+    code = ErrorCode.OUTPUT_FOLDER
+
+    def __init__(self, path: str, reason: str, errno_name: str = ""):
+        super().__init__(f"cannot write the run's files to {path}: {reason}",
+                         {"path": path, "reason": reason, "errno": errno_name})
 
 
 class InternalError(SidecarError):
@@ -233,6 +246,8 @@ class Fields:
             return None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise InvalidParams(self._path(key), f"must be a number, got {_json_repr(value)}")
+        if not math.isfinite(value):  # JSON has no NaN/Infinity, but Python's json reads them; NaN passes any range check
+            raise InvalidParams(self._path(key), f"must be a finite number, got {_json_repr(value)}")
         if minimum is not None and value < minimum or maximum is not None and value > maximum:
             raise InvalidParams(self._path(key), f"{value} is outside {minimum}..{maximum}")
         return value

@@ -28,9 +28,10 @@ from typing import Any, Callable, Dict, List, Optional
 from . import __version__
 from .images import png_base64
 from .model_cache import ModelCache
-from .protocol import (FRAME_DONE_MAX_SIDE, PREVIEW_MAX_SIDE, BackendUnavailable, Busy, ExportParams, ExportResult,
+from .protocol import (FRAME_DONE_MAX_SIDE, PREVIEW_MAX_FRAMES, PREVIEW_MAX_SIDE, BackendUnavailable, Busy, ExportParams, ExportResult,
                        FrameDone, GenerateParams, GenerateResult, InternalError, InvalidParams, ModelNotFound, Notify,
                        Preview, Progress, RequestCancelled, SidecarError, core_field, timings_to_wire)
+from .output_folder import check_output_folder, output_errors
 from .user_code import UserCode
 
 SD_MODEL_ENV = "ANIMATEDIFF_SD_MODEL"  # the same overrides the lesson's command-line examples honour
@@ -57,11 +58,17 @@ class Job:
     reloaded: List[str] = field(default_factory=list)
     models_reloaded: bool = False
 
-    def cancel(self) -> None:
-        self.cancel_requested.set()
+    def cancel(self) -> bool:
+        """False when the run is past the point of no return (its outputs are being renamed into
+        place): it will complete, so the cancel is refused rather than acknowledged and ignored."""
         token = self.token
+        if token is not None and token.cancel() is False:
+            return False
+        self.cancel_requested.set()
+        token = self.token  # the worker may have made it meanwhile; it also checks the event
         if token is not None:
             token.cancel()
+        return True
 
 
 def _names(exc: BaseException) -> List[str]:
@@ -104,8 +111,7 @@ class Runner:
         if job is None:
             return False
         if (run_id is not None and job.run_id == run_id) or (request_id is not None and job.request_id == request_id):
-            job.cancel()
-            return True
+            return job.cancel()
         return False
 
     def cancel_all(self) -> None:
@@ -182,6 +188,8 @@ class Runner:
         if job.cancel_requested.is_set():
             job.token.cancel()
         job.token.raise_if_cancelled()  # cancelled before it started: do not even load the models
+        out_dir = Path(req.output_dir) if req.output_dir else self.code.source.path / "output"
+        check_output_folder(out_dir)  # before any model work: a folder problem is not worth a whole run
         record = self.code.module("run_record")
         timings = record.Timings()
         job.timings = timings
@@ -216,7 +224,6 @@ class Runner:
 
         tracker.stage("exporting")
         describe = pipeline.describe()
-        out_dir = Path(req.output_dir) if req.output_dir else self.code.source.path / "output"
         output = out_dir / f"{job.run_id}.gif"
         run_info = {
             **describe,
@@ -226,7 +233,8 @@ class Runner:
             "pipeline_source": {"kind": self.code.source.kind, "path": str(self.code.source.path)},
             "sidecar_version": __version__,
         }
-        result = _finish_run(record, frames, params, output, timings, run_info, loaded.device)
+        with output_errors():
+            result = _finish_run(record, frames, params, output, timings, run_info, loaded.device, job.token)
         if self.record_writer is not None and tracker.final_latents:
             # After the metadata: a record exists only beside a finished run. A crash in between
             # leaves a finished run that cannot be re-exported, never an orphan record.
@@ -270,24 +278,33 @@ class Runner:
         sd_source = (payload.get("models") or {}).get("sd", {}).get("source") or self.code.module("models").DEFAULT_SD_MODEL
         loaded = self.cache.load(sd_source, None, "auto" if payload.get("phase") == 1 else "cpu")
         decode_frame = self.code.module("ttnn_pipeline").decode_frame
+        token = self.code.module("progress").CancelToken()
+        job.token = token
+        if job.cancel_requested.is_set():
+            token.cancel()
         latents = record_latents(payload)
         frames = []
         for index in range(latents.shape[0]):
-            if job.cancel_requested.is_set():
+            if token.cancelled:
                 raise RequestCancelled("export cancelled; nothing was written")
             frames.append(decode_frame(loaded.sd.vae, latents[index:index + 1]))
         export = self.code.module("export")
         gif_path = Path(meta["outputs"].get("gif") or meta_path.with_suffix(".gif"))
         fps = int(payload.get("params", {}).get("fps") or meta.get("params", {}).get("fps") or 8)
-        written: Dict[str, str] = {}
-        for fmt in req.formats:
-            if fmt == "png":
-                written[fmt] = str(export.write_png_frames(frames, gif_path.with_name(gif_path.stem + "_frames")))
-            else:
-                written[fmt] = str(getattr(export, f"write_{fmt}")(frames, gif_path.with_suffix("." + fmt), fps))
-        meta["outputs"] = {**meta["outputs"], **written}
-        export.write_json(meta, meta_path)
-        return ExportResult(dict(meta["outputs"]), str(meta_path))
+        check_output_folder(gif_path.parent)
+
+        def metadata(written: Dict[str, str]) -> Dict[str, Any]:
+            return {**meta, "outputs": {**meta["outputs"], **written}}
+
+        try:
+            with output_errors():
+                _written, updated = export.write_outputs(frames, gif_path, fps, req.formats, metadata, meta_path,
+                                                         check=token.raise_if_cancelled, commit=token.commit)
+        except Exception as exc:  # noqa: BLE001
+            if "Cancelled" in _names(exc):
+                raise RequestCancelled("export cancelled; nothing was written") from exc
+            raise
+        return ExportResult(dict(updated["outputs"]), str(meta_path))
 
     def cancelled_result(self, job: Job) -> GenerateResult:
         timings = timings_to_wire(job.timings.to_dict() if job.timings is not None else {})
@@ -300,15 +317,15 @@ class Runner:
         self._queue.put(None)
 
 
-def _finish_run(record: Any, frames, params, output: Path, timings, run_info: Dict[str, Any], device: Any):
-    """The user's finish_run; older copies of the lesson take no `device` argument."""
+def _finish_run(record: Any, frames, params, output: Path, timings, run_info: Dict[str, Any], device: Any,
+                cancel: Any):
+    """The user's finish_run; older copies of the lesson take no `device` / `cancel` argument."""
     try:
-        accepts_device = "device" in inspect.signature(record.finish_run).parameters
+        accepted = inspect.signature(record.finish_run).parameters
     except (TypeError, ValueError):
-        accepts_device = False
-    if accepts_device:
-        return record.finish_run(frames, params, output, timings, run_info, device=device)
-    return record.finish_run(frames, params, output, timings, run_info)
+        accepted = {}
+    extra = {name: value for name, value in (("device", device), ("cancel", cancel)) if name in accepted}
+    return record.finish_run(frames, params, output, timings, run_info, **extra)
 
 
 class _Tracker:
@@ -356,7 +373,9 @@ class _Tracker:
         if latents is not None and last:
             self.final_latents[-1 if frame is None else frame] = latents.detach().float().cpu().clone()
         if event.previews and (int(event.step) % self.preview_every == 0 or last):
-            encoded = [png_base64(image, PREVIEW_MAX_SIDE) for image in event.previews]
+            # At most PREVIEW_MAX_FRAMES small images, so one message stays bounded whatever
+            # the user's pipeline hands over.
+            encoded = [png_base64(image, PREVIEW_MAX_SIDE) for image in event.previews[:PREVIEW_MAX_FRAMES]]
             self._send(Notify.PREVIEW, Preview(self.job.run_id, self.phase, int(event.step), self.total_steps, frame,
                                                int(event.total_frames), encoded[0][1], encoded[0][2],
                                                [e[0] for e in encoded]))

@@ -26,7 +26,7 @@ def read_run(path: Path) -> Optional[RunSummary]:
         phase=int(meta.get("phase", 0)),
         prompt=str(meta.get("prompt", params.get("prompt", ""))),
         created=str(meta.get("created", "")),
-        outputs={str(k): str(v) for k, v in meta["outputs"].items()},
+        outputs=_inside(path.parent, meta["outputs"]),
         metadata_path=str(path.resolve()),
         params=params_to_wire(params),
         backend=str(meta.get("backend", "")),
@@ -34,6 +34,19 @@ def read_run(path: Path) -> Optional[RunSummary]:
         timings=timings_to_wire(meta.get("timings") if isinstance(meta.get("timings"), dict) else {}),
         perturbation_strength=meta.get("perturbation_strength"),
     )
+
+
+def _inside(folder: Path, outputs: Dict[Any, Any]) -> Dict[str, str]:
+    """Only outputs in the run's own folder, links resolved: a JSON file there can name any path,
+    and clients show what this lists."""
+    root = folder.resolve()
+    kept = {}
+    for fmt, value in outputs.items():
+        if isinstance(value, str) and value:
+            target = (folder / value).resolve()
+            if target == root or root in target.parents:
+                kept[str(fmt)] = value
+    return kept
 
 
 def list_runs(output_dir: Path, limit: Optional[int] = None) -> List[RunSummary]:

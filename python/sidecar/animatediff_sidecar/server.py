@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import logging
 import os
 import secrets
@@ -20,11 +21,12 @@ import threading
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional
+from typing import Any, BinaryIO, Callable, Dict, Optional
 
 import cattrs
 from pygls.exceptions import JsonRpcException
 from pygls.protocol import JsonRPCNotification, JsonRPCProtocol, JsonRPCRequestMessage, JsonRPCResponseMessage
+from pygls.io_ import StdoutWriter
 from pygls.server import JsonRPCServer
 
 from . import __version__
@@ -120,9 +122,29 @@ class Sidecar(JsonRPCServer):
         self._runner_lock = threading.Lock()
         self._downloads: Dict[str, _Download] = {}
         self._shutdown_requested = False
+        self._cleaned: set = set()  # output folders already swept in this process
+        self._clean_lock = threading.Lock()
         self._register()
 
     # -- infrastructure -------------------------------------------------------------------------
+    def start_io(self, stdin: Optional[BinaryIO] = None, stdout: Optional[BinaryIO] = None) -> None:
+        """pygls' start_io with our frame reader (framing.py), which recovers from malformed
+        frames instead of going deaf."""
+        from .framing import serve_frames
+
+        self._stop_event = threading.Event()
+        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+        try:
+            asyncio.run(serve_frames(self._stop_event, stdin or sys.stdin.buffer,
+                                     lambda body: _dispatch(self.protocol, body),
+                                     lambda item: _answer_malformed(self.protocol, item)))
+        except BrokenPipeError:
+            log.error("the client is gone (broken pipe)")
+        except (KeyboardInterrupt, SystemExit):
+            pass
+        finally:
+            self.shutdown()
+
     @property
     def runner(self):
         """Created on first use: it imports nothing heavy, but keeps the handshake path minimal."""
@@ -167,6 +189,26 @@ class Sidecar(JsonRPCServer):
             self._runner.cancel_all()
         for download in list(self._downloads.values()):
             download.cancel.set()
+
+    def output_dir(self, requested: Optional[str]) -> Path:
+        return Path(requested) if requested else self.source.path / "output"
+
+    def sweep_output_folder(self, folder: Path) -> None:
+        """The first time this process uses a folder (so: after every restart), remove what a run
+        interrupted by a crash left there - the lesson's export.clean_interrupted, which knows its
+        own temporary names and touches nothing else."""
+        with self._clean_lock:
+            if str(folder) in self._cleaned:
+                return
+            self._cleaned.add(str(folder))
+        try:
+            clean = getattr(self.code.module("export"), "clean_interrupted", None)
+            removed = clean(folder) if clean is not None else []
+        except Exception as exc:  # noqa: BLE001 - a sweep is housekeeping, never a reason to fail a request
+            log.warning("could not clean up %s: %s", folder, exc)
+            return
+        if removed:
+            log.info("removed what an interrupted run left in %s: %s", folder, ", ".join(removed))
 
     # -- handlers -------------------------------------------------------------------------------
     def _register(self) -> None:
@@ -268,7 +310,9 @@ class Sidecar(JsonRPCServer):
     async def generate(self, params: Any):
         request = GenerateParams.from_wire(params, self.parameters())
         self._require_pipeline_libraries(request.params.values.get("formats", ()), "params.formats")
-        job = self.runner.submit(request, request_id=self.protocol.msg_id)
+        msg_id = self.protocol.msg_id
+        await asyncio.to_thread(self.sweep_output_folder, self.output_dir(request.output_dir))
+        job = self.runner.submit(request, request_id=msg_id)
         return await asyncio.wrap_future(job.future)
 
     def cancel(self, params: Any) -> CancelResult:
@@ -285,13 +329,20 @@ class Sidecar(JsonRPCServer):
         from .runs import list_runs
 
         request = RunsParams.from_wire(params)
-        folder = Path(request.output_dir) if request.output_dir else self.source.path / "output"
-        return RunsResult(await asyncio.to_thread(list_runs, folder, request.limit))
+        folder = self.output_dir(request.output_dir)
+
+        def swept_runs():
+            self.sweep_output_folder(folder)
+            return list_runs(folder, request.limit)
+
+        return RunsResult(await asyncio.to_thread(swept_runs))
 
     async def export(self, params: Any):
         request = ExportParams.from_wire(params, self.parameters())
         self._require_pipeline_libraries(request.formats, "formats")
-        return await asyncio.wrap_future(self.runner.submit_export(request, request_id=self.protocol.msg_id).future)
+        msg_id = self.protocol.msg_id
+        await asyncio.to_thread(self.sweep_output_folder, Path(request.metadata_path).parent)
+        return await asyncio.wrap_future(self.runner.submit_export(request, request_id=msg_id).future)
 
     async def shutdown_request(self, params: Any) -> None:
         self._shutdown_requested = True
@@ -303,6 +354,27 @@ class Sidecar(JsonRPCServer):
 
     def exit_notification(self, params: Any = None) -> None:
         _hard_exit(0 if self._shutdown_requested else 1)
+
+
+def _answer_malformed(protocol: JsonRPCProtocol, item: Any) -> None:
+    """-32700 for a frame that was meant as a message (with its id when readable); log the rest."""
+    log.warning("skipped %d malformed bytes from the client: %s", len(item.data), item.reason)
+    if item.looks_like_a_message:
+        protocol._send_data({"jsonrpc": "2.0", "id": item.request_id,
+                             "error": {"code": -32700, "message": f"Parse error: {item.reason}"}})
+
+
+def _dispatch(protocol: JsonRPCProtocol, body: bytes) -> None:
+    message = json.loads(body, object_hook=protocol.structure_message)
+    if isinstance(message, (dict, list)) or not hasattr(message, "jsonrpc"):  # JSON, but not a JSON-RPC message
+        request_id = message.get("id") if isinstance(message, dict) else None
+        protocol._send_data({"jsonrpc": "2.0", "id": request_id,
+                             "error": {"code": -32600, "message": "Invalid Request: not a JSON-RPC 2.0 message"}})
+        return
+    try:
+        protocol.handle_message(message)
+    except Exception as exc:  # noqa: BLE001 - one bad message must not stop the reader
+        log.error("could not handle a message: %s", exc)
 
 
 def _hard_exit(code: int) -> None:

@@ -168,6 +168,4 @@ def run_phase3(params: GenerationParams, output: Path, pipeline: Optional[Phase3
         pipeline, timings.load_s = Phase3Pipeline.from_sources(model, motion_adapter, backend, device)
     frames = pipeline.generate(params, on_step=on_step, on_frame=on_frame, cancel=cancel, timings=timings,
                                motion_scale=motion_scale)
-    if cancel is not None and cancel.cancelled:
-        raise Cancelled("run cancelled")
-    return finish_run(frames, params, output, timings, pipeline.describe(), pipeline.sd.unet.device)
+    return finish_run(frames, params, output, timings, pipeline.describe(), pipeline.sd.unet.device, cancel=cancel)

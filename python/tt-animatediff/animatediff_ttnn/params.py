@@ -45,7 +45,8 @@ class Param:
     max_length: Optional[int] = None  # "str" only
     choices: Tuple[Any, ...] = ()
     indexed: bool = False  # "choice": "cuda:1" counts as "cuda"
-    why: str = ""  # the reason behind a limit, added to its error message
+    why: str = ""  # the reason behind `multiple_of`, added to its error message
+    maximum_why: str = ""  # the reason behind `maximum`, added to its error message
     # "params": a generation parameter (GenerationParams, the `params` object of a request, the run
     # record); "run": how and where to run it (top-level request fields: backend, device, ...).
     group: str = "params"
@@ -96,7 +97,8 @@ class Param:
             if self.minimum is not None and value < self.minimum:
                 raise ParamError(self.name, f"must be at least {self.minimum}, got {value}")
             if self.maximum is not None and value > self.maximum:
-                raise ParamError(self.name, f"must be at most {self.maximum}, got {value}")
+                why = f" ({self.maximum_why})" if self.maximum_why else ""
+                raise ParamError(self.name, f"must be at most {self.maximum}, got {value}{why}")
             if self.multiple_of and value % self.multiple_of:
                 raise ParamError(self.name, f"{value} is not a multiple of {self.multiple_of}{self._why()}")
             return value
@@ -105,7 +107,9 @@ class Param:
                 raise ParamError(self.name, "must be a number")
             low = -math.inf if self.minimum is None else self.minimum
             high = math.inf if self.maximum is None else self.maximum
-            if not math.isfinite(value) or not low <= value <= high:
+            if not math.isfinite(value):  # NaN passes any range check: every comparison with it is false
+                raise ParamError(self.name, f"must be a finite number, got {value!r}")
+            if not low <= value <= high:
                 raise ParamError(self.name, f"{value} is outside {self.minimum:g}..{self.maximum:g}")
             return value
         if self.kind == "choice":
@@ -141,7 +145,10 @@ PARAMETERS: Tuple[Param, ...] = (
     Param("negative_prompt", "str", "", "What to steer away from (classifier-free guidance).", max_length=2000,
           form=True, suggested="blurry, low quality, distorted"),
     Param("num_frames", "int", 8, "Number of frames.", minimum=1, maximum=64, setting=True, form=True,
-          cli_aliases=("--frames",), label="Frames"),
+          cli_aliases=("--frames",), label="Frames",
+          # Phase 1's motion adapter allows fewer still (motion_max_seq_length, checked in validate).
+          maximum_why="Phase 2 denoises every frame from scratch and keeps each decoded frame in memory "
+                      "until the GIF is written"),
     Param("steps", "int", 25, "Number of denoising steps (diffusers' num_inference_steps).", minimum=1,
           maximum=1000, setting=True, form=True),
     Param("guidance_scale", "float", 7.5, "Classifier-free guidance scale.", minimum=0, maximum=50, setting=True,
@@ -222,6 +229,11 @@ GenerationParams.__module__ = __name__
 
 def validate_backend(backend: str) -> str:
     return SPEC["backend"].check(backend)
+
+
+def validate_perturbation_strength(value: Any) -> float:
+    """Phase 2's PERTURBATION_STRENGTH, or a per-run override: a finite number in 0..1."""
+    return float(SPEC["perturbation_strength"].check(value))
 
 
 def describe() -> list:

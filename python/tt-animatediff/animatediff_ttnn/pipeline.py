@@ -22,7 +22,7 @@ from .device import pick_device, pick_dtype
 from .models import DEFAULT_MOTION_ADAPTER, DEFAULT_SD_MODEL, SDComponents, load_motion_adapter, load_sd_components, motion_max_frames
 from .params import GenerationParams
 from .previews import video_latents_to_previews
-from .progress import CancelToken, Cancelled, StepCallback, StepEvent
+from .progress import CancelToken, StepCallback, StepEvent
 from .run_record import RunResult, Timings, finish_run
 
 # AnimateDiff's motion modules were trained with a linear beta schedule and no sample clipping.
@@ -208,6 +208,4 @@ def run_phase1(params: GenerationParams, output: Path, pipeline: Optional[Phase1
     if pipeline is None:
         pipeline, timings.load_s = Phase1Pipeline.from_sources(model, motion_adapter, device)
     frames = pipeline.generate(params, on_step=on_step, cancel=cancel, timings=timings)
-    if cancel is not None and cancel.cancelled:
-        raise Cancelled("run cancelled")
-    return finish_run(frames, params, output, timings, pipeline.describe(), pipeline.device)
+    return finish_run(frames, params, output, timings, pipeline.describe(), pipeline.device, cancel=cancel)

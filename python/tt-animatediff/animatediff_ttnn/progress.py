@@ -18,13 +18,24 @@ class Cancelled(Exception):
 
 
 class CancelToken:
-    """Thread-safe flag: set from anywhere (a UI thread, a signal), checked at every step."""
+    """Thread-safe flag: set from anywhere (a UI thread, a signal), checked at every step.
+
+    A run calls `commit()` just before its outputs are renamed into place: a cancel that came
+    earlier raises there (nothing is written); one that comes later is refused - `cancel()`
+    returns False - because the run will complete."""
 
     def __init__(self) -> None:
         self._event = threading.Event()
+        self._lock = threading.Lock()
+        self._committed = False
 
-    def cancel(self) -> None:
-        self._event.set()
+    def cancel(self) -> bool:
+        """Ask the run to stop; False when it is already past the point of no return."""
+        with self._lock:
+            if self._committed:
+                return False
+            self._event.set()
+            return True
 
     @property
     def cancelled(self) -> bool:
@@ -33,6 +44,11 @@ class CancelToken:
     def raise_if_cancelled(self) -> None:
         if self._event.is_set():
             raise Cancelled("run cancelled")
+
+    def commit(self) -> None:
+        with self._lock:
+            self.raise_if_cancelled()
+            self._committed = True
 
 
 @dataclass
@@ -43,7 +59,8 @@ class StepEvent:
     frame: Optional[int]  # Phase 2: 0-based frame being denoised; Phase 1: None (all frames at once)
     total_frames: int
     elapsed_s: float  # since the run started
-    previews: List[Image.Image] = field(default_factory=list)  # one small RGB image per frame shown
+    # small RGB previews: Phase 1 one per frame, Phase 2 only the frame being denoised
+    previews: List[Image.Image] = field(default_factory=list)
     latents: Optional[Any] = None  # latents after this step (Phase 1: all frames, (1, 4, F, h, w))
 
 

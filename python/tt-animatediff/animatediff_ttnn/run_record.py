@@ -15,8 +15,9 @@ from PIL import Image
 from . import __version__
 from .coherence import temporal_coherence
 from .device import hardware_description
-from .export import export_frames, metadata_path_for, remove_outputs, write_json
+from .export import metadata_path_for, write_outputs
 from .params import GenerationParams
+from .progress import CancelToken
 
 METADATA_SCHEMA = 1
 
@@ -69,34 +70,39 @@ class RunResult:
 
 
 def finish_run(frames: List[Image.Image], params: GenerationParams, output: Path, timings: Timings,
-               run_info: Dict[str, Any], device: Optional[torch.device] = None) -> RunResult:
-    """Export every asked format, then the metadata last (its presence marks the run complete)."""
+               run_info: Dict[str, Any], device: Optional[torch.device] = None,
+               cancel: Optional[CancelToken] = None) -> RunResult:
+    """Export every asked format and the metadata, all together or none (export.write_outputs).
+
+    A cancel stops the export until the files are renamed into place; from then on it is refused
+    (CancelToken.cancel returns False), so a run is never answered "cancelled" and "completed"."""
     output = Path(output)
     if output.suffix.lower() != ".gif":
         output = output.with_suffix(".gif")
+    coherence = temporal_coherence(frames)
     t0 = time.perf_counter()
-    outputs = export_frames(frames, output, params.fps, params.formats)
-    timings.export_s = time.perf_counter() - t0
-    metadata = {
-        "schema": METADATA_SCHEMA,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "prompt": params.prompt,
-        "negative_prompt": params.negative_prompt,
-        "seed": params.seed,
-        "params": params.to_dict(),
-        "outputs": outputs,
-        "frames": len(frames),
-        "size": [frames[0].width, frames[0].height],
-        "coherence": temporal_coherence(frames),  # still / wobble / motion / flicker, see coherence.py
-        "versions": library_versions(),
-        "host": {"machine": platform.machine(), "system": platform.system(), **hardware_description(device)},
-        **run_info,
-        "timings": timings.to_dict(),
-    }
+
+    def metadata(outputs: Dict[str, str]) -> Dict[str, Any]:
+        timings.export_s = time.perf_counter() - t0
+        return {
+            "schema": METADATA_SCHEMA,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "prompt": params.prompt,
+            "negative_prompt": params.negative_prompt,
+            "seed": params.seed,
+            "params": params.to_dict(),
+            "outputs": outputs,
+            "frames": len(frames),
+            "size": [frames[0].width, frames[0].height],
+            "coherence": coherence,  # still / wobble / motion / flicker, see coherence.py
+            "versions": library_versions(),
+            "host": {"machine": platform.machine(), "system": platform.system(), **hardware_description(device)},
+            **run_info,
+            "timings": timings.to_dict(),
+        }
+
     meta_path = metadata_path_for(output)
-    try:
-        write_json(metadata, meta_path)
-    except BaseException:
-        remove_outputs(list(outputs.values()))
-        raise
-    return RunResult(frames, outputs, str(meta_path), metadata)
+    outputs, data = write_outputs(frames, output, params.fps, ["gif", *params.formats], metadata, meta_path,
+                                  check=cancel.raise_if_cancelled if cancel is not None else None,
+                                  commit=cancel.commit if cancel is not None else None)
+    return RunResult(frames, outputs, str(meta_path), data)

@@ -24,9 +24,9 @@ import torch
 from PIL import Image
 
 from .models import DEFAULT_SD_MODEL, SDComponents, load_sd_components
-from .params import GenerationParams, validate_backend
+from .params import GenerationParams, validate_backend, validate_perturbation_strength
 from .previews import latents_to_previews, predicted_x0
-from .progress import CancelToken, Cancelled, FrameCallback, FrameEvent, StepCallback, StepEvent
+from .progress import CancelToken, FrameCallback, FrameEvent, StepCallback, StepEvent
 from .run_record import RunResult, Timings, finish_run
 from .unet_backend import BackendUnavailable, UNetBackend
 
@@ -99,8 +99,10 @@ def denoise_frames(
             latents = backend.scheduler_step(noise, index, t, latents)
             timings.steps.append(time.perf_counter() - step_start)
             if on_step is not None:
+                # Only the frame being denoised: finished frames were shown once, fully decoded,
+                # so a preview's size does not grow with the number of frames.
                 x0 = predicted_x0(backend.to_torch(previous), backend.to_torch(noise), float(alphas_cumprod[t]))
-                previews = latents_to_previews(torch.cat([*finished, x0]))
+                previews = latents_to_previews(x0)
                 on_step(StepEvent(phase=2, step=index + 1, total_steps=len(timesteps), frame=frame,
                                   total_frames=len(start_latents), elapsed_s=timings.elapsed(), previews=previews))
         final = backend.to_torch(latents)
@@ -174,9 +176,8 @@ class Phase2Pipeline:
         from diffusers import PNDMScheduler
 
         params.validate()
-        strength = PERTURBATION_STRENGTH if perturbation_strength is None else float(perturbation_strength)
-        if not 0.0 <= strength <= 1.0:
-            raise ValueError(f"perturbation strength {strength} is outside 0..1")
+        strength = validate_perturbation_strength(
+            PERTURBATION_STRENGTH if perturbation_strength is None else perturbation_strength)
         self.last_perturbation_strength = strength
         timings = timings or Timings()
         cancel = cancel or CancelToken()
@@ -238,6 +239,4 @@ def run_phase2(params: GenerationParams, output: Path, pipeline: Optional[Phase2
         pipeline, timings.load_s = Phase2Pipeline.from_sources(model, backend, device)
     frames = pipeline.generate(params, on_step=on_step, on_frame=on_frame, cancel=cancel, timings=timings,
                                perturbation_strength=perturbation_strength)
-    if cancel is not None and cancel.cancelled:
-        raise Cancelled("run cancelled")
-    return finish_run(frames, params, output, timings, pipeline.describe(), pipeline.sd.unet.device)
+    return finish_run(frames, params, output, timings, pipeline.describe(), pipeline.sd.unet.device, cancel=cancel)

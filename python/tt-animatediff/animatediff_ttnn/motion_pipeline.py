@@ -26,7 +26,7 @@ from .motion_backend import MotionUNetBackend, select_motion_backend
 from .params import GenerationParams, ParamError, validate_backend
 from .pipeline import ANIMATEDIFF_SCHEDULER_OVERRIDES, make_scheduler
 from .previews import video_latents_to_previews
-from .progress import CancelToken, Cancelled, FrameCallback, FrameEvent, StepCallback, StepEvent
+from .progress import CancelToken, FrameCallback, FrameEvent, StepCallback, StepEvent
 from .run_record import RunResult, Timings, finish_run
 from .ttnn_pipeline import decode_frame, encode_prompt
 

@@ -231,6 +231,13 @@ def test_validate_rejects_other_architectures(tiny_unet):
     assert "cross_attention_dim=32" in str(err.value)
 
 
+def test_too_few_steps_fail_before_anything_is_opened():
+    """Size, architecture and steps are all checked before TT_METAL_HOME, ttnn or the device."""
+    unet = SimpleNamespace(config=SD14_UNET_CONFIG, parameters=lambda: iter(()))
+    with pytest.raises(ValueError, match="at least 4 steps"):
+        bb.BlackholeUNetBackend(unet, SD_SCHEDULER, 512, 512, tt_metal_home="/no/tt-metal", steps=3)
+
+
 def test_tt_pndm_kwargs_from_diffusers_config():
     from diffusers import PNDMScheduler
 

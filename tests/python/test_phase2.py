@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 
 from animatediff_ttnn import ttnn_pipeline
 from animatediff_ttnn.params import GenerationParams, ParamError
@@ -104,3 +105,15 @@ def test_auto_backend_falls_back_to_torch_and_says_why(tiny_models):
     described = pipeline.describe()
     assert described["backend"] == "torch"
     assert described["backend_reason"].startswith("torch: no Blackhole device")
+
+
+def test_from_sources_puts_clip_and_vae_on_the_device_too(tiny_models, monkeypatch):
+    """--device cuda must not leave the text encoder and the VAE on the CPU (in fp16 there, slowly).
+    No GPU here: the meta device stands in for it."""
+    from animatediff_ttnn import device as device_mod
+    from animatediff_ttnn.ttnn_pipeline import Phase2Pipeline
+
+    monkeypatch.setattr(device_mod, "pick_device", lambda requested="auto": torch.device("meta"))
+    pipeline, _ = Phase2Pipeline.from_sources(tiny_models["sd"], backend="torch", device="cuda")
+    sd = pipeline.sd
+    assert {part.device.type for part in (sd.unet, sd.vae, sd.text_encoder)} == {"meta"}

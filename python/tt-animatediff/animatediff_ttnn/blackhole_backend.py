@@ -55,8 +55,11 @@ def _norm(value: Any) -> Any:
     return tuple(value) if isinstance(value, (list, tuple)) else value
 
 
-def validate_unet_setup(config: Any, height: int, width: int) -> None:
-    """Raise ValueError unless the UNet config and image size fit the TTNN SD 1.4 UNet."""
+def validate_unet_setup(config: Any, height: int, width: int, steps: Optional[int] = None) -> None:
+    """Raise ValueError unless the UNet config, image size and step count fit the TTNN SD 1.4 UNet."""
+    if steps is not None and steps < MIN_INFERENCE_STEPS:
+        raise ValueError(f"the blackhole backend needs at least {MIN_INFERENCE_STEPS} steps (got {steps}): "
+                         "tt-metal's PNDM scheduler asserts it")
     if (height, width) != SUPPORTED_SIZE:
         raise ValueError(
             f"the blackhole backend renders {SUPPORTED_SIZE[0]}x{SUPPORTED_SIZE[1]} only (got {height}x{width}): "
@@ -140,9 +143,11 @@ class BlackholeUNetBackend:
         width: int = SUPPORTED_SIZE[1],
         device_id: int = 0,
         tt_metal_home: Optional[Union[str, Path]] = None,
+        steps: Optional[int] = None,
     ) -> None:
-        # Host-side checks first, so a wrong size or config fails the same way with or without a card.
-        validate_unet_setup(unet.config, height, width)
+        # Host-side checks first, so a wrong size, config or step count fails the same way with or
+        # without a card, and before the device is opened.
+        validate_unet_setup(unet.config, height, width, steps)
         if any(p.device.type != "cpu" for p in unet.parameters()):
             raise ValueError("pass the torch UNet on the CPU; its weights are converted and uploaded from there")
         self._scheduler_kwargs = tt_pndm_kwargs(scheduler_config)

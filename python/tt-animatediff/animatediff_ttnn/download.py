@@ -1,6 +1,6 @@
 """Fetch the lesson's models into the Hugging Face cache (only the files the lesson uses).
 
-    python -m animatediff_ttnn.download                      # both defaults (~2.8 GB)
+    python -m animatediff_ttnn.download                      # both defaults (~6.1 GB)
     python -m animatediff_ttnn.download CompVis/stable-diffusion-v1-4
 
 Interrupted downloads resume where they stopped when run again.

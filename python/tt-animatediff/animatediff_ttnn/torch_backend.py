@@ -31,8 +31,10 @@ class TorchUNetBackend:
     def reset_scheduler(self, num_inference_steps: int) -> List[int]:
         from diffusers import PNDMScheduler
 
-        # A new instance, not set_timesteps on the old one: PNDM keeps its past noise predictions
-        # (`ets`) and a step counter, and a frame must never inherit the previous frame's history.
+        # PNDM keeps its past noise predictions (`ets`) and a step counter; set_timesteps clears
+        # both (in diffusers and in tt-metal's TtPNDMScheduler), so reusing one instance would be
+        # safe too. A fresh instance per frame just makes "no frame inherits another's history"
+        # obvious at a glance, and costs nothing.
         self.scheduler = PNDMScheduler.from_config(self.scheduler_config)
         self.scheduler.set_timesteps(num_inference_steps)
         return [int(t) for t in self.scheduler.timesteps]

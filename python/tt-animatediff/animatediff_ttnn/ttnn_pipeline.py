@@ -11,7 +11,12 @@ every frame is the same picture.
 The loop below is the whole algorithm. It talks to the hardware only through a `UNetBackend`
 (unet_backend.py): `blackhole` runs tt-metal's TTNN UNet + TTNN PNDM scheduler on the card,
 `torch` runs diffusers' UNet + PNDM on any torch device. The text encoder and the VAE stay in
-torch on the CPU: they run once per run / once per frame and are cheap next to the UNet.
+torch (on the CPU with the blackhole backend). CLIP runs once per run and is cheap. The VAE runs
+once per frame: in the torch loop on a CPU that is about one more UNet call per frame (1.5-1.9 s
+against 1.6 s per UNet call at 256x256 on a 2-core AMD EPYC, benchmarks/latest.md), but next to a
+card it is the slow part - tt-metal's perf test budgets a traced TTNN UNet call at 0.072 s on
+Blackhole (about 1.9 s for a frame's 26 calls), while a CPU VAE decode of a 512x512 frame takes
+several seconds.
 """
 
 from __future__ import annotations
@@ -113,7 +118,7 @@ def denoise_frames(
 
 
 def select_backend(requested: str, sd: SDComponents, height: int, width: int,
-                   tt_metal_home: Optional[str] = None) -> Tuple[UNetBackend, str]:
+                   tt_metal_home: Optional[str] = None, steps: Optional[int] = None) -> Tuple[UNetBackend, str]:
     """The backend to run and a sentence saying why it was chosen."""
     validate_backend(requested)
     if requested in ("auto", "blackhole"):
@@ -124,7 +129,7 @@ def select_backend(requested: str, sd: SDComponents, height: int, width: int,
             from .blackhole_backend import BlackholeUNetBackend
 
             backend = BlackholeUNetBackend(sd.unet, sd.scheduler_config, height=height, width=width,
-                                           tt_metal_home=tt_metal_home)
+                                           tt_metal_home=tt_metal_home, steps=steps)
             return backend, f"blackhole: {status.device_count} Blackhole device(s) found"
         if requested == "blackhole":
             raise BackendUnavailable(f"backend 'blackhole' cannot run here: {status.reason}. "
@@ -156,7 +161,9 @@ class Phase2Pipeline:
         t0 = time.perf_counter()
         dev = pick_device(device)
         sd = load_sd_components(model, pick_dtype(dev))
-        sd.unet.to(dev)
+        # All three on the device: CLIP and the VAE left on the CPU in the GPU's fp16 would be slow.
+        for part in (sd.unet, sd.vae, sd.text_encoder):
+            part.to(dev)
         return cls(sd, backend, tt_metal_home), time.perf_counter() - t0
 
     def backend_for(self, params: GenerationParams) -> UNetBackend:
@@ -166,7 +173,7 @@ class Phase2Pipeline:
             if self._backend is not None:
                 self._backend.close()
             self._backend, self.backend_reason = select_backend(
-                self.requested_backend, self.sd, params.height, params.width, self.tt_metal_home)
+                self.requested_backend, self.sd, params.height, params.width, self.tt_metal_home, params.steps)
             self._backend_key = key
         return self._backend
 

@@ -4,8 +4,8 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { readConfig } from '../config';
-import { copyRel, hashExisting, listFiles, readManifest, writeManifest } from '../deploy/files';
-import { backupName, nextManifest, planDeploy, type ConflictResolution } from '../deploy/manifest';
+import { backupRel, copyRel, hashExisting, listFiles, readManifest, writeManifest } from '../deploy/files';
+import { nextManifest, planDeploy, type ConflictResolution } from '../deploy/manifest';
 import { explainPipFailure, pipInstallArgs, runPip } from '../deploy/pip';
 import { sidecarPaths } from '../sidecar/launch';
 import { resolveStudioInterpreter, type Studio } from '../studio';
@@ -63,9 +63,7 @@ export async function deployProject(studio: Studio, runs: RunController, rawArgs
   for (const rel of [...plan.add, ...plan.update]) await copyRel(bundleDir, target, rel);
   if (resolution === 'overwrite') {
     for (const rel of plan.conflicts) {
-      const backup = backupName(rel, now);
-      await fs.copyFile(path.join(target, ...rel.split('/')), path.join(target, ...backup.split('/')));
-      backups.push(backup);
+      backups.push(await backupRel(target, rel, now));
       await copyRel(bundleDir, target, rel);
     }
   }

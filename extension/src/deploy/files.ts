@@ -1,8 +1,8 @@
 // File-system side of deploy: which bundle files count, hashing, the manifest on disk.
-import { createHash } from 'node:crypto';
-import { createReadStream, promises as fs } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { constants as fsConstants, createReadStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { MANIFEST_FILE, parseManifest, type DeployManifest, type FileHashes } from './manifest';
+import { MANIFEST_FILE, backupName, parseManifest, type DeployManifest, type FileHashes } from './manifest';
 
 /** Build products and run outputs never count as deployable files. */
 export function isExcluded(rel: string): boolean {
@@ -61,13 +61,69 @@ export async function readManifest(targetDir: string): Promise<DeployManifest | 
 }
 
 export async function writeManifest(targetDir: string, manifest: DeployManifest): Promise<void> {
-  await fs.writeFile(path.join(targetDir, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n', 'utf8');
+  await writeInside(targetDir, MANIFEST_FILE, async (tmp) => fs.writeFile(tmp, JSON.stringify(manifest, null, 2) + '\n', { encoding: 'utf8', flag: 'wx' }));
 }
 
 /** Copies one file, creating folders; keeps the file mode (examples may be executable). */
 export async function copyRel(fromRoot: string, toRoot: string, rel: string): Promise<void> {
   const src = path.join(fromRoot, ...rel.split('/'));
-  const dst = path.join(toRoot, ...rel.split('/'));
-  await fs.mkdir(path.dirname(dst), { recursive: true });
-  await fs.copyFile(src, dst);
+  await writeInside(toRoot, rel, (tmp) => fs.copyFile(src, tmp, fsConstants.COPYFILE_EXCL));
+}
+
+/**
+ * Copies the user's version of `rel` to a new `<rel>.<time>.bak` (`-2`, `-3`… when that name is
+ * taken: two deploys in one second must not overwrite the first backup). Returns its rel path.
+ */
+export async function backupRel(root: string, rel: string, when: Date): Promise<string> {
+  const parts = rel.split('/');
+  await folderInside(root, parts.slice(0, -1));
+  const src = path.join(root, ...parts);
+  for (let n = 1; ; n++) {
+    const backup = backupName(rel, when, n);
+    try {
+      // EXCL: never replaces an older backup, and never writes through a link planted at the name
+      await fs.copyFile(src, path.join(root, ...backup.split('/')), fsConstants.COPYFILE_EXCL);
+      return backup;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+}
+
+/**
+ * Writes `rel` under root by filling a new temp file beside it and renaming it into place: a
+ * symlink at `rel` is replaced, never written through, so nothing outside the scratchpad changes.
+ */
+async function writeInside(root: string, rel: string, fill: (tmp: string) => Promise<void>): Promise<void> {
+  const parts = rel.split('/');
+  const dir = await folderInside(root, parts.slice(0, -1));
+  const tmp = path.join(dir, `.${parts[parts.length - 1]}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    await fill(tmp);
+    await fs.rename(tmp, path.join(dir, parts[parts.length - 1]));
+  } catch (err) {
+    await fs.rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** root/<parts…>, made folder by folder; refuses a part that is a link or a file, since a linked
+ *  folder would take the write outside the scratchpad. */
+async function folderInside(root: string, parts: string[]): Promise<string> {
+  await fs.mkdir(root, { recursive: true });
+  let dir = root;
+  for (const part of parts) {
+    dir = path.join(dir, part);
+    let stat;
+    try {
+      stat = await fs.lstat(dir);
+    } catch {
+      await fs.mkdir(dir);
+      continue;
+    }
+    if (stat.isSymbolicLink() || !stat.isDirectory()) {
+      throw new Error(`Deploy writes only inside ${root}, but ${dir} is ${stat.isSymbolicLink() ? 'a link' : 'not a folder'}. Move it away and deploy again.`);
+    }
+  }
+  return dir;
 }

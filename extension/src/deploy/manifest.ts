@@ -98,6 +98,7 @@ export function backupStamp(d: Date): string {
   return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
 }
 
-export function backupName(rel: string, d: Date): string {
-  return `${rel}.${backupStamp(d)}.bak`;
+/** `n` > 1 tells apart backups made within the same second. */
+export function backupName(rel: string, d: Date, n = 1): string {
+  return `${rel}.${backupStamp(d)}${n > 1 ? `-${n}` : ''}.bak`;
 }

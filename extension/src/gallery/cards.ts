@@ -21,7 +21,7 @@ export function phaseLabel(phase: 1 | 2, backend: string): string {
   return backend === 'blackhole' ? 'Phase 2 on Blackhole (TTNN)' : `Phase 2 algorithm in ${backend} (no Blackhole)`;
 }
 
-export function toRunCard(run: RunSummary, uriOf: (file: string) => string): RunCard {
+export function toRunCard(run: RunSummary, uriOf: (file: string) => string | null): RunCard {
   const p = run.params;
   const params: { label: string; value: string }[] = [];
   const add = (label: string, value: unknown) => {

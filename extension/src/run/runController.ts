@@ -212,7 +212,7 @@ export class RunController implements vscode.Disposable {
     }
     const gif = result.outputs.gif ?? null;
     const panel = this.preview.panel;
-    panel?.allowFiles([gif, result.metadataPath]);
+    panel?.allowFiles([gif, result.metadataPath], outputRoots(this.studio));
     const summary = `${run.frames} frames in ${formatDuration(result.timings.totalS)} · ${result.backend} on ${result.device}` +
       (result.backendReason ? ` (${result.backendReason})` : '') +
       (result.modelsReloaded ? '' : ' · models reused') +

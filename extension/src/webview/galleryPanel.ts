@@ -8,6 +8,7 @@ import { GALLERY_TITLE, galleryBody } from './galleryHtml';
 import { checkGalleryMessage, type GalleryInbound } from './messages';
 import type { GalleryOutbound } from './outbound';
 import { openRunOutput } from './openOutput';
+import { rootOf } from './outputRoots';
 import { StudioPanel } from './panel';
 
 type GalleryPanel = StudioPanel<GalleryInbound, GalleryOutbound>;
@@ -49,8 +50,11 @@ export class GalleryHost implements vscode.Disposable {
     void panel.post({ type: 'loading' });
     try {
       const { runs } = await this.studio.client.request('studio/runs', { limit: 100 });
-      panel.allowFiles(runs.map((r) => r.outputs.gif));
-      const cards = runs.map((r) => toRunCard(r, (f) => panel.webviewUri(f)));
+      const trusted = outputRoots(this.studio);
+      panel.allowFiles(runs.map((r) => r.outputs.gif), trusted);
+      // A thumbnail only for a GIF really inside an output folder (links resolved): the paths come
+      // from JSON files anyone can write.
+      const cards = runs.map((r) => toRunCard(r, (f) => (rootOf(f, panel.allowedRoots()) ? panel.webviewUri(f) : null)));
       void panel.post({ type: 'runs', runs: cards, outputDirs: [...new Set(runs.map((r) => path.dirname(r.metadataPath)))] });
       await this.studio.walkthrough.markDone('outputsDone');
     } catch (err) {

@@ -61,10 +61,11 @@ export class StudioPanel<In, Out> implements vscode.Disposable {
     return this.panel.webview.postMessage(message);
   }
 
-  /** Lets the webview load these files (adds their folders to localResourceRoots if needed).
+  /** Lets the webview load these files when they are inside a `trusted` output folder (adds that
+   *  folder to localResourceRoots if needed).
    *  Changing the roots reloads the page; the page then says 'ready' and gets its state replayed. */
-  allowFiles(files: (string | null | undefined)[]): void {
-    const next = withFolders(this.roots, files);
+  allowFiles(files: (string | null | undefined)[], trusted: readonly string[]): void {
+    const next = withFolders(this.roots, files, trusted);
     if (!next.changed) return;
     this.roots = next.roots;
     this.panel.webview.options = this.webviewOptions();

@@ -1,3 +1,6 @@
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultForm } from '../../src/params';
 import { checkGalleryMessage, checkPreviewMessage } from '../../src/webview/messages';
@@ -89,9 +92,30 @@ describe('which files a webview may open', () => {
     expect(isInside('/a/bc', '/a/b')).toBe(false);
   });
 
-  it('adds the folders of new files to the roots once', () => {
-    const first = withFolders(roots, ['/elsewhere/out/a.gif', null, '/home/u/scratch/output/b.gif']);
-    expect(first).toEqual({ roots: ['/home/u/scratch/output', '/elsewhere/out'], changed: true });
-    expect(withFolders(first.roots, ['/elsewhere/out/c.gif']).changed).toBe(false);
+  it('adds a trusted output folder once, and never a folder named by a file elsewhere', () => {
+    const trusted = ['/home/u/scratch/output', '/bundle/output'];
+    const first = withFolders(roots, ['/bundle/output/a.gif', null, '/home/u/scratch/output/b.gif'], trusted);
+    expect(first).toEqual({ roots: ['/home/u/scratch/output', '/bundle/output'], changed: true });
+    expect(withFolders(first.roots, ['/bundle/output/c.gif'], trusted).changed).toBe(false);
+    // {"outputs": {"gif": "/x.gif"}} in a metadata file must not add "/" to the roots
+    expect(withFolders(roots, ['/x.gif', '/elsewhere/out/a.gif'], trusted)).toEqual({ roots, changed: false });
+  });
+
+  it('a link inside an output folder that points outside is not inside', () => {
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 'ad-roots-'));
+    try {
+      const out = path.join(tmp, 'output');
+      mkdirSync(out);
+      writeFileSync(path.join(tmp, 'secret.json'), '{}');
+      writeFileSync(path.join(out, 'run.gif'), 'GIF89a');
+      symlinkSync(path.join(tmp, 'secret.json'), path.join(out, 'leak.json'));
+      symlinkSync(tmp, path.join(out, 'up'));
+      expect(isOpenableOutput(path.join(out, 'run.gif'), [out])).toBe(true);
+      expect(isOpenableOutput(path.join(out, 'leak.json'), [out])).toBe(false);
+      expect(isOpenableOutput(path.join(out, 'up', 'secret.json'), [out])).toBe(false);
+      expect(withFolders([], [path.join(out, 'leak.json')], [out]).changed).toBe(false);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });

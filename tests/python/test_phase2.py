@@ -66,7 +66,7 @@ def test_previews_each_step_each_frame_and_frames_one_by_one(phase2):
                     on_frame=lambda e: order.append(("frame", e.frame, e.image.size)))
     expected = []
     for frame in range(3):
-        expected += [("step", frame, s, 3, frame + 1) for s in (1, 2, 3)]
+        expected += [("step", frame, s, 3, 1) for s in (1, 2, 3)]  # only the frame being denoised
         expected.append(("frame", frame, (64, 64)))
     assert order == expected
 

@@ -111,7 +111,7 @@ def import_sd_demo(tt_metal_home: Optional[Union[str, Path]] = None) -> SdDemo:
     demo_dir = find_sd_demo(tt_metal_home)
     root, package = sd_demo_package(demo_dir)
     try:  # the installed ttnn first, before the checkout (which has a ttnn/ folder) joins sys.path
-        import ttnn  # noqa: F401
+        import_ttnn()
     except ImportError as exc:
         raise BackendUnavailable(
             f"tt-metal's SD demo at {demo_dir} needs ttnn, which is not importable on Python "
@@ -175,10 +175,21 @@ def _arch_name(ttnn: Any) -> Optional[str]:
     return None
 
 
+def import_ttnn() -> Any:
+    """The ttnn package. A plain folder named ttnn on sys.path (a tt-metal checkout's source tree,
+    a tests/ttnn/ folder) imports as an empty namespace package; that is not ttnn, so say so."""
+    import ttnn
+
+    if getattr(ttnn, "__file__", None) is None:
+        where = ", ".join(getattr(ttnn, "__path__", [])) or "sys.path"
+        raise ImportError(f"'ttnn' resolves to a plain folder ({where}), not the ttnn package")
+    return ttnn
+
+
 def detect_blackhole() -> DeviceStatus:
     """Is a Blackhole chip usable through ttnn here? Never raises; `reason` says why not."""
     try:
-        import ttnn
+        ttnn = import_ttnn()
     except Exception as exc:  # noqa: BLE001 - ImportError, or OSError from the native library
         wheels = " and ".join(TTNN_WHEEL_PYTHONS)
         return DeviceStatus(

@@ -6,7 +6,8 @@ and not the validator's."""
 from __future__ import annotations
 
 import torch
-from golden_ttnn import GoldenTtnn
+from golden_ttnn import GoldenTtnn, round_bf16
+from tiny_motion_unet import BATCH, golden_motion_unet, models  # noqa: F401 (fixture)
 
 import ttnn
 from animatediff_ttnn import validation
@@ -48,3 +49,36 @@ def test_level_sides_at_512():
     assert validation.level_side("down_blocks.0.motion_modules.1") == 64
     assert validation.level_side("mid_block.motion_modules.0") == 8
     assert validation.level_side("up_blocks.3.motion_modules.2") == 64
+
+
+class GoldenMotionBackend:
+    """What check_phase3_blocks uses of BlackholeMotionBackend, on stand-ins and golden ops."""
+
+    def __init__(self, unet, motion_unet):
+        self.unet, self.model = unet, golden_motion_unet(unet, motion_unet)
+
+    def time_embedding(self, timestep):
+        return self.unet.time_embedding(self.unet.time_proj(torch.full((BATCH,), timestep)))
+
+    def prepare_text_embeddings(self, text):
+        return text
+
+    def upload_rows(self, rows):
+        return round_bf16(rows)
+
+    def download_rows(self, rows):
+        return rows
+
+
+def test_phase3_block_checks_pass_through_the_validators_plumbing(models):
+    from animatediff_ttnn.motion_unet import FrameLoopMotionUNet
+
+    unet, adapter, motion_unet = models
+    with torch.no_grad():
+        checks = validation.check_phase3_blocks(GoldenMotionBackend(unet, motion_unet),
+                                                FrameLoopMotionUNet.from_adapter(unet, adapter), 2)
+    names = [c.name for c in checks]
+    assert names == [f"Phase 3 {b} F=2" for b in
+                     ["down_blocks.0", "down_blocks.1", "down_blocks.2", "down_blocks.3", "mid_block",
+                      "up_blocks.0", "up_blocks.1", "up_blocks.2", "up_blocks.3"]]
+    assert all(c.status == "passed" for c in checks), checks

@@ -102,17 +102,27 @@ class BlackholeMotionBackend:
             raise ValueError(f"latents: one video at a time (batch 1, run as [uncond, cond]), got {latents.shape[0]}")
         check_frames(latents.shape[2])
         h, w = self._latent_hw
-        temb = ttnn.from_torch(time_projection(unet.time_proj, int(timestep)), dtype=ttnn.bfloat16,
-                               layout=ttnn.TILE_LAYOUT, device=self._device)
-        emb = self.model.unet.emb(temb)
-        frames = []
-        for frame in latents.float().unbind(2):  # conv_in on the host, then up to the card's DRAM
-            rows = host_conv_in(unet, torch.cat([frame, frame]).to(unet.dtype)).float()
-            frames.append(ttnn.from_torch(rows, dtype=ttnn.bfloat16, layout=ttnn.TILE_LAYOUT, device=self._device,
-                                          memory_config=ttnn.DRAM_MEMORY_CONFIG))
+        emb = self.time_embedding(timestep)
+        # conv_in on the host, then each frame up to the card's DRAM
+        frames = [self.upload_rows(host_conv_in(unet, torch.cat([f, f]).to(unet.dtype))) for f in latents.unbind(2)]
         frames = self.model(frames, emb, embeddings_native, (h, w))
-        noise = torch.stack([host_conv_out(unet, ttnn.to_torch(x), 2, h, w).float() for x in frames], dim=2)
+        noise = torch.stack([host_conv_out(unet, self.download_rows(x), 2, h, w).float() for x in frames], dim=2)
         return combine_guidance(noise, guidance_scale).float().cpu()
+
+    def time_embedding(self, timestep: int) -> Any:
+        """time_proj on the host (as Phase 2 does), then tt-metal's own TtTimestepEmbedding on the card."""
+        ttnn = self._ttnn
+        proj = time_projection(self._unet.time_proj, int(timestep))
+        return self.model.unet.emb(ttnn.from_torch(proj, dtype=ttnn.bfloat16, layout=ttnn.TILE_LAYOUT, device=self._device))
+
+    def upload_rows(self, rows: torch.Tensor) -> Any:
+        """(1, 1, B*H*W, C) torch -> TILE bfloat16 in the card's DRAM."""
+        ttnn = self._ttnn
+        return ttnn.from_torch(rows.float().contiguous(), dtype=ttnn.bfloat16, layout=ttnn.TILE_LAYOUT,
+                               device=self._device, memory_config=ttnn.DRAM_MEMORY_CONFIG)
+
+    def download_rows(self, tensor: Any) -> torch.Tensor:
+        return self._ttnn.to_torch(tensor).float()
 
     def close(self) -> None:
         device = getattr(self, "_device", None)

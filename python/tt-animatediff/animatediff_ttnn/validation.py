@@ -185,24 +185,22 @@ def check_phase2_unet(unet: Any, scheduler_config: Any, tt_metal_home: Optional[
 
 
 def check_phase3_blocks(backend: Any, reference: Any, frames: int) -> List[Check]:
-    """Each block of TtMotionUNet against motion_unet.FrameLoopMotionUNet, both fed the reference's
-    input of that block (uploaded), so one block's error does not hide or blame the next."""
-    from .blackhole_backend import time_projection, upload_text_embeddings
+    """Each block of the backend's TtMotionUNet against motion_unet.FrameLoopMotionUNet, both fed the
+    reference's input of that block, so one block's error does not hide or blame the next. Uses only
+    the backend's methods (time_embedding, prepare_text_embeddings, upload_rows, download_rows)."""
     from .ttnn_motion_unet import from_rows, to_rows
 
-    ttnn, device, model = backend._ttnn, backend._device, backend.model
+    model, config = backend.model, reference.unet.config
     torch.manual_seed(1)
-    text = torch.randn(2, 77, 768)
-    emb = reference.time_embedding(500, 2, "cpu")
-    tt_emb = model.unet.emb(ttnn.from_torch(time_projection(reference.unet.time_proj, 500), dtype=ttnn.bfloat16,
-                                            layout=ttnn.TILE_LAYOUT, device=device))
-    tt_text = upload_text_embeddings(ttnn, device, text)
-    up = lambda xs: [_upload(ttnn, device, to_rows(x)) for x in xs]  # noqa: E731
+    text = torch.randn(2, 77, config.cross_attention_dim)
+    emb, tt_emb = reference.time_embedding(500, 2, "cpu"), backend.time_embedding(500)
+    tt_text = backend.prepare_text_embeddings(text)
+    up = lambda xs: [backend.upload_rows(to_rows(x)) for x in xs]  # noqa: E731
     checks: List[Check] = []
 
     def run(name: str, tt_call: Callable, ref_frames: List[torch.Tensor]) -> bool:
         start = time.perf_counter()
-        got = [ttnn.to_torch(x).float() for x in tt_call()]
+        got = [backend.download_rows(x) for x in tt_call()]
         seconds = time.perf_counter() - start
         b, c, h, w = ref_frames[0].shape
         got_t = torch.stack([from_rows(g, b, h, w) for g in got])
@@ -210,15 +208,14 @@ def check_phase3_blocks(backend: Any, reference: Any, frames: int) -> List[Check
         return checks[-1].status == "passed"
 
     with torch.no_grad():
-        x = [torch.randn(2, 320, 64, 64) for _ in range(frames)]
-        skips = [x]
-        hw = (64, 64)
+        side = config.sample_size
+        x = [torch.randn(2, config.block_out_channels[0], side, side) for _ in range(frames)]
+        skips, hw = [x], (side, side)
         for i in range(len(reference.unet.down_blocks)):
             out, block_skips = reference.down_block(i, x, emb, text)
             if not run(f"down_blocks.{i}", lambda: model.down_block(i, up(x), tt_emb, tt_text, hw)[0], out):
                 return checks
-            hw = (out[0].shape[2], out[0].shape[3])
-            x, skips = out, skips + block_skips
+            x, skips, hw = out, skips + block_skips, tuple(out[0].shape[2:])
         out = reference.mid_block(x, emb, text)
         if not run("mid_block", lambda: model.mid_block(up(x), tt_emb, tt_text, hw), out):
             return checks
@@ -229,8 +226,7 @@ def check_phase3_blocks(backend: Any, reference: Any, frames: int) -> List[Check
             tt_skips = [up(s) for s in block_skips]
             if not run(f"up_blocks.{i}", lambda: model.up_block(i, up(x), tt_skips, tt_emb, tt_text, hw)[0], out):
                 return checks
-            hw = (out[0].shape[2], out[0].shape[3])
-            x = out
+            x, hw = out, tuple(out[0].shape[2:])
     return checks
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from animatediff_sidecar import protocol as P
 from animatediff_ttnn.params import PARAMETERS
-from animatediff_sidecar.downloads import core_models, model_status, progress_class, DownloadCancelled
+from animatediff_sidecar.downloads import model_status, progress_class, DownloadCancelled
 from animatediff_sidecar.stdio_guard import LineTee, _Mirror
 from animatediff_sidecar.user_code import PipelineSource, UserCode, _module_level_imports, _topological
 
@@ -164,14 +164,16 @@ def test_download_progress_class_reports_bytes_and_stops_on_cancel():
         list(bar_class(iter([1, 2, 3]), desc="Fetching 3 files"))
 
 
-def test_model_constants_come_from_the_lesson_source():
-    core = core_models(BUNDLE)
-    from animatediff_ttnn import models
+def test_model_facts_come_from_the_lesson_contract(monkeypatch):
+    from animatediff_ttnn import studio_api as api
 
-    assert core.sd_patterns == models.SD_DOWNLOAD_PATTERNS and core.adapter_patterns == models.ADAPTER_DOWNLOAD_PATTERNS
-    assert core.default_sd == models.DEFAULT_SD_MODEL and core.default_adapter == models.DEFAULT_MOTION_ADAPTER
-    status = model_status("sd", "/definitely/not/here", core)
+    monkeypatch.delenv("ANIMATEDIFF_SD_MODEL", raising=False)
+    status = model_status("sd", "/definitely/not/here", api)
     assert status.kind == "local" and not status.available and "check the path" in status.fix
+    missing = model_status("motionAdapter", None, api)  # the default: a hub id, not in this test's cache
+    assert missing.source == api.default_source("motion_adapter") and missing.kind == "hub"
+    monkeypatch.setenv("ANIMATEDIFF_SD_MODEL", "/elsewhere/sd")
+    assert model_status("sd", None, api).source == "/elsewhere/sd"
 
 
 def test_module_dependencies_of_the_lesson_package():

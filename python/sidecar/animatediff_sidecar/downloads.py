@@ -1,8 +1,8 @@
 """Which models are on disk, and fetching the missing ones from the Hugging Face hub.
 
-What to fetch comes from the pipeline package's `models.py` (SD_DOWNLOAD_PATTERNS,
-ADAPTER_DOWNLOAD_PATTERNS, the default sources), read from its source with `ast` so that a model
-status needs neither torch nor an import of user code. Downloads go through
+What to fetch, the default sources and the cache come from the lesson package's contract
+(`studio_api`: `default_source`, `download_patterns`, `is_local`, `hub_cache_dir`; torch-free, so a
+model status needs no torch). Downloads go through
 `huggingface_hub.snapshot_download` (resumable: it continues `.incomplete` files) with a
 `tqdm_class` adapter that turns its byte counters into `studio/downloadProgress` notifications
 and raises when the download is cancelled.
@@ -10,81 +10,20 @@ and raises when the download is cancelled.
 
 from __future__ import annotations
 
-import ast
 import fnmatch
+import logging
 import os
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional
 
 from .protocol import ModelNotFound, ModelStatus, RequestCancelled
-from .user_code import PACKAGE
 
-ROLES = ("sd", "motionAdapter")
-SINGLE_FILE_SUFFIXES_FALLBACK = (".ckpt", ".safetensors", ".pt", ".pth")
+log = logging.getLogger(__name__)
 
-
-@dataclass
-class CoreModels:
-    """The model constants of the pipeline package in use."""
-
-    default_sd: str
-    default_adapter: str
-    sd_patterns: List[str]
-    adapter_patterns: List[str]
-    single_file_suffixes: Tuple[str, ...]
-
-    def default(self, role: str) -> str:
-        """$ANIMATEDIFF_SD_MODEL / $ANIMATEDIFF_MOTION_ADAPTER (as for the lesson's CLI), else the lesson's."""
-        if role == "sd":
-            return os.environ.get("ANIMATEDIFF_SD_MODEL") or self.default_sd
-        return os.environ.get("ANIMATEDIFF_MOTION_ADAPTER") or self.default_adapter
-
-    def patterns(self, role: str) -> List[str]:
-        return self.sd_patterns if role == "sd" else self.adapter_patterns
-
-
-def core_models(source_dir: Path) -> CoreModels:
-    path = Path(source_dir) / PACKAGE / "models.py"
-    try:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-    except (OSError, SyntaxError) as exc:
-        raise RuntimeError(f"cannot read the model constants from {path}: {exc}") from exc
-    found: Dict[str, Any] = {}
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-            try:
-                found[node.targets[0].id] = ast.literal_eval(node.value)
-            except ValueError:
-                continue
-    try:
-        return CoreModels(found["DEFAULT_SD_MODEL"], found["DEFAULT_MOTION_ADAPTER"], list(found["SD_DOWNLOAD_PATTERNS"]),
-                          list(found["ADAPTER_DOWNLOAD_PATTERNS"]),
-                          tuple(found.get("SINGLE_FILE_SUFFIXES", SINGLE_FILE_SUFFIXES_FALLBACK)))
-    except KeyError as exc:
-        raise RuntimeError(f"{path} no longer defines {exc.args[0]} as a plain literal") from exc
-
-
-def is_local(source: str, suffixes: Tuple[str, ...]) -> bool:
-    """Same rule as animatediff_ttnn.models.is_local: hub ids look like `owner/name`."""
-    path = Path(source).expanduser()
-    if path.exists() or source.startswith((".", "/", "~")) or path.suffix.lower() in suffixes:
-        return True
-    return source.count("/") != 1 or "\\" in source
-
-
-def hub_cache_dir() -> str:
-    try:
-        from huggingface_hub import constants
-
-        return str(constants.HF_HUB_CACHE)
-    except ImportError:
-        if os.environ.get("HF_HUB_CACHE"):
-            return os.environ["HF_HUB_CACHE"]
-        home = os.environ.get("HF_HOME") or os.path.join(os.environ.get("XDG_CACHE_HOME", "~/.cache"), "huggingface")
-        return os.path.join(os.path.expanduser(home), "hub")
+ROLES = ("sd", "motionAdapter")  # wire names; the package's roles are "sd" and "motion_adapter"
+PACKAGE_ROLE = {"sd": "sd", "motionAdapter": "motion_adapter"}
 
 
 def _snapshot_dir(repo_id: str, cache_dir: str) -> Optional[Path]:
@@ -117,10 +56,11 @@ def _size(paths: List[Path]) -> int:
     return total
 
 
-def model_status(role: str, source: Optional[str], core: CoreModels) -> ModelStatus:
-    source = source or core.default(role)
+def model_status(role: str, source: Optional[str], api: Any) -> ModelStatus:
+    """`api` is the package's studio_api module."""
+    source = source or api.default_source(PACKAGE_ROLE[role])
     what = "Stable Diffusion model" if role == "sd" else "motion adapter"
-    if is_local(source, core.single_file_suffixes):
+    if api.is_local(source):
         path = Path(source).expanduser()
         if path.is_file():
             return ModelStatus(role, source, "local", True, str(path.resolve()), _size([path]), None)
@@ -130,20 +70,40 @@ def model_status(role: str, source: Optional[str], core: CoreModels) -> ModelSta
             return ModelStatus(role, source, "local", True, str(path.resolve()), _size(files), None)
         return ModelStatus(role, source, "local", False, None, None,
                            f"no {what} at {path}: check the path, or download the {what} and pass its folder")
-    cache_dir = hub_cache_dir()
+    cache_dir = api.hub_cache_dir()
     snapshot = _snapshot_dir(source, cache_dir)
     if snapshot is not None:
         files = _files_under(snapshot)
-        matched = {pattern: [f for f in files if fnmatch.fnmatch(f, pattern)] for pattern in core.patterns(role)}
+        patterns = api.download_patterns(PACKAGE_ROLE[role])
+        matched = {pattern: [f for f in files if fnmatch.fnmatch(f, pattern)] for pattern in patterns}
         if all(matched.values()):
             chosen = sorted({f for fs in matched.values() for f in fs})
             return ModelStatus(role, source, "hub", True, str(snapshot), _size([snapshot / f for f in chosen]), None)
     return ModelStatus(role, source, "hub", False, None, None,
-                       f"download it: studio/downloadModels, or `python -m animatediff_ttnn.download {source}`")
+                       f"download it: studio/downloadModels, or `{api.download_command(source)}`")
 
 
-def models_status(sources: Dict[str, Optional[str]], core: CoreModels) -> List[ModelStatus]:
-    return [model_status(role, sources.get(role), core) for role in ROLES]
+def models_status(sources: Dict[str, Optional[str]], api: Any) -> List[ModelStatus]:
+    return [model_status(role, sources.get(role), api) for role in ROLES]
+
+
+def download_models(sources: Dict[str, Optional[str]], api: Any, cancel: threading.Event,
+                    on_bytes: Callable[[str, int, int], None]) -> List[ModelStatus]:
+    """Fetch every hub model of `sources` that is not in the cache; (source, bytes, total) progress.
+    A local source that is not there cannot be downloaded: ModelNotFound names it."""
+    results = []
+    for role, source in sources.items():
+        status = model_status(role, source, api)
+        if not status.available and status.kind == "local":
+            what = "Stable Diffusion model" if role == "sd" else "motion adapter"
+            raise ModelNotFound(f"{what} not found: {status.source}", what, status.source,
+                                str(Path(status.source).expanduser()), status.fix or "")
+        if not status.available:
+            log.info("downloading %s", status.source)
+            download(role, status.source, api, cancel, lambda done, total, src=status.source: on_bytes(src, done, total))
+            status = model_status(role, source, api)
+        results.append(status)
+    return results
 
 
 # ---------------------------------------------------------------------------------------------
@@ -213,28 +173,28 @@ def progress_class(on_bytes: ProgressFn, cancel: threading.Event, min_interval: 
     return ByteProgress
 
 
-def download(role: str, source: str, core: CoreModels, cancel: threading.Event, on_bytes: ProgressFn) -> str:
+def download(role: str, source: str, api: Any, cancel: threading.Event, on_bytes: ProgressFn) -> str:
     """Fetch one hub model into the cache; returns its snapshot folder."""
     what = "Stable Diffusion model" if role == "sd" else "AnimateDiff motion adapter"
     try:
         from huggingface_hub import snapshot_download
     except ImportError as exc:
         raise ModelNotFound(f"cannot download {source}: huggingface_hub is not installed ({exc})", what, source,
-                            hub_cache_dir(), "pip install huggingface_hub (scripts/setup-python.sh does)") from exc
+                            api.hub_cache_dir(), "pip install huggingface_hub (scripts/setup-python.sh does)") from exc
     if cancel.is_set():
         raise RequestCancelled("download cancelled")
     try:
-        return snapshot_download(source, allow_patterns=core.patterns(role),
+        return snapshot_download(source, allow_patterns=api.download_patterns(PACKAGE_ROLE[role]),
                                  tqdm_class=progress_class(on_bytes, cancel))
     except DownloadCancelled as exc:
         raise RequestCancelled("download cancelled; run it again to resume") from exc
     except Exception as exc:  # noqa: BLE001 - hub errors: offline, missing repo, auth, network
         if cancel.is_set():
             raise RequestCancelled("download cancelled; run it again to resume") from exc
-        raise _not_found(what, source, exc) from exc
+        raise _not_found(what, source, exc, api.hub_cache_dir()) from exc
 
 
-def _not_found(what: str, source: str, exc: BaseException) -> ModelNotFound:
+def _not_found(what: str, source: str, exc: BaseException, cache_dir: str) -> ModelNotFound:
     name = type(exc).__name__
     first = (str(exc).strip().splitlines() or [""])[0]
     offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
@@ -252,4 +212,4 @@ def _not_found(what: str, source: str, exc: BaseException) -> ModelNotFound:
         fix = "check the network connection and try again (interrupted downloads resume)"
         reason = "the download failed"
     message = f"{what} {source} could not be downloaded: {reason} ({name}: {first})"
-    return ModelNotFound(message, what, source, hub_cache_dir(), fix)
+    return ModelNotFound(message, what, source, cache_dir, fix)

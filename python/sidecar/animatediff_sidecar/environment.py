@@ -14,7 +14,7 @@ import os
 import sys
 from typing import Dict, List, Optional, Tuple
 
-from .downloads import core_models, models_status
+from .downloads import models_status
 from .protocol import (BlackholeInfo, Capabilities, Environment, ModelSources, PythonInfo, ScratchpadInfo,
                        TorchInfo, TtMetalHomeInfo, TtnnInfo)
 from .user_code import UserCode, is_deployed, read_version
@@ -96,7 +96,7 @@ def ttnn_info() -> TtnnInfo:
 
 def blackhole_info(code: UserCode, ttnn: TtnnInfo) -> BlackholeInfo:
     try:
-        status = code.module("tt_metal").detect_blackhole()
+        status = code.api().detect_blackhole()
         return BlackholeInfo(bool(status.available), int(status.device_count), str(status.reason))
     except Exception as exc:  # noqa: BLE001 - the pipeline package needs torch; say why we could not look
         if not ttnn.importable:
@@ -107,7 +107,7 @@ def blackhole_info(code: UserCode, ttnn: TtnnInfo) -> BlackholeInfo:
 def tt_metal_home_info(code: UserCode) -> TtMetalHomeInfo:
     value = os.environ.get("TT_METAL_HOME") or None
     try:
-        demo = code.module("tt_metal").find_sd_demo()
+        demo = code.api().find_sd_demo()
         return TtMetalHomeInfo(value, True, str(demo), None)
     except Exception as exc:  # noqa: BLE001 - TtMetalNotFound, or the package could not be imported
         names = [c.__name__ for c in type(exc).__mro__]
@@ -124,9 +124,8 @@ def environment(code: UserCode, sources: Optional[ModelSources] = None) -> Envir
     ttnn = ttnn_info()
     pad = code.source.scratchpad
     try:
-        models = models_status({"sd": sources.sd, "motionAdapter": sources.motion_adapter},
-                               core_models(code.source.path))
-    except RuntimeError:
+        models = models_status({"sd": sources.sd, "motionAdapter": sources.motion_adapter}, code.api())
+    except Exception:  # noqa: BLE001 - a broken package edit: the rest of the report still helps
         models = []
     return Environment(
         python=python_info(),

@@ -3,9 +3,9 @@
 Loading SD 1.4 and a motion adapter takes tens of seconds; building the pipeline objects around
 loaded parts takes milliseconds. So the weights (SD components, motion adapter) are cached here
 and the user's `Phase1Pipeline` / `Phase2Pipeline` are rebuilt around them for every run, from
-the current (possibly just reloaded) code. The one expensive thing a Phase 2 pipeline owns, its
-UNet backend (the TTNN UNet on a Blackhole), is handed from the old pipeline object to the new one
-unless the backend code itself was reloaded.
+the current (possibly just reloaded) code, through the package's contract (`studio_api`). The one
+expensive thing a Phase 2/3 pipeline owns, its UNet backend (the TTNN UNet on a Blackhole), is
+handed from the old pipeline object to the new one unless the backend code itself was reloaded.
 
 All methods run on the generation worker thread.
 """
@@ -23,7 +23,8 @@ from .protocol import InvalidParams
 from .user_code import UserCode
 
 MAX_PER_ROLE = 2  # resident copies per role (e.g. one CPU fp32 and one CUDA fp16 SD)
-BACKEND_MODULES = ("unet_backend", "torch_backend", "blackhole_backend", "tt_metal")
+# Modules whose reload means a built UNet backend is stale (the rest of a pipeline is rebuilt per run).
+BACKEND_MODULES = ("unet_backend", "torch_backend", "blackhole_backend", "tt_metal", "motion_backend")
 
 
 @dataclass
@@ -54,13 +55,11 @@ class ModelCache:
     def __init__(self, code: UserCode):
         self.code = code
         self._entries: "OrderedDict[Tuple[str, str, str, str], Any]" = OrderedDict()
-        self._phase2: Dict[Tuple[Any, ...], Tuple[Any, int]] = {}  # key -> (pipeline, code generation)
+        self._built: Dict[Tuple[Any, ...], Tuple[Any, int]] = {}  # key -> (pipeline, code generation)
 
     def resolve_device(self, requested: str) -> Tuple[Any, Any]:
-        device_mod = self.code.module("device")
         try:
-            device = device_mod.pick_device(requested)
-            dtype = device_mod.pick_dtype(device)
+            device, dtype = self.code.api().pick_device(requested)
         except ValueError as exc:
             message = str(exc)
             if message.startswith("device: "):
@@ -92,81 +91,55 @@ class ModelCache:
                     extras = getattr(other, "extras", None)
                     if isinstance(extras, dict):
                         extras.pop(("unet_motion", id(value)), None)
-            for key, (pipeline, _gen) in list(self._phase2.items()):
-                if getattr(pipeline, "sd", None) is value:
-                    _close(pipeline)
-                    del self._phase2[key]
+            for key, (pipeline, _gen) in list(self._built.items()):
+                if getattr(pipeline, "sd", None) is value or getattr(pipeline, "adapter", None) is value:
+                    self.code.api().close_pipeline(pipeline)
+                    del self._built[key]
         del dropped
         gc.collect()
 
     def load(self, sd_source: str, adapter_source: Optional[str], requested_device: str) -> Loaded:
         """SD components (and the motion adapter when asked), moved to the device."""
         device, dtype = self.resolve_device(requested_device)
-        models = self.code.module("models")
+        api = self.code.api()
         t0 = time.perf_counter()
         loaded = Loaded(sd=None, device=device, dtype=dtype)
-
-        def load_sd():
-            sd = models.load_sd_components(sd_source, dtype)
-            for part in (sd.unet, sd.vae, sd.text_encoder):
-                part.to(device)
-            return sd
-
-        loaded.sd, fresh = self._get("sd", sd_source, device, dtype, load_sd)
+        loaded.sd, fresh = self._get("sd", sd_source, device, dtype, lambda: api.load_sd(sd_source, device, dtype))
         if fresh:
             loaded.loaded.append("sd")
         if adapter_source is not None:
             loaded.adapter, fresh = self._get(
-                "adapter", adapter_source, device, dtype,
-                lambda: models.load_motion_adapter(adapter_source, dtype).to(device))
+                "adapter", adapter_source, device, dtype, lambda: api.load_motion_adapter(adapter_source, device, dtype))
             if fresh:
                 loaded.loaded.append("motionAdapter")
         loaded.load_s = time.perf_counter() - t0
         return loaded
 
-    def phase1_pipeline(self, loaded: Loaded, adapter_source: str) -> Any:
-        pipeline_mod = self.code.module("pipeline")
-        return pipeline_mod.Phase1Pipeline(loaded.sd, loaded.adapter, adapter_source, loaded.device, loaded.dtype)
-
-    def phase2_pipeline(self, loaded: Loaded, backend: str) -> Any:
-        """A Phase2Pipeline from the current code; keeps the previous one's backend if its code
-        is unchanged (building a TTNN UNet takes minutes)."""
-        ttnn_mod = self.code.module("ttnn_pipeline")
-        key = (id(loaded.sd), str(loaded.device), backend)
+    def pipeline(self, phase: int, loaded: Loaded, adapter_source: Optional[str], backend: str) -> Any:
+        """A pipeline from the current code. A UNet-backend pipeline (phases 2, 3) keeps the previous
+        one's backend if its code is unchanged (building a TTNN UNet takes minutes)."""
+        api = self.code.api()
+        if phase == 1:
+            return api.build_pipeline(1, loaded.sd, loaded.adapter, adapter_source, loaded.device, loaded.dtype, backend)
+        key = (phase, id(loaded.sd), id(loaded.adapter), str(loaded.device), backend)
         generation = self.code.generation
-        previous = self._phase2.get(key)
+        previous = self._built.get(key)
         if previous is not None and previous[1] == generation:
             return previous[0]
-        pipeline = ttnn_mod.Phase2Pipeline(loaded.sd, backend)
+        pipeline = api.build_pipeline(phase, loaded.sd, loaded.adapter, adapter_source, loaded.device, loaded.dtype,
+                                      backend)
         if previous is not None:
             old, built_at = previous
             if self.code.reloaded_since(built_at) & {f"{self.code.package}.{m}" for m in BACKEND_MODULES}:
-                _close(old)
+                api.close_pipeline(old)
             else:
-                _adopt_backend(pipeline, old)
-        self._phase2[key] = (pipeline, generation)
+                api.hand_over_backend(pipeline, old)
+        self._built[key] = (pipeline, generation)
         return pipeline
 
     def close(self) -> None:
-        for pipeline, _gen in self._phase2.values():
-            _close(pipeline)
-        self._phase2.clear()
+        for pipeline, _gen in self._built.values():
+            self.code.api().close_pipeline(pipeline)
+        self._built.clear()
         self._entries.clear()
 
-
-def _close(pipeline: Any) -> None:
-    close = getattr(pipeline, "close", None)
-    if callable(close):
-        try:
-            close()
-        except Exception:  # noqa: BLE001 - releasing a device must not fail a run
-            pass
-
-
-def _adopt_backend(new: Any, old: Any) -> None:
-    """Move the built backend (and what describes it) from an old Phase2Pipeline to a new one."""
-    for name in ("_backend", "_backend_key", "backend_reason"):
-        if hasattr(old, name) and hasattr(new, name):
-            setattr(new, name, getattr(old, name))
-    if hasattr(old, "_backend"):
-        old._backend = None  # the old object must not close what the new one now owns

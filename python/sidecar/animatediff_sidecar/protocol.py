@@ -3,7 +3,7 @@
 Requests are read with `<Type>.from_wire(dict)`, which checks presence, types and enums and raises
 `InvalidParams` naming the offending field by its wire path (`params.numFrames`). The generation
 parameters and run options (backend, device, ...) are not listed here: they come from the lesson
-package's one definition, `animatediff_ttnn.params.PARAMETERS` (`spec` below; wire name = camelCase
+package's one definition, `PARAMETERS` of its params.py via studio_api (`spec` below; wire name = camelCase
 of the Python name). Their ranges are checked by the package's `GenerationParams.validate`; its
 errors are mapped to the same wire paths with `core_field`.
 

@@ -12,9 +12,7 @@ rather than identity, because reloading the user's modules creates new classes.
 
 from __future__ import annotations
 
-import inspect
 import logging
-import os
 import queue
 import secrets
 import threading
@@ -33,9 +31,6 @@ from .protocol import (FRAME_DONE_MAX_SIDE, PREVIEW_MAX_FRAMES, PREVIEW_MAX_SIDE
                        Preview, Progress, RequestCancelled, SidecarError, core_field, timings_to_wire)
 from .output_folder import check_output_folder, output_errors
 from .user_code import UserCode
-
-SD_MODEL_ENV = "ANIMATEDIFF_SD_MODEL"  # the same overrides the lesson's command-line examples honour
-ADAPTER_ENV = "ANIMATEDIFF_MOTION_ADAPTER"
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +153,7 @@ class Runner:
             return exc
         names = _names(exc)
         if "ParamError" in names:
-            spec = self.code.module("params").PARAMETERS
+            spec = self.code.api().PARAMETERS
             return InvalidParams(core_field(getattr(exc, "field", "params"), spec), getattr(exc, "message", str(exc)))
         if "ModelNotFound" in names:
             return ModelNotFound(str(exc), getattr(exc, "what", "model"), getattr(exc, "source", ""),
@@ -180,46 +175,38 @@ class Runner:
         job.reloaded = reloaded
         if reloaded:
             log.info("reloaded %s", ", ".join(reloaded))
-        params_mod = self.code.module("params")
-        params = params_mod.GenerationParams(**req.params.values)
+        api = self.code.api()
+        params = api.GenerationParams(**req.params.values)
         params.validate()  # ranges, before anything heavy is imported or loaded
-        progress_mod = self.code.module("progress")
-        job.token = progress_mod.CancelToken()
+        job.token = api.cancel_token()
         if job.cancel_requested.is_set():
             job.token.cancel()
         job.token.raise_if_cancelled()  # cancelled before it started: do not even load the models
         out_dir = Path(req.output_dir) if req.output_dir else self.code.source.path / "output"
         check_output_folder(out_dir)  # before any model work: a folder problem is not worth a whole run
-        record = self.code.module("run_record")
-        timings = record.Timings()
+        timings = api.new_timings()
         job.timings = timings
         tracker = _Tracker(self.notify, job, params, req, timings)
         tracker.stage("loading")
 
         if req.phase == 2 and req.backend == "blackhole":
-            status = self.code.module("tt_metal").detect_blackhole()
+            status = api.detect_blackhole()
             if not status.available:
                 raise BackendUnavailable(f"backend 'blackhole' cannot run here: {status.reason}. "
                                          "Use backend 'torch' to run the same algorithm on the CPU.")
-        models_mod = self.code.module("models")
-        sd_source = req.models.sd or os.environ.get(SD_MODEL_ENV) or models_mod.DEFAULT_SD_MODEL
+        sd_source = req.models.sd or api.default_source("sd")
         adapter_source = None
-        if req.phase == 1:
-            adapter_source = (req.models.motion_adapter or os.environ.get(ADAPTER_ENV)
-                              or models_mod.DEFAULT_MOTION_ADAPTER)
+        if api.needs_motion_adapter(req.phase):
+            adapter_source = req.models.motion_adapter or api.default_source("motion_adapter")
         loaded = self.cache.load(sd_source, adapter_source, req.device)
         timings.load_s = loaded.load_s
         job.models_reloaded = loaded.models_reloaded
         job.token.raise_if_cancelled()
         tracker.stage("encoding")
 
-        if req.phase == 1:
-            pipeline = self.cache.phase1_pipeline(loaded, adapter_source)
-            frames = pipeline.generate(params, on_step=tracker.on_step, cancel=job.token, timings=timings)
-        else:
-            pipeline = self.cache.phase2_pipeline(loaded, req.backend)
-            frames = pipeline.generate(params, on_step=tracker.on_step, on_frame=tracker.on_frame, cancel=job.token,
-                                       timings=timings, perturbation_strength=req.perturbation_strength)
+        pipeline = self.cache.pipeline(req.phase, loaded, adapter_source, req.backend)
+        frames = api.generate(pipeline, req.phase, params, req.run, on_step=tracker.on_step,
+                              on_frame=tracker.on_frame, cancel=job.token, timings=timings)
         job.token.raise_if_cancelled()  # a cancel that came during the last decode still wins
 
         tracker.stage("exporting")
@@ -234,13 +221,12 @@ class Runner:
             "sidecar_version": __version__,
         }
         with output_errors():
-            result = _finish_run(record, frames, params, output, timings, run_info, loaded.device, job.token)
+            result = api.finish_run(frames, params, output, timings, run_info, loaded.device, job.token)
         if self.record_writer is not None and tracker.final_latents:
             # After the metadata: a record exists only beside a finished run. A crash in between
             # leaves a finished run that cannot be re-exported, never an orphan record.
             try:
-                self.record_writer(job, tracker.final_latents, params, output, run_info,
-                                   self.code.module("export").atomic_path)
+                self.record_writer(job, tracker.final_latents, params, output, run_info, api.atomic_path)
             except Exception as exc:  # noqa: BLE001 - the record is a convenience, never a reason to fail
                 log.warning("could not write the run record: %s", exc)
         meta = result.metadata
@@ -275,10 +261,10 @@ class Runner:
                                                 "only runs made by the sidecar can be re-exported")
         payload = read_run_record(record_file)
         self.code.refresh()
-        sd_source = (payload.get("models") or {}).get("sd", {}).get("source") or self.code.module("models").DEFAULT_SD_MODEL
+        api = self.code.api()
+        sd_source = (payload.get("models") or {}).get("sd", {}).get("source") or api.default_source("sd")
         loaded = self.cache.load(sd_source, None, "auto" if payload.get("phase") == 1 else "cpu")
-        decode_frame = self.code.module("ttnn_pipeline").decode_frame
-        token = self.code.module("progress").CancelToken()
+        token = api.cancel_token()
         job.token = token
         if job.cancel_requested.is_set():
             token.cancel()
@@ -287,8 +273,7 @@ class Runner:
         for index in range(latents.shape[0]):
             if token.cancelled:
                 raise RequestCancelled("export cancelled; nothing was written")
-            frames.append(decode_frame(loaded.sd.vae, latents[index:index + 1]))
-        export = self.code.module("export")
+            frames.append(api.decode_frame(loaded.sd, latents[index:index + 1]))
         gif_path = Path(meta["outputs"].get("gif") or meta_path.with_suffix(".gif"))
         fps = int(payload.get("params", {}).get("fps") or meta.get("params", {}).get("fps") or 8)
         check_output_folder(gif_path.parent)
@@ -298,7 +283,7 @@ class Runner:
 
         try:
             with output_errors():
-                _written, updated = export.write_outputs(frames, gif_path, fps, req.formats, metadata, meta_path,
+                _written, updated = api.write_outputs(frames, gif_path, fps, req.formats, metadata, meta_path,
                                                          check=token.raise_if_cancelled, commit=token.commit)
         except Exception as exc:  # noqa: BLE001
             if "Cancelled" in _names(exc):
@@ -315,17 +300,6 @@ class Runner:
     def stop(self) -> None:
         self.cancel_all()
         self._queue.put(None)
-
-
-def _finish_run(record: Any, frames, params, output: Path, timings, run_info: Dict[str, Any], device: Any,
-                cancel: Any):
-    """The user's finish_run; older copies of the lesson take no `device` / `cancel` argument."""
-    try:
-        accepted = inspect.signature(record.finish_run).parameters
-    except (TypeError, ValueError):
-        accepted = {}
-    extra = {name: value for name, value in (("device", device), ("cancel", cancel)) if name in accepted}
-    return record.finish_run(frames, params, output, timings, run_info, **extra)
 
 
 class _Tracker:

@@ -32,7 +32,7 @@ from pygls.server import JsonRPCServer
 from . import __version__
 from .protocol import (PROTOCOL_VERSION, BackendUnavailable, CancelParams, CancelResult, DownloadParams,
                        DownloadProgress, DownloadResult, ExportParams, GenerateParams, Handshake, HandshakeParams,
-                       InternalError, InvalidParams, LogMessage, Method, ModelNotFound, ModelsParams,
+                       InternalError, InvalidParams, LogMessage, Method, ModelsParams,
                        ModelsStatusResult, Notify, PipelineSourceInfo, ProtocolMismatch, RunsParams, RunsResult,
                        SidecarError, to_wire)
 from .stdio_guard import Guard
@@ -158,11 +158,8 @@ class Sidecar(JsonRPCServer):
             return self._runner
 
     def parameters(self):
-        """The lesson package's parameter definition (torch-free), which shapes the generate request."""
-        try:
-            return self.code.module("params").PARAMETERS
-        except Exception as exc:  # noqa: BLE001 - a learner's broken edit is reported as theirs
-            raise self.code.user_code_error(exc) or exc
+        """The lesson package's parameter definition, which shapes the generate request."""
+        return self.api().PARAMETERS
 
     def send(self, method: str, payload: Any) -> None:
         self.protocol.notify(method, to_wire(payload))
@@ -242,22 +239,23 @@ class Sidecar(JsonRPCServer):
         request = ModelsParams.from_wire(params)  # {} or {models}: the models whose status to include
         return await asyncio.to_thread(environment, self.code, request.models)
 
-    def _core_models(self):
-        from .downloads import core_models
-
+    def api(self):
+        """The lesson package's contract module (torch-free to import); a broken edit is the learner's error."""
         try:
-            return core_models(self.source.path)
-        except RuntimeError as exc:
-            raise SidecarError(str(exc)) from exc
+            return self.code.api()
+        except SidecarError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise self.code.user_code_error(exc) or SidecarError(f"{type(exc).__name__}: {exc}") from exc
 
     async def models_status(self, params: Any) -> ModelsStatusResult:
-        from .downloads import hub_cache_dir, models_status
+        from .downloads import models_status
 
         request = ModelsParams.from_wire(params)
-        core = self._core_models()
+        api = self.api()
         sources = {"sd": request.models.sd, "motionAdapter": request.models.motion_adapter}
-        statuses = await asyncio.to_thread(models_status, sources, core)
-        return ModelsStatusResult(hub_cache_dir(), statuses)
+        statuses = await asyncio.to_thread(models_status, sources, api)
+        return ModelsStatusResult(api.hub_cache_dir(), statuses)
 
     async def download_models(self, params: Any) -> DownloadResult:
         request = DownloadParams.from_wire(params)
@@ -272,26 +270,13 @@ class Sidecar(JsonRPCServer):
             self._downloads.pop(download_id, None)
 
     def _download_blocking(self, request: DownloadParams, entry: _Download) -> DownloadResult:
-        from .downloads import download, model_status
+        from .downloads import download_models
 
-        core = self._core_models()
+        def on_bytes(source: str, done: int, total: int) -> None:
+            self.send(Notify.DOWNLOAD_PROGRESS, DownloadProgress(entry.download_id, source, "", done, total))
+
         sources = {"sd": request.models.sd, "motionAdapter": request.models.motion_adapter}
-        results = []
-        for role, source in sources.items():
-            status = model_status(role, source, core)
-            if not status.available and status.kind == "local":
-                what = "Stable Diffusion model" if role == "sd" else "motion adapter"
-                raise ModelNotFound(f"{what} not found: {status.source}", what, status.source,
-                                    str(Path(status.source).expanduser()), status.fix or "")
-            if not status.available:
-                def on_bytes(done: int, total: int, _source: str = status.source) -> None:
-                    self.send(Notify.DOWNLOAD_PROGRESS, DownloadProgress(entry.download_id, _source, "", done, total))
-
-                log.info("downloading %s", status.source)
-                download(role, status.source, core, entry.cancel, on_bytes)
-                status = model_status(role, source, core)
-            results.append(status)
-        return DownloadResult(results)
+        return DownloadResult(download_models(sources, self.api(), entry.cancel, on_bytes))
 
     def _require_pipeline_libraries(self, formats, field_path: str) -> None:
         """Fail fast, with what to install, when this Python cannot run a pipeline at all."""

@@ -71,6 +71,29 @@ class PipelineSource:
         return self.path / PACKAGE
 
 
+class Contract:
+    """studio_api, as the sidecar sees it. Its functions import the heavy modules lazily, so every
+    call is followed by a snapshot of what it imported: the hash of a module's file is taken right
+    after its import, and a later edit of it is seen by `refresh()`."""
+
+    def __init__(self, module: ModuleType, code: "UserCode"):
+        self._module = module
+        self._code = code
+
+    def __getattr__(self, name: str):
+        value = getattr(self._module, name)
+        if not callable(value) or isinstance(value, type):
+            return value
+
+        def call(*args, **kwargs):
+            try:
+                return value(*args, **kwargs)
+            finally:
+                self._code.snapshot()
+
+        return call
+
+
 def _file_hash(path: str) -> Optional[str]:
     try:
         with open(path, "rb") as handle:
@@ -105,6 +128,10 @@ class UserCode:
             importlib.invalidate_caches()
             self._activated = True
 
+    def api(self) -> "Contract":
+        """The package's contract, `animatediff_ttnn.studio_api`: the only module the sidecar uses."""
+        return Contract(self.module("studio_api"), self)
+
     def module(self, name: str) -> ModuleType:
         """`animatediff_ttnn.<name>` (or the package for name ""), imported from the source folder."""
         self.activate()
@@ -137,6 +164,10 @@ class UserCode:
             if filename and self.inside(filename):
                 out[name] = module
         return out
+
+    def snapshot(self) -> None:
+        with self._lock:
+            self._snapshot_new()
 
     def _snapshot_new(self) -> None:
         for name, module in self.loaded_modules().items():

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
 from typing import Callable, Optional, Tuple
 
-from .models import DEFAULT_MOTION_ADAPTER, DEFAULT_SD_MODEL, ModelNotFound
+from .models import ModelNotFound
 from .params import GENERATION, SPEC, GenerationParams, Param, ParamError
+from .sources import default_source
 from .progress import Cancelled, StepEvent
 from .unet_backend import BackendUnavailable
 
@@ -25,10 +25,10 @@ def base_parser(description: str, default_output: str, motion_adapter: bool = Tr
         _add_flag(parser, SPEC[name], SPEC[name].default_for(phase))
     parser.add_argument("--output", default=default_output, help="path of the GIF; other formats go beside it")
     # Environment variables let a user (or a test) point every command at other models once.
-    parser.add_argument("--model", default=os.environ.get("ANIMATEDIFF_SD_MODEL", DEFAULT_SD_MODEL),
+    parser.add_argument("--model", default=default_source("sd"),
                         help="SD 1.x hub id or local diffusers folder (env ANIMATEDIFF_SD_MODEL)")
     if motion_adapter:
-        parser.add_argument("--motion-adapter", default=os.environ.get("ANIMATEDIFF_MOTION_ADAPTER", DEFAULT_MOTION_ADAPTER),
+        parser.add_argument("--motion-adapter", default=default_source("motion_adapter"),
                             help="hub id, local diffusers folder, or original .ckpt/.safetensors file "
                                  "(env ANIMATEDIFF_MOTION_ADAPTER)")
     parser.set_defaults(run_options=run_options)

@@ -12,8 +12,8 @@ import argparse
 import sys
 from typing import List, Optional
 
-from .models import (ADAPTER_DOWNLOAD_PATTERNS, DEFAULT_MOTION_ADAPTER, DEFAULT_SD_MODEL, SD_DOWNLOAD_PATTERNS,
-                     hub_cache_dir)
+from .sources import (ADAPTER_DOWNLOAD_PATTERNS, DEFAULT_MOTION_ADAPTER, DEFAULT_SD_MODEL, SD_DOWNLOAD_PATTERNS,
+                      hub_cache_dir)
 
 
 def patterns_for(repo_id: str) -> List[str]:

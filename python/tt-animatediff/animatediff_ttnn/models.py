@@ -18,23 +18,8 @@ from typing import Any, Dict, Optional
 
 import torch
 
-DEFAULT_SD_MODEL = "CompVis/stable-diffusion-v1-4"
-DEFAULT_MOTION_ADAPTER = "guoyww/animatediff-motion-adapter-v1-5-2"
-SINGLE_FILE_SUFFIXES = (".ckpt", ".safetensors", ".pt", ".pth")
-
-# What to fetch from each hub repo: weights in safetensors only, no safety checker, no fp16 copies.
-SD_DOWNLOAD_PATTERNS = [
-    "model_index.json",
-    "scheduler/*.json",
-    "tokenizer/*",
-    "text_encoder/config.json",
-    "text_encoder/model.safetensors",
-    "unet/config.json",
-    "unet/diffusion_pytorch_model.safetensors",
-    "vae/config.json",
-    "vae/diffusion_pytorch_model.safetensors",
-]
-ADAPTER_DOWNLOAD_PATTERNS = ["config.json", "diffusion_pytorch_model.safetensors"]
+from .sources import (ADAPTER_DOWNLOAD_PATTERNS, DEFAULT_MOTION_ADAPTER, DEFAULT_SD_MODEL,  # noqa: F401 - re-exported
+                      SD_DOWNLOAD_PATTERNS, SINGLE_FILE_SUFFIXES, download_command, hub_cache_dir, is_local)
 
 
 class ModelNotFound(RuntimeError):
@@ -61,24 +46,6 @@ class SDComponents:
     source: str
     revision: Optional[str] = None
     extras: Dict[str, Any] = field(default_factory=dict)  # derived models cached by the caller
-
-
-def is_local(source: str) -> bool:
-    """A path if it exists or cannot be a hub id; hub ids look like `owner/name`."""
-    path = Path(source).expanduser()
-    if path.exists() or source.startswith((".", "/", "~")) or path.suffix.lower() in SINGLE_FILE_SUFFIXES:
-        return True
-    return source.count("/") != 1 or "\\" in source
-
-
-def hub_cache_dir() -> str:
-    from huggingface_hub import constants
-
-    return str(constants.HF_HUB_CACHE)
-
-
-def download_command(repo_id: str) -> str:
-    return f"python -m animatediff_ttnn.download {repo_id}"
 
 
 def _fix_for(source: str, kind: str) -> str:

@@ -1,0 +1,176 @@
+"""The studio's contract with this package: the only module the VS Code studio (its sidecar) imports.
+
+Edit anything else in the package freely - rename modules, restructure, rewrite the algorithm -
+and the studio keeps working as long as the names below stay, with the arguments and results
+described here. `tests/python/test_studio_api.py` pins them (names, signatures, and a run of every
+phase on tiny models).
+
+Importing this module needs no torch (the studio answers its handshake and reports models in a
+Python without torch); everything heavy is imported inside the functions that need it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from .params import PARAMETERS, GenerationParams, ParamError  # noqa: F401 - part of the contract
+from .sources import ROLES, default_source, download_command, download_patterns, hub_cache_dir, is_local  # noqa: F401
+
+# Run options (params.PARAMETERS, group "run") that choose how a pipeline is built rather than
+# being passed to its generate().
+BUILD_OPTIONS = ("backend", "device")
+
+
+# -- phases ----------------------------------------------------------------------------------------
+
+def needs_motion_adapter(phase: int) -> bool:
+    """Phase 1 (diffusers AnimateDiff) and Phase 3 (the frame-loop motion UNet) use the adapter."""
+    return phase in (1, 3)
+
+
+def build_pipeline(phase: int, sd: Any, adapter: Any, adapter_source: Optional[str], device: Any, dtype: Any,
+                   backend: str) -> Any:
+    """A pipeline object for `phase` around already-loaded models (cheap: no weights are copied)."""
+    if phase == 1:
+        from .pipeline import Phase1Pipeline
+
+        return Phase1Pipeline(sd, adapter, adapter_source, device, dtype)
+    if phase == 2:
+        from .ttnn_pipeline import Phase2Pipeline
+
+        return Phase2Pipeline(sd, backend)
+    if phase == 3:
+        from .motion_pipeline import Phase3Pipeline
+
+        return Phase3Pipeline(sd, adapter, adapter_source, backend)
+    raise ParamError("phase", f"unknown phase {phase!r}")
+
+
+def hand_over_backend(new: Any, old: Any) -> None:
+    """Give `new` the UNet backend `old` built (a TTNN UNet takes minutes to build); `old` keeps none."""
+    for name in ("_backend", "_backend_key", "backend_reason"):
+        if hasattr(old, name) and hasattr(new, name):
+            setattr(new, name, getattr(old, name))
+    if hasattr(old, "_backend"):
+        old._backend = None  # the old object must not close what the new one now owns
+
+
+def close_pipeline(pipeline: Any) -> None:
+    """Release what a pipeline holds on a device (a Blackhole card); never raises."""
+    close = getattr(pipeline, "close", None)
+    if callable(close):
+        try:
+            close()
+        except Exception:  # noqa: BLE001 - releasing a device must not fail a run
+            pass
+
+
+def generate(pipeline: Any, phase: int, params: GenerationParams, run_options: Dict[str, Any], *,
+             on_step: Optional[Callable] = None, on_frame: Optional[Callable] = None, cancel: Any = None,
+             timings: Any = None) -> List[Any]:
+    """Denoise and decode: the frames as PIL images. `run_options` are the request's run options by
+    Python name; those of this phase (other than backend/device) go to the pipeline's generate()."""
+    options = {p.name: run_options[p.name] for p in PARAMETERS
+               if p.group == "run" and p.name not in BUILD_OPTIONS and phase in p.phases and p.name in run_options}
+    if phase != 1:
+        options["on_frame"] = on_frame
+    return pipeline.generate(params, on_step=on_step, cancel=cancel, timings=timings, **options)
+
+
+# -- models and devices ----------------------------------------------------------------------------
+
+def pick_device(requested: str) -> Tuple[Any, Any]:
+    """(torch.device, torch.dtype) for a device name; ValueError("device: ...") when unavailable."""
+    from .device import pick_device as pick, pick_dtype
+
+    device = pick(requested)
+    return device, pick_dtype(device)
+
+
+def load_sd(source: str, device: Any, dtype: Any) -> Any:
+    """SD 1.x components (unet, vae, text_encoder, tokenizer, scheduler_config) on `device`."""
+    from .models import load_sd_components
+
+    sd = load_sd_components(source, dtype)
+    for part in (sd.unet, sd.vae, sd.text_encoder):
+        part.to(device)
+    return sd
+
+
+def load_motion_adapter(source: str, device: Any, dtype: Any) -> Any:
+    from .models import load_motion_adapter as load
+
+    return load(source, dtype).to(device)
+
+
+# -- runs ------------------------------------------------------------------------------------------
+
+def cancel_token() -> Any:
+    """A token the pipeline checks between steps; `.cancel()` from any thread."""
+    from .progress import CancelToken
+
+    return CancelToken()
+
+
+def new_timings() -> Any:
+    from .run_record import Timings
+
+    return Timings()
+
+
+def finish_run(frames: List[Any], params: GenerationParams, output: Path, timings: Any, run_info: Dict[str, Any],
+               device: Any, cancel: Any = None) -> Any:
+    """Write every output format and the metadata JSON, all together or none; returns a RunResult
+    (outputs, metadata). `cancel` is checked until the files are renamed into place."""
+    from .run_record import finish_run as finish
+
+    return finish(frames, params, output, timings, run_info, device=device, cancel=cancel)
+
+
+def decode_frame(sd: Any, latents: Any) -> Any:
+    """One frame's latents (1, 4, h, w) to a PIL image with the SD VAE."""
+    from .ttnn_pipeline import decode_frame as decode
+
+    return decode(sd.vae, latents)
+
+
+def export_frames(frames: List[Any], gif_path: Path, fps: int, formats: List[str]) -> Dict[str, str]:
+    """Write the asked formats beside `gif_path` (same stem); returns {format: path}."""
+    from .export import export_frames as export
+
+    return export(frames, gif_path, fps, formats)
+
+
+def write_outputs(frames: List[Any], gif_path: Path, fps: int, formats: List[str],
+                  metadata: Callable[[Dict[str, str]], Dict[str, Any]], meta_path: Path,
+                  check: Optional[Callable[[], None]] = None, commit: Optional[Callable[[], None]] = None) -> Any:
+    """A run's files all together or none: the formats, then `metadata(outputs)` as JSON at `meta_path`;
+    `check` may raise to stop before the renames, `commit` marks the point of no return.
+    Returns (outputs, metadata)."""
+    from .export import write_outputs as write
+
+    return write(frames, gif_path, fps, formats, metadata, meta_path, check=check, commit=commit)
+
+
+def atomic_path(final: Path, suffix: str = "") -> Any:
+    """Context manager: a temp path beside `final`, renamed over it on success, removed on error."""
+    from .export import atomic_path as atomic
+
+    return atomic(final, suffix)
+
+
+# -- the machine -----------------------------------------------------------------------------------
+
+def detect_blackhole() -> Any:
+    """DeviceStatus(available, device_count, reason): is a Blackhole card usable from here?"""
+    from .tt_metal import detect_blackhole as detect
+
+    return detect()
+
+
+def find_sd_demo() -> Path:
+    """The tt-metal checkout's SD 1.4 demo folder; TtMetalNotFound says why not."""
+    from .tt_metal import find_sd_demo as find
+
+    return find()

@@ -34,6 +34,7 @@ SIGNATURES = {
     "export_frames": ["frames", "gif_path", "fps", "formats"],
     "write_outputs": ["frames", "gif_path", "fps", "formats", "metadata", "meta_path", "check", "commit"],
     "atomic_path": ["final", "suffix"],
+    "clean_interrupted": ["folder"],
     "detect_blackhole": [],
     "find_sd_demo": [],
     "default_source": ["role"],

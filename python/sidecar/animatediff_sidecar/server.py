@@ -199,8 +199,7 @@ class Sidecar(JsonRPCServer):
                 return
             self._cleaned.add(str(folder))
         try:
-            clean = getattr(self.code.module("export"), "clean_interrupted", None)
-            removed = clean(folder) if clean is not None else []
+            removed = self.code.api().clean_interrupted(folder)
         except Exception as exc:  # noqa: BLE001 - a sweep is housekeeping, never a reason to fail a request
             log.warning("could not clean up %s: %s", folder, exc)
             return

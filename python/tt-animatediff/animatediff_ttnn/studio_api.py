@@ -153,6 +153,13 @@ def write_outputs(frames: List[Any], gif_path: Path, fps: int, formats: List[str
     return write(frames, gif_path, fps, formats, metadata, meta_path, check=check, commit=commit)
 
 
+def clean_interrupted(folder: Path) -> List[str]:
+    """Remove what runs interrupted by a crash left in `folder` (this package's temporary names only)."""
+    from .export import clean_interrupted as clean
+
+    return clean(folder)
+
+
 def atomic_path(final: Path, suffix: str = "") -> Any:
     """Context manager: a temp path beside `final`, renamed over it on success, removed on error."""
     from .export import atomic_path as atomic

@@ -1,7 +1,7 @@
 // Shows an ErrorView as a notification with its action buttons, and runs the action picked
 // (from the notification or from the preview webview's error box).
 import * as vscode from 'vscode';
-import { CommandIds } from './commands/ids';
+import { CommandIds } from './commandIds';
 import type { ErrorAction, ErrorView } from './errors';
 import type { Log } from './log';
 

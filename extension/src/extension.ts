@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 import { RESTART_SETTINGS, readConfig } from './config';
 import { checkEnvironment } from './commands/environment';
 import { deployProject } from './commands/deploy';
-import { CommandIds } from './commands/ids';
+import { CommandIds } from './commandIds';
 import { downloadModels } from './commands/models';
 import { restartSidecar } from './commands/sidecar';
 import { openTtnnPipeline, ttnnPipelinePath } from './commands/ttnnPipeline';
@@ -13,11 +13,15 @@ import { EnvironmentCache } from './environmentCache';
 import { describeError } from './errors';
 import { showError } from './errorActions';
 import { Log } from './log';
+import { FormStore } from './run/formStore';
+import { PreviewRouter } from './run/previewRouter';
 import { RunController } from './run/runController';
+import { RunTicks } from './run/runTicks';
 import { SidecarClient } from './sidecar/client';
 import { buildLaunch } from './sidecar/launch';
-import { resolveStudioInterpreter, type Studio } from './studio';
+import { outputRoots, resolveStudioInterpreter, type Studio } from './studio';
 import { GalleryHost } from './webview/galleryPanel';
+import { PreviewPanelHost } from './webview/previewPanel';
 import { WalkthroughProgress, openWalkthrough } from './walkthrough';
 
 let client: SidecarClient | undefined;
@@ -47,9 +51,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const environment = new EnvironmentCache(client);
   const walkthrough = new WalkthroughProgress(context.globalState);
   const studio: Studio = { context, extensionId: context.extension.id, extensionRoot, log, client, environment, walkthrough };
-  const runs = new RunController(studio);
+  const forms = new FormStore(context.workspaceState);
+  const preview: PreviewPanelHost = new PreviewPanelHost(context.extensionUri, log, () => outputRoots(studio), (m, p): Promise<void> => router.route(m, p));
+  const runs: RunController = new RunController(studio, preview, forms);
+  const router: PreviewRouter = new PreviewRouter(studio, runs, forms);
+  const ticks = new RunTicks(walkthrough);
   const gallery = new GalleryHost(studio);
-  context.subscriptions.push(log, client, environment, runs, gallery);
+  context.subscriptions.push(log, client, environment, preview, runs, gallery, ticks.follow(runs.onDidComplete));
   await walkthrough.restore();
 
   const register = (id: string, fn: (...args: unknown[]) => unknown) =>
@@ -88,7 +96,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       if (!runs.isRunning) void showError(describeError(err), log);
     }),
     vscode.workspace.onDidSaveTextDocument((doc) => {
-      if (path.resolve(doc.uri.fsPath) === path.resolve(ttnnPipelinePath())) runs.noteTtnnPipelineSaved();
+      if (path.resolve(doc.uri.fsPath) === path.resolve(ttnnPipelinePath())) ticks.noteTtnnPipelineSaved();
     }),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (!RESTART_SETTINGS.some((s) => e.affectsConfiguration(s))) return;

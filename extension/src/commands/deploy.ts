@@ -10,7 +10,7 @@ import { explainPipFailure, pipInstallArgs, runPip } from '../deploy/pip';
 import { sidecarPaths } from '../sidecar/launch';
 import { resolveStudioInterpreter, type Studio } from '../studio';
 import type { RunController } from '../run/runController';
-import { CommandIds } from './ids';
+import { CommandIds } from '../commandIds';
 
 /** Optional argument for automation: how to treat changed files without asking. */
 export interface DeployArgs {

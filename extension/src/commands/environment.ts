@@ -4,7 +4,7 @@ import { reportEnvironment } from '../environmentReport';
 import { describeError } from '../errors';
 import { showError } from '../errorActions';
 import type { Studio } from '../studio';
-import { CommandIds } from './ids';
+import { CommandIds } from '../commandIds';
 
 export async function checkEnvironment(studio: Studio): Promise<void> {
   let env;

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { readConfig } from '../config';
 import { PERTURBATION_CONSTANT, TTNN_PIPELINE_REL, findConstant } from '../pythonSource';
-import { CommandIds } from './ids';
+import { CommandIds } from '../commandIds';
 
 export function ttnnPipelinePath(): string {
   return path.join(readConfig().scratchpadPath, ...TTNN_PIPELINE_REL);

@@ -1,21 +1,20 @@
 // One generation at a time: form → studio/generate, with a cancellable progress notification,
-// live previews in the preview panel, and the finished GIF, links and walkthrough ticks after.
+// live previews in the preview panel, and the finished GIF and links after. What the panel asks
+// for is routed by previewRouter.ts; walkthrough ticks follow onDidComplete (runTicks.ts).
 import * as path from 'node:path';
 import { CancellationTokenSource } from 'vscode-jsonrpc';
 import * as vscode from 'vscode';
 import { readConfig } from '../config';
-import { CommandIds } from '../commands/ids';
+import { CommandIds } from '../commandIds';
 import { describeError, type ErrorView } from '../errors';
 import { runErrorAction, showError } from '../errorActions';
 import { formatDuration, formatEta, formatProgressLine, formatStepCounter, overallFraction } from '../format';
 import { runLabel, toGenerateParams, validateRunForm, type RunForm, type RunRequest } from '../params';
 import type { Environment, GenerateResult, Outputs } from '../protocol';
-import { outputRoots, type Studio } from '../studio';
-import type { PreviewInbound } from '../webview/messages';
+import type { Studio } from '../studio';
 import type { BlackholeState, OutputLink, PreviewOutbound } from '../webview/outbound';
-import { openRunOutput } from '../webview/openOutput';
-import { PreviewPanelHost, type PreviewPanel } from '../webview/previewPanel';
-import { FormStore } from './formStore';
+import type { PreviewPanelHost } from '../webview/previewPanel';
+import type { FormStore } from './formStore';
 import { RunSnapshot } from './snapshot';
 
 interface ActiveRun {
@@ -33,24 +32,28 @@ interface ActiveRun {
 
 const CPU_CHOICE = 'Run the Phase 2 Algorithm on CPU';
 
+/** A run that finished with outputs. */
+export interface CompletedRun {
+  request: RunRequest;
+  result: GenerateResult;
+}
+
 export class RunController implements vscode.Disposable {
-  readonly preview: PreviewPanelHost;
-  private readonly forms: FormStore;
   private readonly snapshot = new RunSnapshot();
   private readonly disposables: vscode.Disposable[] = [];
   private active?: ActiveRun;
   private lastError?: ErrorView;
-  private ttnnPipelineSaved = false;
-  private readonly completedEmitter = new vscode.EventEmitter<GenerateResult>();
-  /** A run finished with outputs (the gallery refreshes on it). */
+  private readonly completedEmitter = new vscode.EventEmitter<CompletedRun>();
+  /** A run finished with outputs (the gallery refreshes, the walkthrough ticks). */
   readonly onDidComplete = this.completedEmitter.event;
 
-  constructor(private readonly studio: Studio) {
-    this.forms = new FormStore(studio.context.workspaceState);
-    this.preview = new PreviewPanelHost(studio.context.extensionUri, studio.log, () => outputRoots(studio), (m, p) => this.onPreviewMessage(m, p));
+  constructor(
+    private readonly studio: Studio,
+    readonly preview: PreviewPanelHost,
+    private readonly forms: FormStore,
+  ) {
     const client = studio.client;
     this.disposables.push(
-      this.preview,
       this.completedEmitter,
       client.onNotification('studio/progress', (p) => {
         if (!this.isCurrent(p.runId)) return;
@@ -89,11 +92,6 @@ export class RunController implements vscode.Disposable {
 
   get isRunning(): boolean {
     return !!this.active;
-  }
-
-  /** The user saved ttnn_pipeline.py: the next completed Phase 2 run ticks "edit and rerun". */
-  noteTtnnPipelineSaved(): void {
-    this.ttnnPipelineSaved = true;
   }
 
   openPreview(): void {
@@ -226,15 +224,7 @@ export class RunController implements vscode.Disposable {
     });
     this.post({ type: 'status', state: 'completed', message: `${run.label} finished in ${formatDuration(result.timings.totalS)}` });
     log.info(`${run.label} completed (${result.runId}): ${JSON.stringify(result.outputs)}; timings ${JSON.stringify(result.timings)}`);
-
-    const wt = this.studio.walkthrough;
-    if (run.request.phase === 1) await wt.markDone('phase1Done');
-    else {
-      await wt.markDone('phase2Done');
-      if (result.reloadedModules.length > 0 || this.ttnnPipelineSaved) await wt.markDone('editRerunDone');
-      this.ttnnPipelineSaved = false;
-    }
-    this.completedEmitter.fire(result);
+    this.completedEmitter.fire({ request: run.request, result });
     return async () => {
       const pick = await vscode.window.showInformationMessage(
         `AnimateDiff: ${run.label} finished in ${formatDuration(result.timings.totalS)}${gif ? ` → ${path.basename(gif)}` : ''}.`,
@@ -259,41 +249,15 @@ export class RunController implements vscode.Disposable {
     return () => showError(view, this.studio.log);
   }
 
-  private async onPreviewMessage(message: PreviewInbound, panel: PreviewPanel): Promise<void> {
-    switch (message.type) {
-      case 'ready': {
-        const env = this.studio.environment.peek();
-        void panel.post({ type: 'init', form: this.forms.get(), blackhole: blackholeState(env), running: !!this.active });
-        for (const m of this.snapshot.replay()) void panel.post(m);
-        // Learn whether Blackhole is there, so the form can disable that choice with its reason.
-        if (!env) this.studio.environment.get().catch((e: Error) => this.studio.log.warn(`Environment check failed: ${e.message}`));
-        return;
-      }
-      case 'run':
-        await this.run(message.phase === 1 ? { phase: 1 } : { phase: 2, backend: message.form.backend }, message.form);
-        return;
-      case 'formChanged':
-        // Remembered as typed, so palette runs (and the next session) use what the panel shows.
-        if (message.form && !this.active) await this.forms.save(message.form);
-        return;
-      case 'runRejected':
-        void panel.post({ type: 'formErrors', errors: message.errors });
-        return;
-      case 'cancel':
-        await this.cancel();
-        return;
-      case 'refreshEnvironment':
-        await this.studio.environment.get(true);
-        return;
-      case 'openFile':
-        await openRunOutput(message.path, panel.allowedRoots(), this.studio.log);
-        return;
-      case 'errorAction': {
-        const action = this.lastError?.actions[message.index];
-        if (action) await runErrorAction(action, this.studio.log);
-        return;
-      }
-    }
+  /** What the preview panel needs when it (re)opens: the messages of the current or last run. */
+  replay(): readonly PreviewOutbound[] {
+    return this.snapshot.replay();
+  }
+
+  /** The button `index` of the last error shown in the panel. */
+  async runErrorAction(index: number): Promise<void> {
+    const action = this.lastError?.actions[index];
+    if (action) await runErrorAction(action, this.studio.log);
   }
 
   private post(message: PreviewOutbound): void {

@@ -2,7 +2,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { describeError } from '../errors';
-import { toRunCard } from '../gallery/cards';
+import { toRunCard } from './galleryCards';
 import { outputRoots, type Studio } from '../studio';
 import { GALLERY_TITLE, galleryBody } from './galleryHtml';
 import { checkGalleryMessage, type GalleryInbound } from './messages';

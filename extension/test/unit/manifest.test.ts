@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CommandIds } from '../../src/commands/ids';
+import { CommandIds } from '../../src/commandIds';
 import { listFiles } from '../../src/deploy/files';
 import { SETTING_DEFAULTS } from '../../src/params';
 import { SIDECAR_REQUIREMENTS } from '../../src/deploy/pip';

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { reportEnvironment } from '../../src/environmentReport';
-import { phaseLabel, toRunCard } from '../../src/gallery/cards';
+import { phaseLabel, toRunCard } from '../../src/webview/galleryCards';
 import { expandPath } from '../../src/paths';
 import type { Environment, RunSummary } from '../../src/protocol';
 import { PERTURBATION_CONSTANT, TTNN_PIPELINE_REL, findConstant } from '../../src/pythonSource';

@@ -2,7 +2,7 @@
 // (snake_case) or the sidecar (camelCase), so both spellings are read. Pure.
 import { formatDuration } from '../format';
 import type { RunSummary } from '../protocol';
-import type { RunCard } from '../webview/outbound';
+import type { RunCard } from './outbound';
 
 function pick(record: Record<string, unknown>, ...keys: string[]): unknown {
   for (const k of keys) if (record[k] !== undefined && record[k] !== null) return record[k];

@@ -1,0 +1,51 @@
+// What the preview panel asks for, routed to the run controller, the remembered form and the
+// environment. The panel itself (previewPanel.ts) only validates messages; runs live in runController.ts.
+import type { Studio } from '../studio';
+import type { PreviewInbound } from '../webview/messages';
+import { openRunOutput } from '../webview/openOutput';
+import type { PreviewPanel } from '../webview/previewPanel';
+import type { FormStore } from './formStore';
+import { blackholeState, type RunController } from './runController';
+
+export class PreviewRouter {
+  constructor(
+    private readonly studio: Studio,
+    private readonly runs: RunController,
+    private readonly forms: FormStore,
+  ) {}
+
+  async route(message: PreviewInbound, panel: PreviewPanel): Promise<void> {
+    switch (message.type) {
+      case 'ready': {
+        const env = this.studio.environment.peek();
+        void panel.post({ type: 'init', form: this.forms.get(), blackhole: blackholeState(env), running: this.runs.isRunning });
+        for (const m of this.runs.replay()) void panel.post(m);
+        // Learn whether Blackhole is there, so the form can disable that choice with its reason.
+        if (!env) this.studio.environment.get().catch((e: Error) => this.studio.log.warn(`Environment check failed: ${e.message}`));
+        return;
+      }
+      case 'run':
+        await this.runs.run(message.phase === 1 ? { phase: 1 } : { phase: 2, backend: message.form.backend }, message.form);
+        return;
+      case 'formChanged':
+        // Remembered as typed, so palette runs (and the next session) use what the panel shows.
+        if (message.form && !this.runs.isRunning) await this.forms.save(message.form);
+        return;
+      case 'runRejected':
+        void panel.post({ type: 'formErrors', errors: message.errors });
+        return;
+      case 'cancel':
+        await this.runs.cancel();
+        return;
+      case 'refreshEnvironment':
+        await this.studio.environment.get(true);
+        return;
+      case 'openFile':
+        await openRunOutput(message.path, panel.allowedRoots(), this.studio.log);
+        return;
+      case 'errorAction':
+        await this.runs.runErrorAction(message.index);
+        return;
+    }
+  }
+}

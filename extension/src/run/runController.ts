@@ -11,7 +11,7 @@ import { runErrorAction, showError } from '../errorActions';
 import { formatDuration, formatEta, formatProgressLine, formatStepCounter, overallFraction } from '../format';
 import { runLabel, toGenerateParams, validateRunForm, type RunForm, type RunRequest } from '../params';
 import type { Environment, GenerateResult, Outputs } from '../protocol';
-import type { Studio } from '../studio';
+import { outputRoots, type Studio } from '../studio';
 import type { BlackholeState, OutputLink, PreviewOutbound } from '../webview/outbound';
 import type { PreviewPanelHost } from '../webview/previewPanel';
 import type { FormStore } from './formStore';

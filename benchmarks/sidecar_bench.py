@@ -7,14 +7,12 @@ shutdown. Everything is timed from the client's side, on message arrival.
 
 from __future__ import annotations
 
-import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any, Dict, Optional
 
-from benchmarks.common import CORE, ROOT, Workload, child_env, log
-from benchmarks.sidecar_client import SidecarClient, proc_cpu_seconds, sidecar_command
+from benchmarks.common import CORE, ROOT, Workload, child_env, cpu_seconds, log
+from tests.sidecar.rpc_client import SidecarClient  # the one JSON-RPC client, shared with the tests
 
 
 def _status_kb(pid: int, field: str) -> Optional[float]:
@@ -50,14 +48,13 @@ def run_sidecar(w: Workload, phase: int, runs: int, out_dir: Path, threads: Opti
     scratch = Path(tempfile.mkdtemp(prefix="bench-scratchpad-"))  # empty: the sidecar runs the bundle
     env = child_env(threads)
     env.update(extra_env or {})
-    client = SidecarClient(sidecar_command(sys.executable, scratch, CORE), env, ROOT, out_dir / "sidecar.stderr.log")
-    client.start()
+    client = SidecarClient(["--scratchpad", str(scratch), "--bundle", str(CORE)], env=env, cwd=str(ROOT))
     result: Dict[str, Any] = {"kind": f"sidecar-phase{phase}", "label": label, "env": extra_env or {}, "runs": []}
     try:
-        t0 = time.perf_counter()
+        t0 = client.since_start()
         hs = client.request("studio/handshake", {"protocolVersion": 1, "clientName": "benchmarks"}, timeout=120)
-        result["spawn_to_handshake_s"] = time.perf_counter() - client.t_spawn
-        result["handshake_rtt_s"] = time.perf_counter() - t0
+        result["spawn_to_handshake_s"] = client.since_start()
+        result["handshake_rtt_s"] = client.since_start() - t0
         result["pipeline_source"] = hs.get("pipelineSource")
         result["rss_idle_mb"] = _status_kb(client.pid, "VmRSS")
         for i in range(runs):
@@ -71,20 +68,20 @@ def run_sidecar(w: Workload, phase: int, runs: int, out_dir: Path, threads: Opti
             if phase == 2:
                 request["backend"] = "torch"
             _reset_peak(client.pid)
-            cpu0 = proc_cpu_seconds(client.pid)
+            cpu0 = cpu_seconds(str(client.pid))
             log(f"sidecar phase {phase}: generate run {i + 1}/{runs}")
-            t_send = time.perf_counter()
-            rid = client.send_request("studio/generate", request)
-            msg = client.wait_response(rid, timeout)
-            t_done = msg.t
-            res = msg.body["result"]
-            cpu = proc_cpu_seconds(client.pid)
-            notes = client.notifications_for(res["runId"], after=t_send)
-            progress = [m for m in notes if m.body["method"] == "studio/progress"]
-            previews = [m for m in notes if m.body["method"] == "studio/preview"]
-            denoise = [m for m in progress if m.body["params"].get("stage") == "denoising"]
+            t_send = client.since_start()
+            msg = client.wait_message(client.send("studio/generate", request), timeout)
+            t_done = msg["_t"]
+            res = msg["result"]
+            cpu = cpu_seconds(str(client.pid))
+            notes = [n for n in client.notifications
+                     if n["_t"] >= t_send and (n.get("params") or {}).get("runId") in (None, res["runId"])]
+            progress = [m for m in notes if m["method"] == "studio/progress"]
+            previews = [m for m in notes if m["method"] == "studio/preview"]
+            denoise = [m for m in progress if m["params"].get("stage") == "denoising"]
             steps = res["timings"]["stepsS"]
-            first_step_done = denoise[0].t - t_send if denoise else None
+            first_step_done = denoise[0]["_t"] - t_send if denoise else None
             run = {
                 "run_id": res["runId"],
                 "status": res["status"],
@@ -97,8 +94,8 @@ def run_sidecar(w: Workload, phase: int, runs: int, out_dir: Path, threads: Opti
                 "first_step_done_s": first_step_done,
                 "progress_notes": len(progress),
                 "preview_notes": len(previews),
-                "preview_bytes": sum(sum(len(f) for f in m.body["params"].get("frames", [])) for m in previews),
-                "step_notice_gaps_s": [b.t - a.t for a, b in zip(denoise, denoise[1:])],
+                "preview_bytes": sum(sum(len(f) for f in m["params"].get("frames", [])) for m in previews),
+                "step_notice_gaps_s": [b["_t"] - a["_t"] for a, b in zip(denoise, denoise[1:])],
                 "cpu_s": None if cpu is None or cpu0 is None else cpu - cpu0,
                 "peak_rss_mb": _status_kb(client.pid, "VmHWM"),
                 "outputs": res.get("outputs"),
@@ -107,5 +104,6 @@ def run_sidecar(w: Workload, phase: int, runs: int, out_dir: Path, threads: Opti
             result["runs"].append(run)
         result["rss_end_mb"] = _status_kb(client.pid, "VmRSS")
     finally:
-        result["exit_code"] = client.close()
+        result["exit_code"] = client.close(timeout=60)
+        (out_dir / "sidecar.stderr.log").write_text("\n".join(client.stderr_lines) + "\n", encoding="utf-8")
     return result

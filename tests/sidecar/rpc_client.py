@@ -1,8 +1,11 @@
-"""A small JSON-RPC client that drives `python -m animatediff_sidecar` over real pipes.
+"""The one Python JSON-RPC client of the sidecar: it drives `python -m animatediff_sidecar` over
+real pipes for the tests (tests/sidecar) and the benchmarks (benchmarks/sidecar_bench.py).
 
 It parses the LSP base-protocol framing strictly: any byte on stdout that is not a well-formed
 `Content-Length` frame holding one JSON-RPC message is recorded in `corruption`, which the
-fixtures assert is empty - that is how "nothing else writes to stdout" is tested.
+fixtures assert is empty - that is how "nothing else writes to stdout" is tested. Every message
+read is stamped on arrival (`"_t"`: seconds since the process was started), so the benchmarks can
+time requests and notifications from the client's side.
 """
 
 from __future__ import annotations
@@ -85,8 +88,8 @@ class SidecarClient:
                 self.corruption.append(f"bad body ({exc}): {body[:200]!r}")
                 continue
             with self._cond:
+                message["_t"] = time.perf_counter() - self.started
                 if "method" in message:
-                    message["_t"] = time.perf_counter() - self.started
                     self.notifications.append(message)
                 else:
                     self.responses[message.get("id")] = message
@@ -117,6 +120,10 @@ class SidecarClient:
 
     def wait(self, request_id: int, timeout: float = 60.0) -> Any:
         """The result of a request sent with `send`; raises RpcError for an error response."""
+        return self.wait_message(request_id, timeout).get("result")
+
+    def wait_message(self, request_id: int, timeout: float = 60.0) -> Dict[str, Any]:
+        """The whole response message (with its arrival time `_t`); raises RpcError for an error."""
         deadline = time.monotonic() + timeout
         with self._cond:
             while request_id not in self.responses:
@@ -129,7 +136,7 @@ class SidecarClient:
             response = self.responses.pop(request_id)
         if "error" in response:
             raise RpcError(response["error"])
-        return response.get("result")
+        return response
 
     def request(self, method: str, params: Any = None, timeout: float = 60.0) -> Any:
         return self.wait(self.send(method, params), timeout)
@@ -156,6 +163,14 @@ class SidecarClient:
         with self._cond:
             return [n["params"] for n in self.notifications
                     if n["method"] == method and (run_id is None or n["params"].get("runId") == run_id)]
+
+    def since_start(self) -> float:
+        """Now, on the clock of the `_t` stamps."""
+        return time.perf_counter() - self.started
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
 
     def stderr_tail(self, lines: int = 40) -> str:
         return "--- sidecar stderr ---\n" + "\n".join(self.stderr_lines[-lines:])

@@ -6,6 +6,8 @@
 #   scripts/bench.sh --quick           tiny models, about a minute (for working on the benchmark itself)
 #   scripts/bench.sh --experiments --wait-quiet 300   + the candidate optimisations, waiting out other load
 #   scripts/bench.sh --write-latest    also update benchmarks/latest.json + latest.md (the committed table)
+#   scripts/bench.sh --presets [--quick] [--write-latest]   the presets benchmark (issue 11): 8 frames at 512x512,
+#                                      bare diffusers vs Quality vs Fast (Lightning), benchmarks/fast.py (~30 min quiet)
 # Any other option goes to `python -m benchmarks.run` (see --help there).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -13,4 +15,8 @@ cd "$root"
 scripts/setup-python.sh
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 export PYTHONPATH="$root:$root/python/tt-animatediff:$root/python/sidecar${PYTHONPATH:+:$PYTHONPATH}"
+if [[ "${1:-}" == "--presets" ]]; then
+  shift
+  exec .venv/bin/python -m benchmarks.fast "$@"
+fi
 exec .venv/bin/python -m benchmarks.run "$@"

@@ -64,3 +64,26 @@ def test_motion_example_phase3(tiny_models, tmp_path):
     bad = run_example("generate_motion.py", "--model", tiny_models["sd"], "--motion-adapter", tiny_models["motion_adapter"],
                       "--motion-scale", "5", "--steps", "1", "--frames", "1", cwd=tmp_path / "bad")
     assert bad.returncode == 2 and "invalid parameter motion_scale" in bad.stderr
+
+
+def test_baseline_example_with_the_lightning_preset_from_the_hub_cache(tiny_models, tmp_path):
+    """--preset lightning resolves ByteDance/AnimateDiff-Lightning from the HF cache and runs its steps/CFG."""
+    import json
+
+    env_cache = {"HF_HUB_CACHE": tiny_models["hf_cache"]}
+    proc = subprocess.run([sys.executable, str(BUNDLE / "examples" / "generate_baseline.py"), "--model", tiny_models["sd"],
+                           "--preset", "lightning", "--dtype", "float32", "--frames", "2", "--width", "64",
+                           "--height", "64"], cwd=tmp_path, env=dict(os.environ, HF_HUB_OFFLINE="1", **env_cache),
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    meta = json.loads((tmp_path / "output" / "baseline.json").read_text())
+    assert meta["preset"]["name"] == "lightning" and meta["params"]["steps"] == 4
+    assert meta["params"]["guidance_scale"] == 1.0 and meta["dtype"] == "float32"
+    assert meta["scheduler"]["class"] == "EulerDiscreteScheduler" and meta["scheduler"]["timestep_spacing"] == "trailing"
+
+
+def test_lightning_steps_that_match_no_checkpoint_are_refused(tiny_models, tmp_path):
+    proc = run_example("generate_baseline.py", "--model", tiny_models["sd"], "--preset", "lightning", "--steps", "3",
+                       cwd=tmp_path)
+    assert proc.returncode == 2 and "invalid parameter steps: 3 does not match" in proc.stderr
+    assert "Traceback" not in proc.stderr

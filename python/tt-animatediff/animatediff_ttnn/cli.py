@@ -11,6 +11,9 @@ from typing import Callable, Optional, Tuple
 from .models import ModelNotFound
 from .params import GENERATION, SPEC, GenerationParams, Param, ParamError
 from .sources import default_source
+from .presets import get_preset
+
+PRESET_DEFAULTED = ("steps", "guidance_scale")  # with a preset flag, None here means "the preset's"
 from .progress import Cancelled, StepEvent
 from .unet_backend import BackendUnavailable
 
@@ -20,14 +23,18 @@ def base_parser(description: str, default_output: str, motion_adapter: bool = Tr
     """Flags for every generation parameter plus the named run options, all from params.PARAMETERS."""
     parser = argparse.ArgumentParser(description=description)
     for param in GENERATION:
-        _add_flag(parser, param, param.initial())
+        _add_flag(parser, param, None if "preset" in run_options and param.name in PRESET_DEFAULTED else param.initial())
     for name in run_options:
         _add_flag(parser, SPEC[name], SPEC[name].default_for(phase))
     parser.add_argument("--output", default=default_output, help="path of the GIF; other formats go beside it")
     # Environment variables let a user (or a test) point every command at other models once.
     parser.add_argument("--model", default=default_source("sd"),
                         help="SD 1.x hub id or local diffusers folder (env ANIMATEDIFF_SD_MODEL)")
-    if motion_adapter:
+    if motion_adapter and "preset" in run_options:
+        parser.add_argument("--motion-adapter", default=None,
+                            help="hub id, local diffusers folder, or original .ckpt/.safetensors file; default: the "
+                                 "preset's (for quality: env ANIMATEDIFF_MOTION_ADAPTER, else the v1-5-2 adapter)")
+    elif motion_adapter:
         parser.add_argument("--motion-adapter", default=default_source("motion_adapter"),
                             help="hub id, local diffusers folder, or original .ckpt/.safetensors file "
                                  "(env ANIMATEDIFF_MOTION_ADAPTER)")
@@ -48,7 +55,20 @@ def _add_flag(parser: argparse.ArgumentParser, param: Param, default: object) ->
 def params_from_args(args: argparse.Namespace) -> GenerationParams:
     values = {p.name: getattr(args, p.name) for p in GENERATION}
     values["formats"] = tuple(f.strip() for f in values["formats"].split(",") if f.strip())
+    if "preset" in getattr(args, "run_options", ()):
+        preset = get_preset(args.preset or SPEC["preset"].default)
+        values["steps"] = preset.steps if values["steps"] is None else values["steps"]
+        values["guidance_scale"] = preset.guidance_scale if values["guidance_scale"] is None else values["guidance_scale"]
     return GenerationParams(**values)
+
+
+def motion_adapter_from_args(args: argparse.Namespace) -> Optional[str]:
+    """--motion-adapter, else (quality preset only) ANIMATEDIFF_MOTION_ADAPTER, else the preset's own."""
+    if args.motion_adapter:
+        return args.motion_adapter
+    if args.preset == SPEC["preset"].default:
+        return os.environ.get("ANIMATEDIFF_MOTION_ADAPTER") or None
+    return None
 
 
 def check_run_options(args: argparse.Namespace) -> None:
@@ -87,6 +107,8 @@ def run_cli(run: Callable[[GenerationParams, Path, ProgressBar], object], args: 
         params = params_from_args(args)
         params.validate()
         check_run_options(args)
+        if "preset" in args.run_options:
+            get_preset(args.preset).check(params)
         result = run(params, Path(args.output), bar)
     except ParamError as exc:
         bar.close()

@@ -1,17 +1,24 @@
 """Which torch device and dtype to run on.
 
-fp16 on CUDA halves memory and time. Everywhere else fp32: CPUs without native bf16/fp16 units
-(AVX2-only machines) run half-precision convolutions 5-100x slower, and MPS fp16 is not reliable
-for the VAE.
+The dtype follows what the hardware computes natively (`choose_dtype`): fp16 on CUDA; bf16 on CPUs
+that have bf16 instructions (AVX-512 BF16 / AMX on x86, the BF16 extension on Arm), where bf16
+matrix products run 3-5x faster than fp32; fp32 everywhere else - CPUs without native bf16 run it
+5-100x *slower* (emulated), and MPS fp16 is not reliable for the VAE. The decision is taken from
+what torch and the CPU report, never from the vendor's name. `--dtype` overrides it.
+
+Lower precision applies to the networks' weights and activations only. Scheduler arithmetic, the
+latents carried from step to step and the starting noise stay fp32 (pipeline.py, torch_backend.py):
+they are a few element-wise operations per step, and rounding there would accumulate over steps.
 """
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 
 from .params import DEVICES as DEVICE_CHOICES
+from .params import SPEC
 
 
 def pick_device(requested: str = "auto") -> torch.device:
@@ -32,13 +39,49 @@ def pick_device(requested: str = "auto") -> torch.device:
     return torch.device(requested)
 
 
+DTYPE_CHOICES = SPEC["dtype"].choices
+_DTYPE_NAMES = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
+                "float16": torch.float16, "fp16": torch.float16}
+
+
+def cpu_bf16_support() -> str:
+    """The CPU feature that gives native bf16 arithmetic ('' when there is none)."""
+    cpu = getattr(torch, "cpu", None)
+    for feature, probe in (("amx_bf16", "_is_amx_tile_supported"), ("avx512_bf16", "_is_avx512_bf16_supported")):
+        try:
+            if getattr(cpu, probe)():
+                return feature
+        except (AttributeError, RuntimeError):
+            pass
+    flags = set(cpuinfo_field("flags").split()) | set(cpuinfo_field("Features").split())  # x86 | Arm
+    for feature in ("amx_bf16", "avx512_bf16", "bf16"):
+        if feature in flags:
+            return feature
+    return ""
+
+
+def choose_dtype(device: torch.device, requested: Optional[str] = None) -> Tuple[torch.dtype, str]:
+    """The dtype to run the networks in, and a sentence saying why."""
+    if requested and requested != "auto":
+        if requested not in _DTYPE_NAMES:
+            raise ValueError(f"dtype: unknown {requested!r}; choose from {list(DTYPE_CHOICES)}")
+        return _DTYPE_NAMES[requested], "asked for explicitly"
+    if device.type == "cuda":
+        return torch.float16, "CUDA GPUs compute fp16 natively"
+    if device.type == "cpu":
+        feature = cpu_bf16_support()
+        if feature and torch.backends.mkldnn.is_available():
+            return torch.bfloat16, f"the CPU has native bf16 ({feature})"
+        return torch.float32, "the CPU has no native bf16 (it would be emulated, many times slower)"
+    return torch.float32, f"{device.type}: fp32 (half precision is not reliable for the VAE here)"
+
+
 def pick_dtype(device: torch.device, requested: Optional[str] = None) -> torch.dtype:
-    if requested:
-        table = {"float32": torch.float32, "fp32": torch.float32, "float16": torch.float16, "fp16": torch.float16}
-        if requested not in table:
-            raise ValueError(f"dtype: unknown {requested!r}; choose float32 or float16")
-        return table[requested]
-    return torch.float16 if device.type == "cuda" else torch.float32
+    return choose_dtype(device, requested)[0]
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).replace("torch.", "")
 
 
 def cpuinfo_field(name: str) -> str:

@@ -2,6 +2,8 @@
 
     python -m animatediff_ttnn.download                      # both defaults (~6.1 GB)
     python -m animatediff_ttnn.download CompVis/stable-diffusion-v1-4
+    python -m animatediff_ttnn.download --preset lightning   # what a preset needs (+ --steps 1/2/4/8)
+    python -m animatediff_ttnn.download ByteDance/AnimateDiff-Lightning:animatediff_lightning_8step_diffusers.safetensors
 
 Interrupted downloads resume where they stopped when run again.
 """
@@ -14,28 +16,58 @@ from typing import List, Optional
 
 from .sources import (ADAPTER_DOWNLOAD_PATTERNS, DEFAULT_MOTION_ADAPTER, DEFAULT_SD_MODEL, SD_DOWNLOAD_PATTERNS,
                       hub_cache_dir)
+from .presets import ANIMATELCM_LORA_FILE, ANIMATELCM_REPO, LIGHTNING_REPO, get_preset, lightning_file
 
 
-def patterns_for(repo_id: str) -> List[str]:
-    """Motion adapters are single-folder repos; everything else is treated as an SD pipeline repo."""
+def patterns_for(target: str) -> List[str]:
+    """`repo:file` fetches that one file. Lightning repos hold one checkpoint per step count (the
+    preset's 4-step one by default); AnimateLCM's repo holds an adapter folder plus its LoRA; other
+    motion adapters are single-folder repos; everything else is treated as an SD pipeline repo."""
+    repo_id, _, filename = target.partition(":")
+    if filename:
+        return [filename]
+    if repo_id == LIGHTNING_REPO:
+        return [lightning_file(get_preset("lightning").steps)]
+    if repo_id == ANIMATELCM_REPO:
+        return ADAPTER_DOWNLOAD_PATTERNS + [ANIMATELCM_LORA_FILE]
     return ADAPTER_DOWNLOAD_PATTERNS if "motion-adapter" in repo_id or "animatediff" in repo_id.lower() else SD_DOWNLOAD_PATTERNS
 
 
-def download_model(repo_id: str, revision: Optional[str] = None, tqdm_class=None) -> str:
+def preset_targets(name: str, steps: Optional[int] = None) -> List[str]:
+    """Everything a preset runs with: the SD model, its motion module (and LoRA)."""
+    preset = get_preset(name)
+    if preset.name == "lightning":
+        return [DEFAULT_SD_MODEL, f"{LIGHTNING_REPO}:{lightning_file(steps or preset.steps)}"]
+    return [DEFAULT_SD_MODEL, preset.motion_adapter]
+
+
+def download_model(target: str, revision: Optional[str] = None, tqdm_class=None) -> str:
     from huggingface_hub import snapshot_download
 
-    return snapshot_download(repo_id, revision=revision, allow_patterns=patterns_for(repo_id), tqdm_class=tqdm_class)
+    repo_id = target.partition(":")[0]
+    return snapshot_download(repo_id, revision=revision, allow_patterns=patterns_for(target), tqdm_class=tqdm_class)
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Download the lesson's models into the Hugging Face cache.")
-    parser.add_argument("repos", nargs="*", default=[DEFAULT_SD_MODEL, DEFAULT_MOTION_ADAPTER])
+    parser.add_argument("repos", nargs="*", help="hub ids, or repo:file for one file "
+                                                 f"(default: {DEFAULT_SD_MODEL} {DEFAULT_MOTION_ADAPTER})")
+    parser.add_argument("--preset", default=None, help="fetch what a preset needs: quality, lightning, animatelcm")
+    parser.add_argument("--steps", type=int, default=None, help="with --preset lightning: which checkpoint (1/2/4/8)")
     parser.add_argument("--revision", default=None)
     parser.add_argument("--dry-run", action="store_true", help="list what would be fetched, fetch nothing")
     args = parser.parse_args(argv)
+    if args.preset:
+        try:
+            if args.steps is not None:
+                get_preset(args.preset).check(_steps_only(args.steps))
+            args.repos = args.repos + preset_targets(args.preset, args.steps)
+        except ValueError as exc:
+            parser.error(str(exc))
+    args.repos = args.repos or [DEFAULT_SD_MODEL, DEFAULT_MOTION_ADAPTER]
     if args.dry_run:
         for repo in args.repos:
-            print(f"{repo}: {' '.join(patterns_for(repo))} -> {hub_cache_dir()}")
+            print(f"{repo.partition(':')[0]}: {' '.join(patterns_for(repo))} -> {hub_cache_dir()}")
         return 0
     for repo in args.repos:
         try:
@@ -45,6 +77,12 @@ def main(argv=None) -> int:
             return 1
         print(f"{repo}: {path}")
     return 0
+
+
+def _steps_only(steps: int):
+    from .params import GenerationParams
+
+    return GenerationParams(prompt="-", steps=steps)
 
 
 if __name__ == "__main__":

@@ -124,5 +124,78 @@ def load_motion_adapter(source: str = DEFAULT_MOTION_ADAPTER, dtype: torch.dtype
     return adapter.eval().requires_grad_(False)
 
 
+def resolve_model_file(source: str, filename: str, what: str) -> Path:
+    """One weights file: `source` is a hub id (the HF cache first, then the hub), a local folder
+    holding `filename`, or the file itself."""
+    if is_local(source):
+        path = Path(source).expanduser()
+        path = path / filename if path.is_dir() else path
+        if not path.is_file():
+            raise ModelNotFound(what, str(path), str(path.resolve()), "check the path, or download the file and pass it",
+                                "no such file")
+        return path
+    from huggingface_hub import hf_hub_download
+
+    try:
+        return Path(hf_hub_download(source, filename, local_files_only=True))
+    except (OSError, ValueError):
+        pass  # not in the cache: try the hub (offline, this fails below with the command to run)
+    try:
+        return Path(hf_hub_download(source, filename))
+    except (OSError, ValueError) as exc:
+        raise ModelNotFound(what, f"{source}:{filename}", _looked_in(source), download_command(source, filename),
+                            _first_line(exc)) from exc
+
+
+def load_adapter_file(path: Path, dtype: torch.dtype = torch.float32):
+    """A MotionAdapter from one diffusers-layout safetensors file (AnimateDiff-Lightning's format).
+
+    The model card builds `MotionAdapter()` (the v1-5-2 architecture) and loads the file into it;
+    here the architecture is read from the tensor shapes, which gives that same configuration for
+    the real checkpoints and lets smaller test checkpoints load too.
+    """
+    from diffusers import MotionAdapter
+    from safetensors.torch import load_file
+
+    from .motion_checkpoint import diffusers_to_original, infer_adapter_config
+
+    state = load_file(str(path))
+    adapter = MotionAdapter(**infer_adapter_config(diffusers_to_original(state)))
+    missing, unexpected = adapter.load_state_dict(state, strict=False)
+    missing = [k for k in missing if not k.endswith("pos_embed.pe")]  # fixed sinusoids, rebuilt by the module
+    if missing or unexpected:
+        raise ValueError(f"{path.name} is not a diffusers MotionAdapter checkpoint: missing {missing[:3]}, "
+                         f"unexpected {unexpected[:3]}")
+    return adapter.to(dtype).eval().requires_grad_(False)
+
+
+def load_preset_motion_adapter(preset, source: Optional[str] = None, steps: Optional[int] = None,
+                               dtype: torch.dtype = torch.float32):
+    """The motion adapter a preset runs with: (adapter, where it came from, checkpoint step count or None).
+
+    Lightning has one checkpoint file per step count, so `steps` picks the file; a local file gives
+    its step count in its name (`animatediff_lightning_4step_diffusers.safetensors`).
+    """
+    from .presets import lightning_file, lightning_steps_of
+
+    source = source or preset.motion_adapter
+    if preset.name != "lightning":
+        return load_motion_adapter(source, dtype), source, None
+    what = "AnimateDiff-Lightning checkpoint"
+    path = Path(source).expanduser()
+    if is_local(source) and path.suffix.lower() == ".safetensors":
+        file_steps = lightning_steps_of(path.name)
+        if file_steps is None:
+            raise ValueError(f"motion_adapter: cannot tell which step count {path.name} was distilled for; "
+                             "keep the original file name (animatediff_lightning_<N>step_diffusers.safetensors)")
+        steps = file_steps
+        filename = path.name
+    else:
+        steps = steps or preset.steps
+        filename = lightning_file(steps)
+    resolved = resolve_model_file(source, filename, what)
+    return load_adapter_file(resolved, dtype), f"{source}:{filename}" if path.suffix != ".safetensors" else source, steps
+
+
 def motion_max_frames(adapter) -> int:
     return int(adapter.config.motion_max_seq_length)

@@ -168,6 +168,13 @@ PARAMETERS: Tuple[Param, ...] = (
     Param("device", "choice", "auto", "torch device: auto (cuda, then mps, then cpu), cpu, cuda, mps "
           "(cuda:N also works). Phase 2's torch backend defaults to cpu.", choices=("auto", "cpu", "cuda", "mps"), indexed=True, group="run", phase_defaults=((2, "cpu"),),
           setting=True),
+    Param("preset", "choice", "quality", "Phase 1's motion module and sampler: quality (v1-5-2, DDIM, 25 steps, "
+          "CFG 7.5), lightning (AnimateDiff-Lightning, 1/2/4/8 steps, no CFG), animatelcm (AnimateLCM, 6 steps, "
+          "CFG 2). Steps and guidance default to the preset's.", choices=("quality", "lightning", "animatelcm"),
+          group="run", phases=(1,), setting=True),
+    Param("dtype", "choice", "auto", "Precision of the networks: auto (fp16 on CUDA, bf16 on CPUs with native "
+          "bf16, else fp32), float32, bfloat16, float16. The scheduler always computes in fp32.",
+          choices=("auto", "float32", "bfloat16", "float16"), group="run", setting=True),
     Param("perturbation_strength", "float", None, "Phase 2: per-frame noise strength (default: "
           "PERTURBATION_STRENGTH in ttnn_pipeline.py).", minimum=0.0, maximum=1.0, group="run", phases=(2,),
           cli_aliases=("--perturbation",)),

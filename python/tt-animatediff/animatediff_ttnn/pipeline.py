@@ -10,6 +10,7 @@ writes the outputs with their metadata. It does not change the math.
 
 from __future__ import annotations
 
+import inspect
 import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
@@ -18,55 +19,65 @@ import torch
 from PIL import Image
 
 from .cpu_speedups import use_onednn_linear
-from .device import pick_device, pick_dtype
-from .models import DEFAULT_MOTION_ADAPTER, DEFAULT_SD_MODEL, SDComponents, load_motion_adapter, load_sd_components, motion_max_frames
-from .params import GenerationParams
+from .device import choose_dtype, dtype_name, pick_device
+from .models import DEFAULT_SD_MODEL, SDComponents, load_preset_motion_adapter, load_sd_components, motion_max_frames
+from .params import GenerationParams, ParamError
+from .presets import ANIMATEDIFF_SCHEDULER_OVERRIDES, DEFAULT_PRESET, PRESETS, Preset, get_preset  # noqa: F401
 from .previews import video_latents_to_previews
 from .progress import CancelToken, StepCallback, StepEvent
 from .run_record import RunResult, Timings, finish_run
 
-# AnimateDiff's motion modules were trained with a linear beta schedule and no sample clipping.
-ANIMATEDIFF_SCHEDULER_OVERRIDES = {
-    "beta_schedule": "linear",
-    "clip_sample": False,
-    "steps_offset": 1,
-    "timestep_spacing": "linspace",
-}
 # Frames the VAE decodes at once: bounds peak memory. Measured on a 2-core CPU, 8 frames at 256x256
 # (benchmarks/): chunk 1/2/4/8 -> +320/458/802/1551 MB at 2.07/1.86/1.88/1.88 s per frame; memory
 # grows 4x at 512x512. Two is as fast as any larger chunk with little more memory than one.
 DECODE_CHUNK_FRAMES = 2
 
 
-def make_scheduler(sd_scheduler_config: Dict[str, Any]):
-    """DDIM configured for AnimateDiff, keeping x0 of the last step for previews."""
-    from diffusers import DDIMScheduler
+def make_scheduler(sd_scheduler_config: Dict[str, Any], preset: Preset = PRESETS[DEFAULT_PRESET]):
+    """The preset's scheduler, stepping in fp32 and keeping x0 of its last step for previews."""
+    import diffusers
 
-    class PreviewingDDIMScheduler(DDIMScheduler):
-        """DDIM unchanged, except that it remembers the predicted clean latents of its last step."""
+    base = getattr(diffusers, preset.scheduler)
+
+    class PreviewingScheduler(base):
+        """The diffusers scheduler unchanged, except that its arithmetic runs in fp32 whatever the
+        UNet's dtype (so the latents carried between steps keep fp32 precision) and that it
+        remembers the predicted clean latents of its last step."""
 
         last_x0: Optional[torch.Tensor] = None
 
-        def step(self, *args, **kwargs):
-            out = super().step(*args, **kwargs)
-            self.last_x0 = out[1] if isinstance(out, tuple) else out.pred_original_sample
+        def step(self, model_output, timestep, sample, *args, **kwargs):
+            out = super().step(model_output.float(), timestep, sample.float(), *args, **kwargs)
+            if isinstance(out, tuple):
+                self.last_x0 = out[1] if len(out) > 1 else None
+            else:
+                self.last_x0 = getattr(out, "pred_original_sample", None)
+                if self.last_x0 is None:
+                    self.last_x0 = getattr(out, "denoised", None)  # LCM's name for it
             return out
 
-    return PreviewingDDIMScheduler.from_config(sd_scheduler_config, **ANIMATEDIFF_SCHEDULER_OVERRIDES)
+    PreviewingScheduler.__name__ = PreviewingScheduler.__qualname__ = "Previewing" + base.__name__
+    # diffusers passes `generator`/`eta` only to a step() whose signature names them (LCM draws noise)
+    PreviewingScheduler.step.__signature__ = inspect.signature(base.step)
+    return PreviewingScheduler.from_config(sd_scheduler_config, **preset.scheduler_overrides)
 
 
-def unet_with_motion(sd: SDComponents, adapter) -> Any:
-    """SD UNet + motion modules; built once per (SD, adapter) pair and kept with the SD components.
+def unet_with_motion(sd: SDComponents, adapter, lora=None) -> Any:
+    """SD UNet + motion modules (+ the preset's LoRA); built once per (SD, adapter) pair and kept
+    with the SD components.
 
     The motion UNet *shares* its weights with the SD UNet and the adapter instead of copying them
     (diffusers' `from_unet2d` copies): both stay loaded anyway (Phase 2 uses the SD UNet), so a copy
     would cost another ~5 GB at full size. It is built on the meta device, so nothing is allocated or
-    randomly initialised before the weights are attached. Weights are never modified in place.
+    randomly initialised before the weights are attached. Weights are never modified in place: a
+    LoRA is added as separate layers around the shared ones (peft), never fused into them.
     """
-    key = ("unet_motion", id(adapter))
+    key = ("unet_motion", id(adapter), lora)
     if key not in sd.extras:
         from diffusers import UNetMotionModel
 
+        for model in (sd.unet, adapter):
+            align_weights(model)
         with torch.device("meta"):
             unet = UNetMotionModel.from_unet2d(sd.unet, adapter, load_weights=False)
         if not share_weights(unet, sd.unet, adapter):  # an unexpected layout: let diffusers copy
@@ -74,8 +85,36 @@ def unet_with_motion(sd: SDComponents, adapter) -> Any:
         if unet.dtype != sd.unet.dtype:
             unet = unet.to(sd.unet.dtype)
         use_onednn_linear(unet)  # fp32 on AMD AVX-512 CPUs: linear layers ~2x faster (cpu_speedups.py)
+        if lora is not None:
+            load_lora(unet, lora)
         sd.extras[key] = unet.eval().requires_grad_(False)
     return sd.extras[key]
+
+
+def align_weights(model, alignment: int = 64) -> None:
+    """Give weights that sit at odd addresses (views into a loaded safetensors file) their own
+    aligned memory. MKL's fp32 results depend on operand alignment in the last bits, and diffusers'
+    own AnimateDiffPipeline copies the UNet and adapter into fresh (aligned) memory: without this,
+    sharing instead of copying would change the frames by fp32 rounding."""
+    with torch.no_grad():
+        for param in model.parameters():
+            if param.device.type == "cpu" and param.data_ptr() % alignment:
+                param.data = param.data.clone()
+
+
+def load_lora(unet, lora) -> None:
+    """The preset's LoRA into the motion UNet, the way diffusers' `load_lora_weights` does it, but
+    only into the UNet: the text encoder is shared by every preset and must stay untouched."""
+    from diffusers import AnimateDiffPipeline
+
+    from .models import resolve_model_file
+
+    path = resolve_model_file(lora.source, lora.file, "LoRA")
+    state, alphas = AnimateDiffPipeline.lora_state_dict(str(path.parent), weight_name=path.name)
+    if any(not k.startswith("unet.") for k in state):
+        raise ValueError(f"{path.name}: holds layers outside the UNet; only UNet LoRAs are supported here")
+    AnimateDiffPipeline.load_lora_into_unet(state, alphas, unet=unet, adapter_name=lora.adapter_name)
+    unet.set_adapters([lora.adapter_name], weights=[lora.scale])
 
 
 def share_weights(motion_unet, unet2d, adapter) -> bool:
@@ -102,38 +141,65 @@ def share_weights(motion_unet, unet2d, adapter) -> bool:
 class Phase1Pipeline:
     """AnimateDiff on one torch device. Build with `from_sources`, or from already-loaded parts."""
 
-    def __init__(self, sd: SDComponents, adapter, adapter_source: str, device: torch.device, dtype: torch.dtype):
+    def __init__(self, sd: SDComponents, adapter, adapter_source: str, device: torch.device, dtype: torch.dtype,
+                 preset: Preset = PRESETS[DEFAULT_PRESET], dtype_reason: str = "",
+                 checkpoint_steps: Optional[int] = None):
         from diffusers import AnimateDiffPipeline
 
         self.sd, self.adapter, self.adapter_source = sd, adapter, adapter_source
-        self.device, self.dtype = device, dtype
+        self.device, self.dtype, self.dtype_reason = device, dtype, dtype_reason
+        self.preset, self.checkpoint_steps = preset, checkpoint_steps
         self.max_frames = motion_max_frames(adapter)
         self.pipe = AnimateDiffPipeline(
             vae=sd.vae,
             text_encoder=sd.text_encoder,
             tokenizer=sd.tokenizer,
-            unet=unet_with_motion(sd, adapter),
+            unet=unet_with_motion(sd, adapter, preset.lora),
             motion_adapter=adapter,
-            scheduler=make_scheduler(sd.scheduler_config),
+            scheduler=make_scheduler(sd.scheduler_config, preset),
         ).to(device)
         self.pipe.set_progress_bar_config(disable=True)
+        # the latents are fp32 between steps (make_scheduler); the VAE decodes in its own dtype
+        self.pipe.decode_latents = lambda latents, *args, **kwargs: AnimateDiffPipeline.decode_latents(
+            self.pipe, latents.to(sd.vae.dtype), *args, **kwargs)
 
     @classmethod
-    def from_sources(cls, model: str = DEFAULT_SD_MODEL, motion_adapter: str = DEFAULT_MOTION_ADAPTER,
-                     device: str = "auto", dtype: Optional[str] = None) -> Tuple["Phase1Pipeline", float]:
-        """Load everything; returns the pipeline and the seconds loading took."""
+    def from_sources(cls, model: str = DEFAULT_SD_MODEL, motion_adapter: Optional[str] = None,
+                     device: str = "auto", dtype: Optional[str] = None, preset: str = DEFAULT_PRESET,
+                     steps: Optional[int] = None) -> Tuple["Phase1Pipeline", float]:
+        """Load everything; returns the pipeline and the seconds loading took. `motion_adapter`
+        None takes the preset's; `steps` picks the Lightning checkpoint."""
         t0 = time.perf_counter()
+        chosen = get_preset(preset)
         dev = pick_device(device)
-        dt = pick_dtype(dev, dtype)
+        dt, reason = choose_dtype(dev, dtype)
         sd = load_sd_components(model, dt)
-        adapter = load_motion_adapter(motion_adapter, dt)
+        adapter, source, checkpoint_steps = load_preset_motion_adapter(chosen, motion_adapter, steps, dt)
         for part in (sd.unet, sd.vae, sd.text_encoder, adapter):
             part.to(dev)
-        return cls(sd, adapter, motion_adapter, dev, dt), time.perf_counter() - t0
+        pipeline = cls(sd, adapter, source, dev, dt, chosen, reason, checkpoint_steps)
+        return pipeline, time.perf_counter() - t0
+
+    def check(self, params: GenerationParams) -> None:
+        params.validate(max_frames=self.max_frames)
+        self.preset.check(params)
+        if self.checkpoint_steps is not None and params.steps != self.checkpoint_steps:
+            raise ParamError("steps", f"{params.steps}, but the loaded AnimateDiff-Lightning checkpoint is the "
+                                      f"{self.checkpoint_steps}-step one; it only works with {self.checkpoint_steps} steps")
+
+    def initial_latents(self, params: GenerationParams, generator: torch.Generator) -> torch.Tensor:
+        """The starting noise in fp32, drawn exactly as diffusers draws it for an fp32 pipeline (so
+        the same seed gives the same noise in every dtype). The same generator then goes on to the
+        scheduler (LCM draws fresh noise every step), as inside diffusers."""
+        from diffusers.utils.torch_utils import randn_tensor
+
+        shape = (1, self.pipe.unet.config.in_channels, params.num_frames,
+                 params.height // self.pipe.vae_scale_factor, params.width // self.pipe.vae_scale_factor)
+        return randn_tensor(shape, generator=generator, device=self.device, dtype=torch.float32)
 
     def generate(self, params: GenerationParams, on_step: Optional[StepCallback] = None,
                  cancel: Optional[CancelToken] = None, timings: Optional[Timings] = None) -> List[Image.Image]:
-        params.validate(max_frames=self.max_frames)
+        self.check(params)
         timings = timings or Timings()
         cancel = cancel or CancelToken()
         cancel.raise_if_cancelled()
@@ -142,28 +208,32 @@ class Phase1Pipeline:
         step_started = [0.0]
         last_step_end = [0.0]
 
-        def before_unet(_module, _args):
+        def before_unet(_module, args, kwargs):
             if timings.first_step_s is None:
                 timings.first_step_s = timings.elapsed()
                 timings.encode_s = time.perf_counter() - t_call  # prompt encoding + initial latents
             if not step_started[0]:
                 step_started[0] = time.perf_counter()
+            # the latents are fp32 between steps (make_scheduler); the UNet takes its own dtype
+            return (args[0].to(unet.dtype), *args[1:]), kwargs
 
         def after_step(_pipe, index: int, _t, callback_kwargs: Dict[str, Any]):
             now = time.perf_counter()
             timings.steps.append(now - step_started[0])
             step_started[0] = 0.0
+            latents = callback_kwargs["latents"]
             if on_step is not None:
-                x0 = scheduler.last_x0 if scheduler.last_x0 is not None else callback_kwargs["latents"]
+                x0 = scheduler.last_x0 if scheduler.last_x0 is not None else latents
                 on_step(StepEvent(phase=1, step=index + 1, total_steps=params.steps, frame=None,
                                   total_frames=params.num_frames, elapsed_s=timings.elapsed(),
-                                  previews=video_latents_to_previews(x0), latents=callback_kwargs["latents"]))
+                                  previews=video_latents_to_previews(x0), latents=latents))
             cancel.raise_if_cancelled()  # stops before the next UNet call and before the VAE decode
             last_step_end[0] = time.perf_counter()
             return callback_kwargs
 
-        hook = unet.register_forward_pre_hook(before_unet)
+        hook = unet.register_forward_pre_hook(before_unet, with_kwargs=True)
         t_call = time.perf_counter()
+        generator = torch.Generator("cpu").manual_seed(params.seed)
         try:
             out = self.pipe(
                 prompt=params.prompt,
@@ -173,7 +243,8 @@ class Phase1Pipeline:
                 width=params.width,
                 num_inference_steps=params.steps,
                 guidance_scale=params.guidance_scale,
-                generator=torch.Generator("cpu").manual_seed(params.seed),
+                latents=self.initial_latents(params, generator),
+                generator=generator,
                 output_type="pil",
                 decode_chunk_size=DECODE_CHUNK_FRAMES,
                 callback_on_step_end=after_step,
@@ -186,26 +257,36 @@ class Phase1Pipeline:
         return list(out.frames[0])
 
     def describe(self) -> Dict[str, Any]:
+        scheduler = self.pipe.scheduler
+        overrides = self.preset.scheduler_overrides
         return {
             "phase": 1,
             "backend": "torch",
             "device": str(self.device),
-            "dtype": str(self.dtype).replace("torch.", ""),
+            "dtype": dtype_name(self.dtype),
+            "dtype_reason": self.dtype_reason,
+            "preset": self.preset.describe(),
             "models": {
                 "sd": {"source": self.sd.source, "revision": self.sd.revision},
-                "motion_adapter": {"source": self.adapter_source, "max_frames": self.max_frames},
+                "motion_adapter": {"source": self.adapter_source, "max_frames": self.max_frames,
+                                   "checkpoint_steps": self.checkpoint_steps},
             },
-            "scheduler": {"class": "DDIMScheduler", **ANIMATEDIFF_SCHEDULER_OVERRIDES},
+            "scheduler": {"class": type(scheduler).__mro__[1].__name__, "math": "float32",
+                          **{k: scheduler.config[k] for k in overrides}},
         }
 
 
 def run_phase1(params: GenerationParams, output: Path, pipeline: Optional[Phase1Pipeline] = None,
-               model: str = DEFAULT_SD_MODEL, motion_adapter: str = DEFAULT_MOTION_ADAPTER, device: str = "auto",
-               on_step: Optional[StepCallback] = None, cancel: Optional[CancelToken] = None) -> RunResult:
+               model: str = DEFAULT_SD_MODEL, motion_adapter: Optional[str] = None, device: str = "auto",
+               on_step: Optional[StepCallback] = None, cancel: Optional[CancelToken] = None,
+               preset: str = DEFAULT_PRESET, dtype: Optional[str] = None) -> RunResult:
     """Generate and write the outputs. Nothing is written if the run fails or is cancelled."""
     params.validate()  # cheap checks before any model loads; frame limit is checked once the adapter is known
+    if pipeline is None:
+        get_preset(preset).check(params)
     timings = Timings()
     if pipeline is None:
-        pipeline, timings.load_s = Phase1Pipeline.from_sources(model, motion_adapter, device)
+        pipeline, timings.load_s = Phase1Pipeline.from_sources(model, motion_adapter, device, dtype, preset,
+                                                               params.steps)
     frames = pipeline.generate(params, on_step=on_step, cancel=cancel, timings=timings)
     return finish_run(frames, params, output, timings, pipeline.describe(), pipeline.device, cancel=cancel)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import List
+from typing import List, Optional
 
 DEFAULT_SD_MODEL = "CompVis/stable-diffusion-v1-4"
 DEFAULT_MOTION_ADAPTER = "guoyww/animatediff-motion-adapter-v1-5-2"
@@ -64,5 +64,6 @@ def hub_cache_dir() -> str:
         return os.path.join(os.path.expanduser(home), "hub")
 
 
-def download_command(repo_id: str) -> str:
-    return f"python -m animatediff_ttnn.download {repo_id}"
+def download_command(repo_id: str, filename: Optional[str] = None) -> str:
+    """The command that fetches a repo (or, with `filename`, one file of it: repo:file)."""
+    return f"python -m animatediff_ttnn.download {repo_id}" + (f":{filename}" if filename else "")

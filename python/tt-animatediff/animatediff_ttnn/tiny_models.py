@@ -5,6 +5,10 @@
 writes OUT_DIR/sd (a diffusers Stable Diffusion folder: UNet, VAE, CLIP text encoder, tokenizer,
 scheduler), OUT_DIR/motion-adapter (diffusers MotionAdapter folder) and the same adapter in the
 original AnimateDiff key layout as OUT_DIR/mm_tiny.ckpt and OUT_DIR/mm_tiny.safetensors.
+For the few-step presets it also writes, under the real file names, tiny AnimateDiff-Lightning
+checkpoints (OUT_DIR/lightning/animatediff_lightning_{1,2,4,8}step_diffusers.safetensors), a tiny
+AnimateLCM adapter folder with its LoRA (OUT_DIR/animatelcm/), and the same files as a Hugging Face
+cache (OUT_DIR/hf-cache: point HF_HUB_CACHE at it and the presets' hub ids resolve offline).
 Everything is built offline from configs; outputs are noise-like pictures, but every code path
 (loading, denoising, decoding, export) is the real one. It takes a few seconds on a CPU.
 """
@@ -13,9 +17,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
-from typing import Dict
+from typing import Dict, Optional
 
 import torch
 
@@ -116,26 +121,118 @@ def build_tiny_sd(folder: Path, seed: int = 0) -> Path:
     return _save_sd_folder(folder, unet, vae, text_encoder, tokenizer)
 
 
-def build_tiny_motion_adapter(folder: Path, seed: int = 1):
-    from diffusers import MotionAdapter
+TINY_ADAPTER = dict(block_out_channels=(32, 64), motion_layers_per_block=1, motion_max_seq_length=MAX_FRAMES,
+                    motion_num_attention_heads=8, motion_norm_num_groups=32, use_motion_mid_block=True)
 
-    torch.manual_seed(seed)
-    adapter = MotionAdapter(
-        block_out_channels=(32, 64),
-        motion_layers_per_block=1,
-        motion_max_seq_length=MAX_FRAMES,
-        motion_num_attention_heads=8,
-        motion_norm_num_groups=32,
-        use_motion_mid_block=True,
-    )
+
+def _randomise_proj_out(adapter) -> None:
     # Zero-initialised proj_out (AnimateDiff's init) would make the motion modules a no-op;
     # randomise it so tests notice if the motion weights are dropped or mangled.
     with torch.no_grad():
         for name, param in adapter.named_parameters():
             if "proj_out" in name:
                 param.normal_(0, 0.02)
+
+
+def build_tiny_motion_adapter(folder: Path, seed: int = 1):
+    from diffusers import MotionAdapter
+
+    torch.manual_seed(seed)
+    adapter = MotionAdapter(**TINY_ADAPTER)
+    _randomise_proj_out(adapter)
     adapter.save_pretrained(folder)
     return adapter
+
+
+def write_lightning_checkpoints(folder: Path, adapter_kwargs: Dict, step_counts=None) -> Dict[int, Path]:
+    """AnimateDiff-Lightning-shaped files: a diffusers MotionAdapter state dict per step count, in one
+    safetensors file each, named as ByteDance names them (different random weights per file)."""
+    from diffusers import MotionAdapter
+    from safetensors.torch import save_file
+
+    from .presets import LIGHTNING_STEPS, lightning_file
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for steps in step_counts or LIGHTNING_STEPS:
+        torch.manual_seed(100 + steps)
+        adapter = MotionAdapter(**adapter_kwargs)
+        _randomise_proj_out(adapter)
+        paths[steps] = folder / lightning_file(steps)
+        save_file({k: v.contiguous() for k, v in adapter.state_dict().items()}, str(paths[steps]))
+    return paths
+
+
+def write_kohya_lora(unet, path: Path, rank: int = 4, seed: int = 3) -> Path:
+    """A random LoRA for `unet` in the kohya/A1111 layout that LCM-style LoRAs ship in:
+    `lora_unet_<module path with _>.lora_down.weight` / `.lora_up.weight` / `.alpha`, covering the
+    attention projections, feed-forwards, proj_in/out and the resnets' convolutions."""
+    from safetensors.torch import save_file
+
+    generator = torch.Generator().manual_seed(seed)
+    state: Dict[str, torch.Tensor] = {}
+    for name, module in unet.named_modules():
+        if not name.startswith(("down_blocks", "mid_block", "up_blocks")) or "motion_modules" in name:
+            continue
+        if isinstance(module, torch.nn.Linear):
+            down = (rank, module.in_features)
+            up = (module.out_features, rank)
+        elif isinstance(module, torch.nn.Conv2d) and name.rsplit(".", 1)[-1] in ("conv1", "conv2", "proj_in", "proj_out"):
+            down = (rank, module.in_channels, *module.kernel_size)
+            up = (module.out_channels, rank, 1, 1)
+        else:
+            continue
+        key = "lora_unet_" + name.replace(".", "_")
+        state[key + ".lora_down.weight"] = torch.randn(down, generator=generator) * 0.1
+        state[key + ".lora_up.weight"] = torch.randn(up, generator=generator) * 0.1
+        state[key + ".alpha"] = torch.tensor(float(rank))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file(state, str(path))
+    return path
+
+
+def write_hub_cache(cache: Path, repo_id: str, files: Dict[str, Path]) -> Path:
+    """Files laid out as huggingface_hub's cache holds a downloaded repo (refs/main -> snapshot)."""
+    import shutil
+
+    repo = cache / ("models--" + repo_id.replace("/", "--"))
+    commit = "0" * 40  # a made-up revision; the cache only needs refs/main to name the snapshot
+    (repo / "refs").mkdir(parents=True, exist_ok=True)
+    (repo / "refs" / "main").write_text(commit, encoding="utf-8")
+    snapshot = repo / "snapshots" / commit
+    for name, source in files.items():
+        (snapshot / name).parent.mkdir(parents=True, exist_ok=True)
+        if (snapshot / name).exists():
+            (snapshot / name).unlink()
+        try:
+            os.link(source, snapshot / name)  # no second copy of a large file
+        except OSError:
+            shutil.copyfile(source, snapshot / name)
+    return snapshot
+
+
+def build_tiny_preset_models(out: Path, sd_folder: Path, adapter_kwargs: Optional[Dict] = None,
+                             step_counts=None, lora_rank: int = 4) -> Dict[str, Path]:
+    """Lightning and AnimateLCM models in the real file names and key layouts, also as an HF cache.
+    Tiny by default; `adapter_kwargs={}` gives the full-size (v1-5-2) architecture for benchmarks."""
+    from diffusers import MotionAdapter, UNet2DConditionModel
+
+    from .presets import ANIMATELCM_LORA_FILE, ANIMATELCM_REPO, LIGHTNING_REPO
+
+    adapter_kwargs = TINY_ADAPTER if adapter_kwargs is None else adapter_kwargs
+    lightning = write_lightning_checkpoints(out / "lightning", adapter_kwargs, step_counts)
+    lcm = out / "animatelcm"
+    torch.manual_seed(7)
+    adapter = MotionAdapter(**adapter_kwargs)
+    _randomise_proj_out(adapter)
+    adapter.save_pretrained(lcm)
+    write_kohya_lora(UNet2DConditionModel.from_pretrained(sd_folder, subfolder="unet"), lcm / ANIMATELCM_LORA_FILE,
+                     rank=lora_rank)
+    cache = out / "hf-cache"
+    write_hub_cache(cache, LIGHTNING_REPO, {p.name: p for p in lightning.values()})
+    write_hub_cache(cache, ANIMATELCM_REPO, {name: lcm / name for name in
+                                             ("config.json", "diffusion_pytorch_model.safetensors", ANIMATELCM_LORA_FILE)})
+    return {"lightning": out / "lightning", "animatelcm": lcm, "hf_cache": cache}
 
 
 def build_full_size_models(out: Path, seed: int = 0) -> Dict[str, Path]:
@@ -179,6 +276,7 @@ def build_tiny_models(out: Path) -> Dict[str, Path]:
     adapter = build_tiny_motion_adapter(paths["motion_adapter"])
     save_original_motion_checkpoint(adapter, paths["motion_ckpt"])
     save_original_motion_checkpoint(adapter, paths["motion_safetensors"])
+    paths.update(build_tiny_preset_models(out, paths["sd"]))
     return paths
 
 

@@ -1,7 +1,8 @@
 """Phase 2's UNet backend for any torch device: diffusers' SD UNet and PNDM scheduler.
 
 It runs exactly the loop the Blackhole backend runs, so the algorithm can be learned (and its
-constants tuned) on a laptop before it goes to the card.
+constants tuned) on a laptop before it goes to the card. The UNet runs in its own dtype (bf16 on
+CPUs with native bf16, see device.py); the latents and PNDM's arithmetic stay fp32.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ class TorchUNetBackend:
         self.scheduler_config = dict(scheduler_config)
         self.device = unet.device
         self.dtype = unet.dtype
-        self.device_description = f"torch {self.device.type} ({str(self.dtype).replace('torch.', '')})"
+        self.device_description = f"torch {self.device.type} (UNet {str(self.dtype).replace('torch.', '')}, scheduler float32)"
         self.scheduler = None
 
     def prepare_text_embeddings(self, embeddings: torch.Tensor) -> torch.Tensor:
@@ -40,7 +41,7 @@ class TorchUNetBackend:
         return [int(t) for t in self.scheduler.timesteps]
 
     def to_native(self, latents: torch.Tensor) -> torch.Tensor:
-        return latents.to(self.device, self.dtype)
+        return latents.to(self.device, torch.float32)
 
     def to_torch(self, latents_native: torch.Tensor) -> torch.Tensor:
         return latents_native.detach().float().cpu()
@@ -48,14 +49,14 @@ class TorchUNetBackend:
     @torch.no_grad()
     def guided_noise(self, latents_native, step_index: int, timestep: int, embeddings_native, guidance_scale: float):
         batch = torch.cat([latents_native, latents_native])
-        batch = self.scheduler.scale_model_input(batch, timestep)
-        noise = self.unet(batch, timestep, encoder_hidden_states=embeddings_native).sample
+        batch = self.scheduler.scale_model_input(batch, timestep).to(self.dtype)
+        noise = self.unet(batch, timestep, encoder_hidden_states=embeddings_native).sample.float()
         uncond, cond = noise.chunk(2)
         return uncond + guidance_scale * (cond - uncond)
 
     @torch.no_grad()
     def scheduler_step(self, noise_native, step_index: int, timestep: int, latents_native):
-        return self.scheduler.step(noise_native, timestep, latents_native).prev_sample
+        return self.scheduler.step(noise_native.float(), timestep, latents_native.float()).prev_sample
 
     def close(self) -> None:
         pass

@@ -151,20 +151,29 @@ class Phase2Pipeline:
         self._backend_key: Optional[Tuple[int, int]] = None
         self.backend_reason = ""
         self.last_perturbation_strength: Optional[float] = None
+        self.dtype_reason = ""
 
     @classmethod
     def from_sources(cls, model: str = DEFAULT_SD_MODEL, backend: str = "auto", device: str = "cpu",
-                     tt_metal_home: Optional[str] = None) -> Tuple["Phase2Pipeline", float]:
-        from .device import pick_device, pick_dtype
+                     tt_metal_home: Optional[str] = None, dtype: Optional[str] = None) -> Tuple["Phase2Pipeline", float]:
+        from .device import choose_dtype, pick_device
 
         validate_backend(backend)
         t0 = time.perf_counter()
         dev = pick_device(device)
-        sd = load_sd_components(model, pick_dtype(dev))
+        dt, reason = choose_dtype(dev, dtype)
+        if dtype in (None, "auto") and backend != "torch":
+            from .tt_metal import detect_blackhole
+
+            if detect_blackhole().available:  # tt-metal's demo builds its TTNN UNet from fp32 torch weights
+                dt, reason = torch.float32, "fp32 torch weights for the TTNN UNet (it computes in bfloat16 on the card)"
+        sd = load_sd_components(model, dt)
         # All three on the device: CLIP and the VAE left on the CPU in the GPU's fp16 would be slow.
         for part in (sd.unet, sd.vae, sd.text_encoder):
             part.to(dev)
-        return cls(sd, backend, tt_metal_home), time.perf_counter() - t0
+        pipeline = cls(sd, backend, tt_metal_home)
+        pipeline.dtype_reason = reason
+        return pipeline, time.perf_counter() - t0
 
     def backend_for(self, params: GenerationParams) -> UNetBackend:
         # The TTNN UNet is built for one image size, so the backend is rebuilt when the size changes.
@@ -223,6 +232,7 @@ class Phase2Pipeline:
             "backend_reason": self.backend_reason,
             "device": backend.device_description if backend else "",
             "dtype": str(self.sd.unet.dtype).replace("torch.", ""),
+            "dtype_reason": self.dtype_reason,
             "models": {"sd": {"source": self.sd.source, "revision": self.sd.revision}},
             "scheduler": {"class": "PNDMScheduler", "reset": "per frame"},
             "perturbation_strength": self.last_perturbation_strength,
@@ -237,13 +247,14 @@ class Phase2Pipeline:
 def run_phase2(params: GenerationParams, output: Path, pipeline: Optional[Phase2Pipeline] = None,
                model: str = DEFAULT_SD_MODEL, backend: str = "auto", device: str = "cpu",
                on_step: Optional[StepCallback] = None, on_frame: Optional[FrameCallback] = None,
-               cancel: Optional[CancelToken] = None, perturbation_strength: Optional[float] = None) -> RunResult:
+               cancel: Optional[CancelToken] = None, perturbation_strength: Optional[float] = None,
+               dtype: Optional[str] = None) -> RunResult:
     """Generate and write the outputs. Nothing is written if the run fails or is cancelled."""
     params.validate()
     validate_backend(backend)
     timings = Timings()
     if pipeline is None:
-        pipeline, timings.load_s = Phase2Pipeline.from_sources(model, backend, device)
+        pipeline, timings.load_s = Phase2Pipeline.from_sources(model, backend, device, dtype=dtype)
     frames = pipeline.generate(params, on_step=on_step, on_frame=on_frame, cancel=cancel, timings=timings,
                                perturbation_strength=perturbation_strength)
     return finish_run(frames, params, output, timings, pipeline.describe(), pipeline.sd.unet.device, cancel=cancel)

@@ -11,12 +11,12 @@ from animatediff_ttnn.ttnn_pipeline import run_phase2
 
 def main(argv=None) -> int:
     parser = base_parser(__doc__.strip().splitlines()[0], "output/blackhole.gif", motion_adapter=False,
-                         run_options=("backend", "device", "perturbation_strength"), phase=2)
+                         run_options=("backend", "device", "perturbation_strength", "dtype"), phase=2)
     args = parser.parse_args(argv)
 
     def run(params, output, bar):
         result = run_phase2(params, output, model=args.model, backend=args.backend, device=args.device,
-                            on_step=bar, perturbation_strength=args.perturbation_strength)
+                            on_step=bar, perturbation_strength=args.perturbation_strength, dtype=args.dtype)
         print_note(result.metadata.get("backend_reason"))
         return result
 

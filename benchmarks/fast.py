@@ -1,0 +1,116 @@
+"""The presets benchmark (issue 11): the seed's job, 8 frames at 512x512, four ways in one run.
+
+    scripts/bench.sh --presets            # full-size random-weight models (same FLOPs as the real ones)
+    scripts/bench.sh --presets --quick    # tiny models, a minute or two: for working on the benchmark
+
+1. bare diffusers as its docs set it up (fp32, DDIM, 25 steps, CFG 7.5)   - projected from --measure-steps
+2. ours, Quality preset (same job; dtype by capability: bf16 here)        - projected the same way
+3. ours, Fast (AnimateDiff-Lightning 4-step, no CFG)                      - end to end
+4. bare diffusers set up as the Lightning model card says (fp32 on CPU)   - end to end
+(+ ours AnimateLCM end to end with --animatelcm), the bf16 quality guard and the VAE decode per dtype.
+Each job runs in a fresh process (its peak RSS is its own); the machine and its load are recorded.
+Writes benchmarks/results/<time>-presets-<mode>.json and, with --write-latest, benchmarks/presets-latest.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+from benchmarks.common import ROOT, LoadMonitor, ensure_models, git_revision, log, machine, run_worker, workload
+
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def parse(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.fast", description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="tiny models instead of the full-size ones")
+    p.add_argument("--measure-steps", type=int, default=2, help="steps measured of the 25-step runs (default 2)")
+    p.add_argument("--animatelcm", action="store_true", help="also run the AnimateLCM preset end to end")
+    p.add_argument("--skip", default="", help="comma list: bare-quality,ours-quality,ours-lightning,bare-lightning,guard,vae")
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--wait-quiet", type=float, default=0.0, metavar="S",
+                   help="before each job wait up to S seconds for other processes to leave the CPUs")
+    p.add_argument("--write-latest", action="store_true")
+    return p.parse_args(argv)
+
+
+def preset_models(base: Path, full: bool) -> Dict[str, Path]:
+    """Lightning / AnimateLCM files beside the SD model, and an HF cache holding them (built once;
+    the tiny set comes with the tiny models)."""
+    if not (base / "hf-cache" / "models--wangfuyun--AnimateLCM").is_dir():
+        from animatediff_ttnn.tiny_models import build_tiny_preset_models
+
+        log(f"building the preset models into {base} (once)")
+        build_tiny_preset_models(base, base / "sd", adapter_kwargs={} if full else None,
+                                 step_counts=(4,) if full else None, lora_rank=64 if full else 4)
+    return {"lightning": base / "lightning", "hf_cache": base / "hf-cache"}
+
+
+def main(argv=None) -> int:
+    args = parse(argv)
+    mode = "quick" if args.quick else "full"
+    w = workload(mode, steps=25)
+    if not args.quick:
+        w = replace(w, width=512, height=512)
+    built = ensure_models(w)
+    paths = preset_models(Path(w.sd).parent, full=not args.quick)
+    import os
+
+    os.environ["HF_HUB_CACHE"] = str(paths["hf_cache"])  # the presets' hub ids resolve to the built files
+    skip = set(filter(None, args.skip.split(",")))
+    lightning = replace(w, steps=4, guidance_scale=1.0)
+    jobs = [
+        ("bare-quality", w, args.measure_steps),
+        ("ours-quality", w, args.measure_steps),
+        ("ours-lightning", lightning, 0),
+        ("bare-lightning", replace(lightning, motion_adapter=str(paths["lightning"] / "animatediff_lightning_4step_diffusers.safetensors")), 0),
+    ]
+    if args.animatelcm:
+        jobs.append(("ours-animatelcm", replace(w, steps=6, guidance_scale=2.0), 0))
+    jobs += [("guard", replace(w, width=256, height=256) if not args.quick else w, 0), ("vae", w, 0)]
+
+    monitor = LoadMonitor().start()
+    record: Dict[str, Any] = {"kind": "presets", "mode": mode, "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+                              "machine": machine(), "git": git_revision(), "models": built, "jobs": {}}
+    out = RESULTS / f"{time.strftime('%Y%m%d-%H%M%S')}-presets-{mode}"
+    extra = ["--adapter-config", w.motion_adapter] if args.quick else []
+    for name, job_w, measure in jobs:
+        if name in skip:
+            continue
+        if args.wait_quiet:
+            monitor.wait_quiet(args.wait_quiet)
+        log(f"{name} ...")
+        t0 = time.perf_counter()
+        try:
+            result = run_worker("fast_job", [name, "--workload", job_w.to_json(), "--out", str(out),
+                                             "--measure-steps", str(measure), *extra], args.threads)
+        except Exception as exc:  # noqa: BLE001 - one failed job must not lose the others
+            log(f"{name} FAILED: {exc}")
+            record.setdefault("errors", {})[name] = str(exc)[-3000:]
+            continue
+        t1 = time.perf_counter()
+        result["other_cpus"] = monitor.others(t0, t1)
+        result["job_wall_s"] = round(t1 - t0, 1)
+        record["jobs"][name] = result
+        log(f"{name} done in {t1 - t0:.0f} s (others used {result['other_cpus']} CPUs meanwhile)")
+    monitor.stop()
+    from benchmarks.fast_report import render
+
+    text = render(record)
+    print(text)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (out.with_suffix(".json")).write_text(json.dumps(record, indent=1))
+    if args.write_latest:
+        (ROOT / "benchmarks" / "presets-latest.json").write_text(json.dumps(record, indent=1))
+        (ROOT / "benchmarks" / "presets-latest.md").write_text(text + "\n")
+    return 1 if record.get("errors") else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

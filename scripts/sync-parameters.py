@@ -4,7 +4,8 @@
     python3 scripts/sync-parameters.py          # rewrite them
     python3 scripts/sync-parameters.py --check  # exit 1 and name every difference (tests run this)
 
-The copies: extension/src/generated/parameters.ts (the run form's fields, limits and defaults) and
+The copies: extension/src/generated/parameters.ts (the run form's fields, limits and defaults, and
+the presets of animatediff_ttnn/presets.py: each one's steps and guidance for the form) and
 the animatediff.* settings in package.json (type, default, minimum, maximum, multipleOf, enum,
 description) of every parameter marked `setting=True`. Needs no torch: params.py is plain Python.
 """
@@ -19,7 +20,7 @@ from typing import Any, Dict, List
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "python" / "tt-animatediff"))
 
-from animatediff_ttnn import params  # noqa: E402
+from animatediff_ttnn import params, presets  # noqa: E402
 
 GENERATED_TS = ROOT / "extension" / "src" / "generated" / "parameters.ts"
 PACKAGE_JSON = ROOT / "package.json"
@@ -33,7 +34,9 @@ TS_HEADER = """\
 
 def generated_ts() -> str:
     rows = "".join(f"  {json.dumps(entry, ensure_ascii=False)},\n" for entry in params.describe())
-    return f"{TS_HEADER}export const PARAMETERS = [\n{rows}] as const;\n"
+    preset_rows = "".join(f"  {json.dumps(entry, ensure_ascii=False)},\n" for entry in presets.describe_presets())
+    return (f"{TS_HEADER}export const PARAMETERS = [\n{rows}] as const;\n\n"
+            f"export const PRESETS = [\n{preset_rows}] as const;\n")
 
 
 def setting_entry(p: params.Param) -> Dict[str, Any]:

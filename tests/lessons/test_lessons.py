@@ -35,6 +35,7 @@ def sandbox(tmp_path_factory):
         HF_HUB_OFFLINE="1",
         ANIMATEDIFF_SD_MODEL=str(models["sd"]),
         ANIMATEDIFF_MOTION_ADAPTER=str(models["motion_adapter"]),
+        HF_HUB_CACHE=str(models["hf_cache"]),  # the presets' hub ids (Lightning, AnimateLCM) resolve to tiny files
     )
     env.pop("TT_METAL_HOME", None)
     return home, env

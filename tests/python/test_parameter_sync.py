@@ -39,11 +39,11 @@ def test_the_check_names_a_limit_changed_in_one_place(monkeypatch):
 
 
 @pytest.mark.parametrize("script, run_options", [
-    ("generate_baseline.py", ("device",)),
-    ("generate_blackhole.py", ("backend", "device", "perturbation_strength")),
+    ("generate_baseline.py", ("device", "preset", "dtype")),
+    ("generate_blackhole.py", ("backend", "device", "perturbation_strength", "dtype")),
 ])
 def test_cli_flags_come_from_the_definition(script, run_options):
-    from animatediff_ttnn.cli import base_parser
+    from animatediff_ttnn.cli import PRESET_DEFAULTED, base_parser
 
     phase = 1 if "baseline" in script else 2
     ours = base_parser("x", "out.gif", run_options=run_options, phase=phase)
@@ -51,6 +51,8 @@ def test_cli_flags_come_from_the_definition(script, run_options):
     for p in GENERATION:
         assert p.flag in actions[p.name].option_strings
         expected = ",".join(p.initial()) if p.kind == "choices" else p.initial()
+        if "preset" in run_options and p.name in PRESET_DEFAULTED:
+            expected = None  # the chosen preset's (presets.py)
         assert actions[p.name].default == expected, p.name
     for name in run_options:
         assert actions[name].default == SPEC[name].default_for(phase)

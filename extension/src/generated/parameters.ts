@@ -17,3 +17,9 @@ export const PARAMETERS = [
   {"name": "dtype", "wire": "dtype", "kind": "choice", "group": "run", "phases": [1, 2], "required": false, "default": "auto", "initial": "auto", "label": "Dtype", "help": "Precision of the networks: auto (fp16 on CUDA, bf16 on CPUs with native bf16, else fp32), float32, bfloat16, float16. The scheduler always computes in fp32.", "setting": true, "form": false, "choices": ["auto", "float32", "bfloat16", "float16"]},
   {"name": "perturbation_strength", "wire": "perturbationStrength", "kind": "float", "group": "run", "phases": [2], "required": false, "default": null, "initial": null, "label": "Perturbation strength", "help": "Phase 2: per-frame noise strength (default: PERTURBATION_STRENGTH in ttnn_pipeline.py).", "setting": false, "form": false, "minimum": 0.0, "maximum": 1.0},
 ] as const;
+
+export const PRESETS = [
+  {"name": "quality", "title": "Quality (DDIM, 25 steps, CFG 7.5)", "steps": 25, "guidanceScale": 7.5, "allowedSteps": null},
+  {"name": "lightning", "title": "Fast: AnimateDiff-Lightning (4 steps, no CFG)", "steps": 4, "guidanceScale": 1.0, "allowedSteps": [1, 2, 4, 8]},
+  {"name": "animatelcm", "title": "Fast: AnimateLCM (6 steps, CFG 2)", "steps": 6, "guidanceScale": 2.0, "allowedSteps": null},
+] as const;

@@ -198,7 +198,14 @@ class Phase1Pipeline:
         return randn_tensor(shape, generator=generator, device=self.device, dtype=torch.float32)
 
     def generate(self, params: GenerationParams, on_step: Optional[StepCallback] = None,
-                 cancel: Optional[CancelToken] = None, timings: Optional[Timings] = None) -> List[Image.Image]:
+                 cancel: Optional[CancelToken] = None, timings: Optional[Timings] = None,
+                 preset: Optional[str] = None, dtype: Optional[str] = None) -> List[Image.Image]:
+        """`preset`/`dtype`, when given, must be what this pipeline was built with (they choose the
+        models and their precision, so they are fixed when it is built: see `from_sources`)."""
+        if preset is not None and preset != self.preset.name:
+            raise ParamError("preset", f"this pipeline was built for preset {self.preset.name!r}, not {preset!r}")
+        if dtype not in (None, "auto") and dtype_name(self.dtype) != dtype_name(choose_dtype(self.device, dtype)[0]):
+            raise ParamError("dtype", f"this pipeline was built in {dtype_name(self.dtype)}, not {dtype}")
         self.check(params)
         timings = timings or Timings()
         cancel = cancel or CancelToken()

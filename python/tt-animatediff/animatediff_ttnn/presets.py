@@ -97,6 +97,12 @@ if tuple(PRESETS) != PRESET_NAMES:
     raise AssertionError(f"presets.PRESETS {tuple(PRESETS)} differs from the preset parameter's choices {PRESET_NAMES}")
 
 
+def describe_presets() -> list:
+    """PRESETS as JSON-ready dicts for the extension's run form (scripts/sync-parameters.py)."""
+    return [{"name": p.name, "title": p.title, "steps": p.steps, "guidanceScale": p.guidance_scale,
+             "allowedSteps": list(p.allowed_steps) if p.allowed_steps else None} for p in PRESETS.values()]
+
+
 def get_preset(name: str) -> Preset:
     if name not in PRESETS:
         raise ParamError("preset", f"unknown preset {name!r}; choose from {list(PRESET_NAMES)}")

@@ -9,6 +9,7 @@
   const els = {
     params: [...document.querySelectorAll('#run-form [data-param]')], // one input per form parameter
     backend: $('backend'),
+    preset: $('preset'),
     backendNote: $('backend-note'),
     runPhase1: $('run-phase1'),
     runPhase2: $('run-phase2'),
@@ -41,7 +42,7 @@
 
   // Keys are the wire names (data-param); the extension validates the whole form.
   function readForm() {
-    const form = { backend: els.backend.value };
+    const form = { backend: els.backend.value, preset: els.preset.value };
     for (const input of els.params) {
       form[input.dataset.param] = input.dataset.kind === 'str' ? input.value : numberOf(input);
     }
@@ -51,6 +52,16 @@
   function fillForm(form) {
     for (const input of els.params) input.value = String(form[input.dataset.param]);
     els.backend.value = form.backend;
+    els.preset.value = form.preset;
+  }
+
+  // A preset brings its own steps and guidance (Lightning's checkpoints work only at their step count).
+  function presetChosen() {
+    const option = els.preset.selectedOptions[0];
+    for (const input of els.params) {
+      if (input.dataset.param === 'steps') input.value = option.dataset.steps;
+      if (input.dataset.param === 'guidanceScale') input.value = option.dataset.guidanceScale;
+    }
   }
 
   function updateControls() {
@@ -83,6 +94,7 @@
   els.runPhase2.addEventListener('click', () => requestRun(2));
   els.cancel.addEventListener('click', () => vscode.postMessage({ type: 'cancel' }));
   els.backend.addEventListener('change', updateControls);
+  els.preset.addEventListener('change', presetChosen);
   $('run-form').addEventListener('submit', (e) => e.preventDefault());
 
   // Tell the extension about edits (debounced) so palette runs use what the form shows.

@@ -1,9 +1,9 @@
 // Typed access to the animatediff.* settings.
 import * as os from 'node:os';
 import * as vscode from 'vscode';
-import { SETTING_DEFAULTS, type SettingDefaults, type SettingField } from './params';
+import { PRESET_NAMES, SETTING_DEFAULTS, type SettingDefaults, type SettingField } from './params';
 import { expandPath } from './paths';
-import type { ModelSources, TorchDevice } from './protocol';
+import { Dtype, type ModelSources, type Preset, type TorchDevice } from './protocol';
 
 export const SECTION = 'animatediff';
 export const DEFAULT_SCRATCHPAD = '~/tt-scratchpad/tt-animatediff';
@@ -15,6 +15,8 @@ export interface StudioConfig {
   models: ModelSources; // empty entries dropped: the sidecar's defaults apply
   defaults: SettingDefaults;
   device: TorchDevice;
+  preset: Preset; // animatediff.preset: the run form's starting preset
+  dtype: Dtype; // animatediff.dtype
   pipInstall: boolean;
 }
 
@@ -49,6 +51,8 @@ export function readConfig(): StudioConfig {
       (Object.keys(SETTING_DEFAULTS) as SettingField[]).map((key) => [key, num(key, SETTING_DEFAULTS[key])]),
     ) as SettingDefaults,
     device: (['auto', 'cpu', 'cuda', 'mps'].includes(device) ? device : 'auto') as TorchDevice,
+    preset: (PRESET_NAMES as readonly string[]).includes(str('preset')) ? (str('preset') as Preset) : 'quality',
+    dtype: Dtype.safeParse(str('dtype', 'auto')).data ?? 'auto',
     pipInstall: c.get<boolean>('deploy.pipInstall', true) !== false,
   };
 }

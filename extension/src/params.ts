@@ -2,8 +2,14 @@
 // Pure (no vscode import) so it is unit-tested. Fields, limits and defaults come from the one
 // parameter definition (python/tt-animatediff/animatediff_ttnn/params.py, generated into
 // ./generated/parameters.ts); the form is keyed by the wire names.
-import { PARAMETERS } from './generated/parameters';
-import type { GenerateParams, ModelSources, TorchDevice } from './protocol';
+import { PARAMETERS, PRESETS } from './generated/parameters';
+import type { Dtype, GenerateParams, ModelSources, Preset, TorchDevice } from './protocol';
+
+/** Phase 1 presets (animatediff_ttnn/presets.py, generated): each sets the form's steps and guidance. */
+export type PresetSpec = (typeof PRESETS)[number];
+export const PRESET_NAMES = PRESETS.map((p) => p.name) as readonly Preset[];
+export const presetSpec = (name: Preset): PresetSpec => PRESETS.find((p) => p.name === name) ?? PRESETS[0];
+export const PRESETS_FOR_FORM: readonly PresetSpec[] = PRESETS;
 
 /** Phase 2 backend as the user picks it: the Blackhole card, or the same algorithm in torch on CPU. */
 export type Phase2Backend = 'blackhole' | 'cpu';
@@ -18,6 +24,7 @@ export type SettingField = Extract<Spec, { setting: true; form: true }>['wire'];
 
 export type RunForm = { [S in TextSpec as S['wire']]: string } & { [S in NumberSpec as S['wire']]: number } & {
   backend: Phase2Backend;
+  preset: Preset;
 };
 
 /** The form's inputs, in order. */
@@ -53,9 +60,15 @@ export const SETTING_DEFAULTS = Object.fromEntries(
   PARAMETERS.filter((p) => p.setting && p.form).map((p) => [p.wire, p.initial]),
 ) as SettingDefaults;
 
-export function defaultForm(s: SettingDefaults): RunForm {
+/** The settings' defaults; a preset other than quality brings its own steps and guidance. */
+export function defaultForm(s: SettingDefaults, preset: Preset = 'quality'): RunForm {
   const form: Record<string, unknown> = { backend: 'blackhole' };
   for (const p of FORM_PARAMS) form[p.wire] = p.setting ? s[p.wire as SettingField] : p.initial;
+  form.preset = preset; // last: a remembered preset is merged after the steps it needs (mergeRemembered)
+  if (preset !== 'quality') {
+    form.steps = presetSpec(preset).steps;
+    form.guidanceScale = presetSpec(preset).guidanceScale;
+  }
   return form as RunForm;
 }
 
@@ -83,14 +96,21 @@ function checkField(errors: FieldError[], p: FormSpec, value: unknown): void {
 export function validateRunForm(raw: unknown): Validated<RunForm> {
   if (!isObject(raw)) return { ok: false, errors: [{ field: 'form', message: 'form must be an object' }] };
   const errors: FieldError[] = [];
-  const known = new Set<string>([...FORM_PARAMS.map((p) => p.wire), 'backend']);
+  const known = new Set<string>([...FORM_PARAMS.map((p) => p.wire), 'backend', 'preset']);
   for (const key of Object.keys(raw)) {
     if (!known.has(key)) errors.push({ field: 'form', message: `unknown field ${key}` });
   }
   for (const p of FORM_PARAMS) checkField(errors, p, raw[p.wire]);
   if (!PHASE2_BACKENDS.includes(raw.backend as Phase2Backend)) errors.push({ field: 'backend', message: `backend must be one of ${PHASE2_BACKENDS.join(', ')}` });
+  if (!PRESET_NAMES.includes(raw.preset as Preset)) errors.push({ field: 'preset', message: `preset must be one of ${PRESET_NAMES.join(', ')}` });
+  else {
+    const allowed = presetSpec(raw.preset as Preset).allowedSteps as readonly number[] | null;
+    if (allowed && typeof raw.steps === 'number' && !allowed.includes(raw.steps)) {
+      errors.push({ field: 'steps', message: `Steps must be ${allowed.join(', ')} for ${raw.preset}: its checkpoints are distilled for exactly those` });
+    }
+  }
   if (errors.length) return { ok: false, errors };
-  const value: Record<string, unknown> = { backend: raw.backend };
+  const value: Record<string, unknown> = { backend: raw.backend, preset: raw.preset };
   for (const p of FORM_PARAMS) value[p.wire] = raw[p.wire];
   return { ok: true, value: value as RunForm };
 }
@@ -116,6 +136,7 @@ export interface RunRequest {
 
 export interface GenerateContext {
   device: TorchDevice; // Phase 1's torch device (setting animatediff.device)
+  dtype?: Dtype; // setting animatediff.dtype; absent = the sidecar's default (auto)
   models: ModelSources; // from settings; empty strings already dropped
 }
 
@@ -123,15 +144,16 @@ export interface GenerateContext {
 export function toGenerateParams(form: RunForm, req: RunRequest, ctx: GenerateContext): GenerateParams {
   const params: GenerateParams['params'] = { prompt: form.prompt };
   for (const p of FORM_PARAMS) Object.assign(params, { [p.wire]: form[p.wire] });
+  const dtype = ctx.dtype && ctx.dtype !== 'auto' ? { dtype: ctx.dtype } : {};
   if (req.phase === 1) {
-    return { phase: 1, device: ctx.device, models: { ...ctx.models }, params };
+    return { phase: 1, device: ctx.device, preset: form.preset, ...dtype, models: { ...ctx.models }, params };
   }
   // Phase 2 uses a plain SD UNet: the motion adapter is not part of it.
   const models = ctx.models.sd ? { sd: ctx.models.sd } : {};
   const backend = req.backend ?? form.backend;
   return backend === 'blackhole'
     ? { phase: 2, backend: 'blackhole', models, params }
-    : { phase: 2, backend: 'torch', device: 'cpu', models, params };
+    : { phase: 2, backend: 'torch', device: 'cpu', ...dtype, models, params };
 }
 
 /** How each run kind is named in the UI, everywhere (the CPU variant must never look like Blackhole). */

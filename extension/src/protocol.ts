@@ -172,11 +172,17 @@ export const Backend = z.enum(['auto', 'blackhole', 'torch']);
 export type Backend = z.infer<typeof Backend>;
 export const TorchDevice = z.enum(['auto', 'cpu', 'cuda', 'mps']);
 export type TorchDevice = z.infer<typeof TorchDevice>;
+export const Preset = z.enum(['quality', 'lightning', 'animatelcm']);
+export type Preset = z.infer<typeof Preset>;
+export const Dtype = z.enum(['auto', 'float32', 'bfloat16', 'float16']);
+export type Dtype = z.infer<typeof Dtype>;
 
 export const GenerateParams = z.strictObject({
   phase: Phase,
   backend: Backend.optional(),
   device: TorchDevice.optional(),
+  preset: Preset.optional(),
+  dtype: Dtype.optional(),
   models: ModelSources.optional(),
   params: GenerationInputs,
   perturbationStrength: z.number().optional(),

@@ -9,7 +9,8 @@ export class FormStore {
   constructor(private readonly state: vscode.Memento) {}
 
   get(): RunForm {
-    return mergeRemembered(defaultForm(readConfig().defaults), this.state.get<unknown>(KEY));
+    const config = readConfig();
+    return mergeRemembered(defaultForm(config.defaults, config.preset), this.state.get<unknown>(KEY));
   }
 
   save(form: RunForm): Thenable<void> {

@@ -140,7 +140,7 @@ export class RunController implements vscode.Disposable {
     }
     await this.forms.save(form);
     const config = readConfig();
-    const params = toGenerateParams(form, request, { device: config.device, models: config.models });
+    const params = toGenerateParams(form, request, { device: config.device, dtype: config.dtype, models: config.models });
     const label = runLabel(request);
     const run: ActiveRun = { request, label, cts: new CancellationTokenSource(), cancelling: false, fraction: 0, frames: form.numFrames, steps: form.steps };
     this.active = run;

@@ -1,6 +1,6 @@
 // Static markup of the preview panel. Element ids are the DOM contract in extension/TESTING.md;
 // all dynamic content arrives by postMessage and is set with textContent/src, never innerHTML.
-import { FORM_PARAMS, type FormSpec } from '../params';
+import { FORM_PARAMS, PRESETS_FOR_FORM, type FormSpec } from '../params';
 
 export const PREVIEW_TITLE = 'AnimateDiff Preview';
 
@@ -29,6 +29,11 @@ export function previewBody(): string {
       <div class="row">
         ${FORM_PARAMS.filter((p) => p.kind !== 'str').map(input).join('\n        ')}
       </div>
+      <label class="field wide" for="preset">Phase 1 preset
+        <select id="preset" name="preset">
+          ${PRESETS_FOR_FORM.map((p) => `<option value="${p.name}" data-steps="${p.steps}" data-guidance-scale="${p.guidanceScale}">${p.title}</option>`).join('\n          ')}
+        </select>
+      </label>
       <label class="field wide" for="backend">Phase 2 backend
         <select id="backend" name="backend">
           <option value="blackhole">Tenstorrent Blackhole (TTNN)</option>

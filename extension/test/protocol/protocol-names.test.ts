@@ -74,6 +74,8 @@ if (reason) {
       const choices = (name: string) => py.parameters.find((x) => x.name === name)?.choices;
       expect(P.Backend.options).toEqual(choices('backend'));
       expect(P.TorchDevice.options).toEqual(choices('device'));
+      expect(P.Preset.options).toEqual(choices('preset'));
+      expect(P.Dtype.options).toEqual(choices('dtype'));
       expect(P.OutputFormat.options).toEqual(choices('formats'));
       expect(P.Stage.options).toEqual(py.enums.STAGES);
       expect(P.LogNotification.shape.level.options).toEqual(py.enums.LOG_LEVELS);

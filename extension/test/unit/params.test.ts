@@ -20,6 +20,14 @@ describe('run form defaults', () => {
     expect(mergeRemembered(form, 'garbage')).toEqual(form);
     expect(mergeRemembered(form, undefined)).toEqual(form);
   });
+
+  it('a preset setting brings that preset\'s steps and guidance; a remembered preset keeps its steps', () => {
+    expect(defaultForm(settings, 'lightning')).toMatchObject({ preset: 'lightning', steps: 4, guidanceScale: 1 });
+    expect(defaultForm(settings, 'animatelcm')).toMatchObject({ preset: 'animatelcm', steps: 6, guidanceScale: 2 });
+    const merged = mergeRemembered(form, { preset: 'lightning', steps: 2, guidanceScale: 1 });
+    expect(merged).toMatchObject({ preset: 'lightning', steps: 2, guidanceScale: 1 });
+    expect(mergeRemembered(form, { preset: 'lightning', steps: 25 }).preset).toBe('quality'); // 25 fits no checkpoint
+  });
 });
 
 describe('validateRunForm', () => {
@@ -41,6 +49,12 @@ describe('validateRunForm', () => {
   it('needs sizes that are multiples of 8', () => expect(errorsOf({ width: 500, height: 4096 })).toEqual(['height', 'width']));
   it('bounds the guidance scale', () => expect(errorsOf({ guidanceScale: 51 })).toEqual(['guidanceScale']));
   it('knows only the two Phase 2 backends', () => expect(errorsOf({ backend: 'auto' })).toEqual(['backend']));
+  it('knows the presets, and Lightning only at the step counts it was distilled for', () => {
+    expect(errorsOf({ preset: 'turbo' })).toEqual(['preset']);
+    expect(errorsOf({ preset: 'lightning', steps: 4, guidanceScale: 1 })).toEqual([]);
+    expect(errorsOf({ preset: 'lightning', steps: 5 })).toEqual(['steps']);
+    expect(errorsOf({ preset: 'animatelcm', steps: 5 })).toEqual([]);
+  });
   it('rejects unknown fields and non-objects', () => {
     expect(errorsOf({ extra: 1 })).toEqual(['form']);
     expect(validateRunForm(null).ok).toBe(false);
@@ -55,6 +69,7 @@ describe('toGenerateParams', () => {
     expect(toGenerateParams(form, { phase: 1 }, ctx)).toEqual({
       phase: 1,
       device: 'auto',
+      preset: 'quality',
       models: { sd: '/m/sd', motionAdapter: '/m/ma' },
       params: { prompt: 'a cat', negativePrompt: '', numFrames: 8, steps: 25, guidanceScale: 7.5, seed: 42, width: 512, height: 512 },
     });
@@ -69,6 +84,14 @@ describe('toGenerateParams', () => {
   it('"Phase 2 on CPU" is the torch backend pinned to the CPU', () => {
     expect(toGenerateParams(form, { phase: 2, backend: 'cpu' }, ctx)).toMatchObject({ phase: 2, backend: 'torch', device: 'cpu' });
     expect(toGenerateParams({ ...form, backend: 'cpu' }, { phase: 2 }, { ...ctx, models: {} })).toMatchObject({ backend: 'torch', models: {} });
+  });
+
+  it('sends the preset with Phase 1 and a dtype setting other than auto with both phases', () => {
+    const lightning = { ...form, preset: 'lightning' as const, steps: 4, guidanceScale: 1 };
+    expect(toGenerateParams(lightning, { phase: 1 }, { ...ctx, dtype: 'float32' })).toMatchObject({ preset: 'lightning', dtype: 'float32' });
+    expect(toGenerateParams(lightning, { phase: 1 }, { ...ctx, dtype: 'auto' })).not.toHaveProperty('dtype');
+    expect(toGenerateParams(form, { phase: 2, backend: 'cpu' }, { ...ctx, dtype: 'bfloat16' })).toMatchObject({ dtype: 'bfloat16' });
+    expect(toGenerateParams(form, { phase: 2, backend: 'cpu' }, ctx)).not.toHaveProperty('preset');
   });
 
   it('labels the CPU variant so it can never be mistaken for Blackhole', () => {

@@ -269,7 +269,7 @@ class Phase1Pipeline:
         return {
             "phase": 1,
             "backend": "torch",
-            "device": str(self.device),
+            "device": f"{self.device} ({dtype_name(self.dtype)})",  # what the studio shows beside the result
             "dtype": dtype_name(self.dtype),
             "dtype_reason": self.dtype_reason,
             "preset": self.preset.describe(),

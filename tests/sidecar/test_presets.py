@@ -1,0 +1,50 @@
+"""Presets and dtype through the real sidecar: the request's run options choose the motion module,
+the sampler and the precision; bad combinations are refused naming the field."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from .conftest import gen_request
+from .rpc_client import RpcError
+
+
+@pytest.fixture(scope="module")
+def sc_presets(sc_spawn, sc_no_scratchpad, sc_models):
+    """A sidecar whose Hugging Face cache holds the tiny Lightning / AnimateLCM files under the real hub ids."""
+    client = sc_spawn("--scratchpad", sc_no_scratchpad, env={"HF_HUB_CACHE": sc_models["hf_cache"]})
+    client.handshake()
+    return client
+
+
+def test_lightning_preset_runs_its_checkpoint_sampler_and_steps(sc_presets, sc_models, tmp_path):
+    request = gen_request(sc_models, 1, tmp_path, preset="lightning", dtype="float32",
+                          params={"steps": 4, "guidanceScale": 1.0})
+    result = sc_presets.request("studio/generate", request, timeout=300)
+    assert result["status"] == "completed" and result["device"] == "cpu (float32)"
+    meta = json.loads(Path(result["metadataPath"]).read_text())
+    assert meta["preset"]["name"] == "lightning" and meta["dtype"] == "float32"
+    assert meta["models"]["motion_adapter"]["source"].endswith("animatediff_lightning_4step_diffusers.safetensors")
+    assert meta["scheduler"]["class"] == "EulerDiscreteScheduler" and len(meta["timings"]["steps_s"]) == 4
+
+
+def test_animatelcm_preset_in_the_hardware_dtype(sc_presets, sc_models, tmp_path):
+    result = sc_presets.request("studio/generate", gen_request(sc_models, 1, tmp_path, preset="animatelcm",
+                                                               params={"steps": 2, "guidanceScale": 2.0}), timeout=300)
+    meta = json.loads(Path(result["metadataPath"]).read_text())
+    assert meta["preset"]["lora"]["file"] == "AnimateLCM_sd15_t2v_lora.safetensors"
+    assert meta["scheduler"]["class"] == "LCMScheduler" and meta["dtype_reason"]
+
+
+@pytest.mark.parametrize("extra, field", [
+    ({"preset": "lightning", "params": {"steps": 5}}, "params.steps"),
+    ({"preset": "turbo"}, "preset"),
+    ({"dtype": "int8"}, "dtype"),
+])
+def test_bad_preset_or_dtype_names_the_field(sc_presets, sc_models, tmp_path, extra, field):
+    with pytest.raises(RpcError) as err:
+        sc_presets.request("studio/generate", gen_request(sc_models, 1, tmp_path, **extra), timeout=120)
+    assert err.value.code == -32602 and err.value.data["field"] == field

@@ -99,17 +99,22 @@ def main(argv=None) -> int:
         result["job_wall_s"] = round(t1 - t0, 1)
         record["jobs"][name] = result
         log(f"{name} done in {t1 - t0:.0f} s (others used {result['other_cpus']} CPUs meanwhile)")
+        save(record, out, args.write_latest)  # after every job: a long run stopped early keeps what it measured
     monitor.stop()
+    print(save(record, out, args.write_latest))
+    return 1 if record.get("errors") else 0
+
+
+def save(record: Dict[str, Any], out: Path, latest: bool) -> str:
     from benchmarks.fast_report import render
 
     text = render(record)
-    print(text)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (out.with_suffix(".json")).write_text(json.dumps(record, indent=1))
-    if args.write_latest:
+    out.with_suffix(".json").write_text(json.dumps(record, indent=1))
+    if latest:
         (ROOT / "benchmarks" / "presets-latest.json").write_text(json.dumps(record, indent=1))
         (ROOT / "benchmarks" / "presets-latest.md").write_text(text + "\n")
-    return 1 if record.get("errors") else 0
+    return text
 
 
 if __name__ == "__main__":

@@ -28,8 +28,8 @@ def render(record: Dict[str, Any]) -> str:
            else "tiny random-weight models, ")
         + "8 frames. `other CPUs` = how many CPUs other processes used meanwhile (2.0 = the whole machine).",
         "",
-        "| run | dtype | steps x CFG | encode | per step | decode | time to frames | peak RSS | other CPUs |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| run | dtype | steps x CFG | encode | per step | decode | time to frames | CPU s / threads | peak RSS | other CPUs |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     labels = {"bare-quality": "bare diffusers, DDIM (docs setup)", "ours-quality": "ours, Quality",
               "ours-lightning": "ours, Fast (Lightning 4-step)", "bare-lightning": "bare diffusers, Lightning (model card setup)",
@@ -40,12 +40,15 @@ def render(record: Dict[str, Any]) -> str:
             continue
         cfg = "2" if key in ("bare-quality", "ours-quality", "ours-animatelcm") else "1"
         total = f"{j['time_to_frames_s']:.0f} s" + (" (projected)" if j.get("projected") else "")
+        cpu = f"{j['cpu_s'] / j['torch_threads']:.0f} s" if j.get("cpu_s") else "-"
         lines.append(f"| {label} | {j.get('dtype')} | {j['total_steps']} x {cfg} | {_s(j['encode_s'])} | "
-                     f"{_s(j['step_median_s'])} | {_s(j['decode_s'])} | {total} | {j['peak_rss_mb'] / 1024:.1f} GB | "
+                     f"{_s(j['step_median_s'])} | {_s(j['decode_s'])} | {total} | {cpu} | {j['peak_rss_mb'] / 1024:.1f} GB | "
                      f"{j.get('other_cpus')} |")
     lines.append("")
     lines.append("Projected = encode + 25 x the median of the measured steps + decode (a 25-step run at 512x512 "
-                 "is too long to repeat); the 4-step runs are measured end to end, the VAE decode included.")
+                 "is too long to repeat); the 4-step runs are measured end to end, the VAE decode included. "
+                 "CPU s / threads = the job's CPU time (model load and the measured steps included) over its "
+                 "thread count: what its wall time would roughly be with the cores to itself.")
     goals = []
     fast, bare_q, ours_q = jobs.get("ours-lightning"), jobs.get("bare-quality"), jobs.get("ours-quality")
     if fast:

@@ -20,11 +20,16 @@ SIDECAR = REPO / "python" / "sidecar" / "animatediff_sidecar"
 # name -> its parameters, as the sidecar calls them. Changing one of these breaks the studio.
 SIGNATURES = {
     "needs_motion_adapter": ["phase"],
-    "build_pipeline": ["phase", "sd", "adapter", "adapter_source", "device", "dtype", "backend"],
+    "build_pipeline": ["phase", "sd", "adapter", "adapter_source", "device", "dtype", "backend", "preset",
+                       "dtype_reason", "checkpoint_steps"],
     "hand_over_backend": ["new", "old"],
     "close_pipeline": ["pipeline"],
     "generate": ["pipeline", "phase", "params", "run_options", "on_step", "on_frame", "cancel", "timings"],
     "pick_device": ["requested"],
+    "choose_dtype": ["device", "requested"],
+    "check_preset": ["preset", "params"],
+    "preset_uses_adapter_setting": ["preset"],
+    "load_preset_motion_adapter": ["preset", "source", "steps", "device", "dtype"],
     "load_sd": ["source", "device", "dtype"],
     "load_motion_adapter": ["source", "device", "dtype"],
     "cancel_token": [],
@@ -39,7 +44,7 @@ SIGNATURES = {
     "find_sd_demo": [],
     "default_source": ["role"],
     "download_patterns": ["role"],
-    "download_command": ["repo_id"],
+    "download_command": ["repo_id", "filename"],
     "is_local": ["source"],
     "hub_cache_dir": [],
 }

@@ -35,6 +35,9 @@ class Loaded:
     adapter: Any = None
     device: Any = None
     dtype: Any = None
+    dtype_reason: str = ""
+    adapter_source: Optional[str] = None  # where the adapter came from (a Lightning checkpoint: repo:file)
+    checkpoint_steps: Optional[int] = None  # the Lightning checkpoint's step count
     load_s: float = 0.0
     loaded: List[str] = field(default_factory=list)  # roles loaded from disk for this run
 
@@ -86,11 +89,13 @@ class ModelCache:
         if not dropped:
             return
         for value in dropped:
-            if role == "adapter":  # forget the motion UNets built from it
+            if role == "adapter":  # forget the motion UNets built from it (keyed by the adapter's id first)
+                adapter = value[0] if isinstance(value, tuple) else value
                 for other in self._entries.values():
                     extras = getattr(other, "extras", None)
                     if isinstance(extras, dict):
-                        extras.pop(("unet_motion", id(value)), None)
+                        for key in [k for k in extras if isinstance(k, tuple) and k[:2] == ("unet_motion", id(adapter))]:
+                            extras.pop(key)
             for key, (pipeline, _gen) in list(self._built.items()):
                 if getattr(pipeline, "sd", None) is value or getattr(pipeline, "adapter", None) is value:
                     self.code.api().close_pipeline(pipeline)
@@ -98,29 +103,52 @@ class ModelCache:
         del dropped
         gc.collect()
 
-    def load(self, sd_source: str, adapter_source: Optional[str], requested_device: str) -> Loaded:
-        """SD components (and the motion adapter when asked), moved to the device."""
+    def load(self, sd_source: str, adapter_source: Optional[str], requested_device: str,
+             dtype_name: Optional[str] = None, preset: Optional[str] = None, steps: Optional[int] = None) -> Loaded:
+        """SD components (and the motion adapter when asked: `adapter_source`, or with `preset` that
+        preset's own), moved to the device, in the dtype the hardware (or `dtype_name`) says."""
         device, dtype = self.resolve_device(requested_device)
         api = self.code.api()
+        reason = ""
+        if hasattr(api, "choose_dtype"):  # older copies of the lesson pick the dtype in pick_device only
+            try:
+                dtype, reason = api.choose_dtype(device, dtype_name)
+            except ValueError as exc:
+                raise InvalidParams("dtype", str(exc).split(": ", 1)[-1]) from exc
         t0 = time.perf_counter()
-        loaded = Loaded(sd=None, device=device, dtype=dtype)
+        loaded = Loaded(sd=None, device=device, dtype=dtype, dtype_reason=reason)
         loaded.sd, fresh = self._get("sd", sd_source, device, dtype, lambda: api.load_sd(sd_source, device, dtype))
         if fresh:
             loaded.loaded.append("sd")
-        if adapter_source is not None:
+        if preset is not None and hasattr(api, "load_preset_motion_adapter"):
+            # one entry per preset and step count (each Lightning step count is its own checkpoint)
+            key = f"{preset}:{steps}:{adapter_source or ''}"
+            (loaded.adapter, loaded.adapter_source, loaded.checkpoint_steps), fresh = self._get(
+                "adapter", key, device, dtype,
+                lambda: api.load_preset_motion_adapter(preset, adapter_source, steps, device, dtype))
+            if fresh:
+                loaded.loaded.append("motionAdapter")
+        elif adapter_source is not None:
             loaded.adapter, fresh = self._get(
                 "adapter", adapter_source, device, dtype, lambda: api.load_motion_adapter(adapter_source, device, dtype))
+            loaded.adapter_source = adapter_source
             if fresh:
                 loaded.loaded.append("motionAdapter")
         loaded.load_s = time.perf_counter() - t0
         return loaded
 
-    def pipeline(self, phase: int, loaded: Loaded, adapter_source: Optional[str], backend: str) -> Any:
+    def pipeline(self, phase: int, loaded: Loaded, adapter_source: Optional[str], backend: str,
+                 preset: Optional[str] = None) -> Any:
         """A pipeline from the current code. A UNet-backend pipeline (phases 2, 3) keeps the previous
         one's backend if its code is unchanged (building a TTNN UNet takes minutes)."""
         api = self.code.api()
         if phase == 1:
-            return api.build_pipeline(1, loaded.sd, loaded.adapter, adapter_source, loaded.device, loaded.dtype, backend)
+            if preset is None:
+                return api.build_pipeline(1, loaded.sd, loaded.adapter, adapter_source, loaded.device, loaded.dtype,
+                                          backend)
+            return api.build_pipeline(1, loaded.sd, loaded.adapter, loaded.adapter_source, loaded.device, loaded.dtype,
+                                      backend, preset=preset, dtype_reason=loaded.dtype_reason,
+                                      checkpoint_steps=loaded.checkpoint_steps)
         key = (phase, id(loaded.sd), id(loaded.adapter), str(loaded.device), backend)
         generation = self.code.generation
         previous = self._built.get(key)

@@ -196,15 +196,19 @@ class Runner:
                                          "Use backend 'torch' to run the same algorithm on the CPU.")
         sd_source = req.models.sd or api.default_source("sd")
         adapter_source = None
-        if api.needs_motion_adapter(req.phase):
+        preset = req.run.get("preset") if req.phase == 1 and hasattr(api, "check_preset") else None
+        if preset is not None:
+            api.check_preset(preset, params)  # e.g. Lightning steps that match no checkpoint, before loading
+        if api.needs_motion_adapter(req.phase) and (preset is None or api.preset_uses_adapter_setting(preset)):
             adapter_source = req.models.motion_adapter or api.default_source("motion_adapter")
-        loaded = self.cache.load(sd_source, adapter_source, req.device)
+        # (the other presets bring their own motion module: the motionAdapter setting is quality's)
+        loaded = self.cache.load(sd_source, adapter_source, req.device, req.run.get("dtype"), preset, params.steps)
         timings.load_s = loaded.load_s
         job.models_reloaded = loaded.models_reloaded
         job.token.raise_if_cancelled()
         tracker.stage("encoding")
 
-        pipeline = self.cache.pipeline(req.phase, loaded, adapter_source, req.backend)
+        pipeline = self.cache.pipeline(req.phase, loaded, adapter_source, req.backend, preset)
         frames = api.generate(pipeline, req.phase, params, req.run, on_step=tracker.on_step,
                               on_frame=tracker.on_frame, cancel=job.token, timings=timings)
         job.token.raise_if_cancelled()  # a cancel that came during the last decode still wins

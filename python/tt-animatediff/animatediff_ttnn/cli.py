@@ -67,7 +67,7 @@ def motion_adapter_from_args(args: argparse.Namespace) -> Optional[str]:
     if args.motion_adapter:
         return args.motion_adapter
     if args.preset == SPEC["preset"].default:
-        return os.environ.get("ANIMATEDIFF_MOTION_ADAPTER") or None
+        return default_source("motion_adapter")
     return None
 
 

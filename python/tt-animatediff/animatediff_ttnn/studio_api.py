@@ -19,7 +19,7 @@ from .sources import ROLES, default_source, download_command, download_patterns,
 
 # Run options (params.PARAMETERS, group "run") that choose how a pipeline is built rather than
 # being passed to its generate().
-BUILD_OPTIONS = ("backend", "device")
+BUILD_OPTIONS = ("backend", "device", "preset", "dtype")
 
 
 # -- phases ----------------------------------------------------------------------------------------
@@ -30,12 +30,16 @@ def needs_motion_adapter(phase: int) -> bool:
 
 
 def build_pipeline(phase: int, sd: Any, adapter: Any, adapter_source: Optional[str], device: Any, dtype: Any,
-                   backend: str) -> Any:
-    """A pipeline object for `phase` around already-loaded models (cheap: no weights are copied)."""
+                   backend: str, preset: Optional[str] = None, dtype_reason: str = "",
+                   checkpoint_steps: Optional[int] = None) -> Any:
+    """A pipeline object for `phase` around already-loaded models (cheap: no weights are copied).
+    Phase 1 takes the preset its adapter was loaded for (load_preset_motion_adapter)."""
     if phase == 1:
         from .pipeline import Phase1Pipeline
+        from .presets import DEFAULT_PRESET, get_preset
 
-        return Phase1Pipeline(sd, adapter, adapter_source, device, dtype)
+        return Phase1Pipeline(sd, adapter, adapter_source, device, dtype, preset=get_preset(preset or DEFAULT_PRESET),
+                              dtype_reason=dtype_reason, checkpoint_steps=checkpoint_steps)
     if phase == 2:
         from .ttnn_pipeline import Phase2Pipeline
 
@@ -86,6 +90,38 @@ def pick_device(requested: str) -> Tuple[Any, Any]:
 
     device = pick(requested)
     return device, pick_dtype(device)
+
+
+def choose_dtype(device: Any, requested: Optional[str] = None) -> Tuple[Any, str]:
+    """(torch.dtype, why): what the hardware computes natively unless `requested` names one;
+    ValueError("dtype: ...") for an unknown name."""
+    from .device import choose_dtype as choose
+
+    return choose(device, requested)
+
+
+def check_preset(preset: str, params: GenerationParams) -> None:
+    """ParamError when the parameters cannot work with the preset (Lightning: steps with no checkpoint)."""
+    from .presets import get_preset
+
+    get_preset(preset).check(params)
+
+
+def preset_uses_adapter_setting(preset: str) -> bool:
+    """Only the quality preset takes the motion adapter from the settings; the others bring their own."""
+    from .presets import DEFAULT_PRESET
+
+    return preset == DEFAULT_PRESET
+
+
+def load_preset_motion_adapter(preset: str, source: Optional[str], steps: int, device: Any,
+                               dtype: Any) -> Tuple[Any, str, Optional[int]]:
+    """(adapter, where it came from, the Lightning checkpoint's step count or None) for a preset."""
+    from .models import load_preset_motion_adapter as load
+    from .presets import get_preset
+
+    adapter, where, checkpoint_steps = load(get_preset(preset), source, steps, dtype)
+    return adapter.to(device), where, checkpoint_steps
 
 
 def load_sd(source: str, device: Any, dtype: Any) -> Any:

@@ -301,6 +301,9 @@ def render(record: Dict[str, Any]) -> str:
         out.append("")
         out.append(table(["experiment", "A", "B", "B vs A", "others' CPUs (max)"], rows))
         out.append("")
+    from benchmarks import long_clips
+
+    out.extend(long_clips.render(record))  # g. long clips (issue #14)
     if record.get("sidecar_missing"):
         out.append(f"Sidecar not measured: {record['sidecar_missing']}.")
     if record.get("errors"):

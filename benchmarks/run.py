@@ -37,7 +37,7 @@ def parse(argv=None) -> argparse.Namespace:
     p.add_argument("--vae-chunks", default="1,2,4,8", help="decode_chunk_size values to measure ('' = skip)")
     p.add_argument("--experiments", action="store_true",
                    help="also measure the candidate optimisations (threads, channels_last, flush-denormal, ...)")
-    p.add_argument("--skip", default="", help="comma list of sections to skip: baseline,sidecar,phase2,profile,vae")
+    p.add_argument("--skip", default="", help="comma list of sections to skip: baseline,sidecar,phase2,profile,vae,long")
     p.add_argument("--direct", action="store_true", help="also run our pipelines in-process (no sidecar)")
     p.add_argument("--wait-quiet", type=float, default=0.0, metavar="S",
                    help="before each measurement wait up to S seconds for other processes to leave the CPUs "
@@ -144,6 +144,10 @@ def main(argv=None) -> int:
     chunks = [int(c) for c in args.vae_chunks.split(",") if c.strip()] if "vae" not in skip else []
     record["vae_decode"] = [r for r in (sec.run(f"VAE decode of {w.num_frames} frames, chunk {c}", worker, "experiments",
                                                 ["vae", *wl, "--chunk", str(c)], threads) for c in chunks) if r]
+    if "long" not in skip:  # issue #14: s/frame and peak RSS at 16 vs 64 frames with context windows
+        from benchmarks import long_clips
+
+        record["long_clips"] = long_clips.run_section(sec, worker, wl, scratch, threads, quick=mode == "quick")
     if args.experiments:
         record["experiments"] = run_experiments(sec, w, wl, threads, args.wait_quiet)
 

@@ -26,6 +26,7 @@
     result: $('result'),
     gif: $('final-gif'),
     summary: $('run-summary'),
+    scheduleRows: $('schedule-rows'),
     links: $('output-links'),
   };
 
@@ -153,6 +154,19 @@
     els.summary.textContent = '';
   }
 
+  // The run's prompt schedule, one row per entry: which frames took which prompt (from the run record).
+  function showScheduleRows(rows) {
+    els.scheduleRows.replaceChildren();
+    for (const row of rows) {
+      const li = document.createElement('li');
+      li.dataset.from = String(row.fromFrame);
+      li.dataset.to = String(row.toFrame);
+      li.textContent = `frames ${row.fromFrame}\u2013${row.toFrame}: ${row.prompt}`;
+      els.scheduleRows.append(li);
+    }
+    els.scheduleRows.hidden = rows.length === 0;
+  }
+
   function showLinks(links) {
     els.links.replaceChildren();
     for (const link of links) {
@@ -234,6 +248,7 @@
         els.gif.dataset.path = m.gifPath;
       }
       els.summary.textContent = m.summary;
+      showScheduleRows(m.scheduleRows || []);
       showLinks(m.links);
       els.bar.value = 1;
       els.counter.textContent = lastCounter;

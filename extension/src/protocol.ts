@@ -165,6 +165,12 @@ export const GenerationInputs = z.strictObject({
   height: z.number().optional(),
   fps: z.number().optional(),
   formats: z.array(OutputFormat).optional(),
+  promptSchedule: z.string().optional(),
+  motionLoras: z.string().optional(),
+  contextLength: z.number().optional(),
+  contextStride: z.number().optional(),
+  contextWeighting: z.enum(['pyramid', 'flat', 'delayed_reverse_sawtooth']).optional(),
+  noiseType: z.enum(['shuffle_context', 'repeat_context', 'random']).optional(),
 });
 export type GenerationInputs = z.infer<typeof GenerationInputs>;
 
@@ -186,6 +192,7 @@ export const GenerateParams = z.strictObject({
   models: ModelSources.optional(),
   params: GenerationInputs,
   perturbationStrength: z.number().optional(),
+  motionScale: z.number().optional(),
   outputDir: z.string().optional(),
   previewEvery: z.number().optional(),
 });

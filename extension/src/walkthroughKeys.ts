@@ -9,5 +9,6 @@ export const DONE_KEYS = [
   'phase2Done',
   'outputsDone',
   'editRerunDone',
+  'longerDirectedDone',
 ] as const;
 export type DoneKey = (typeof DONE_KEYS)[number];

@@ -296,6 +296,31 @@ describe('AnimateDiff Lesson Studio in a real VS Code (code-server + headless Ch
     await shot(page, '04b-preview-panel', { locator: page.locator('.part.editor') });
   });
 
+  scenario('a prompt schedule from the run form travels from one prompt to the other (issue #14)', ['Run Phase 1 shows live previews, then the final GIF'], async () => {
+    const f = await showPreview();
+    const schedule = '0: a tiny red fox | 2: a tiny white owl';
+    await setForm(f, { 'prompt-schedule': schedule, 'context-length': 0 });
+    const before = await f.locator('#final-gif').getAttribute('data-path');
+    await armStatusLog(f);
+    await f.locator('#run-phase1').click();
+    await waitRun('Phase 1 with a prompt schedule');
+    const gif = (await preview()).locator('#final-gif');
+    const gifPath = await waitFor('the new run\'s GIF', async () => {
+      const p = await gif.getAttribute('data-path');
+      return p && p !== before && fs.existsSync(p) ? p : null;
+    }, { timeout: 30_000 });
+    const meta = readJson(gifPath.replace(/\.gif$/, '.json'));
+    assert.equal(meta.params.prompt_schedule, schedule);
+    assert.deepEqual(meta.creative.prompt_schedule.map((r) => [r.from_frame, r.to_frame, r.prompt]),
+      [[0, 1, 'a tiny red fox'], [2, TINY.frames - 1, 'a tiny white owl']]);
+    assert.equal(meta.creative.context_windows.context_length, TINY.frames); // one window over the clip
+    const rows = (await preview()).locator('#schedule-rows li');
+    await waitFor('the schedule rows in the panel', async () => (await rows.count()) === 2, { timeout: 10_000 });
+    assert.equal(await rows.nth(1).innerText(), `frames 2\u2013${TINY.frames - 1}: a tiny white owl`);
+    await shot(page, '04c-phase1-prompt-schedule');
+    await setForm(f, { 'prompt-schedule': '' }); // later scenarios run with the plain prompt
+  });
+
   scenario('a second run can be cancelled and stops', ['Run Phase 1 shows live previews, then the final GIF'], async () => {
     const f = await showPreview();
     const gifsBefore = outputs('.gif');

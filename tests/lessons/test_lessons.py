@@ -22,10 +22,15 @@ BUILTIN_COMMANDS = {"workbench.action.openSettings"}
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory):
     """A fresh HOME with the package deployed where the lesson says, and the tiny models as defaults."""
-    from animatediff_ttnn.tiny_models import build_tiny_models
+    from animatediff_ttnn.motion_lora import hub_id
+    from animatediff_ttnn.tiny_models import build_tiny_models, write_hub_cache
 
     home = tmp_path_factory.mktemp("home")
     models = build_tiny_models(home / "tiny-models")
+    hub_cache = models["hf_cache"]  # the presets' tiny files are there already
+    for move in ("zoom-in", "pan-left"):  # the lesson's camera LoRAs, "downloaded": tiny ones in the real layout
+        write_hub_cache(hub_cache, hub_id(move), {"diffusion_pytorch_model.safetensors":
+                                                 models["motion_lora"] / "diffusion_pytorch_model.safetensors"})
     shutil.copytree(BUNDLE, home / "tt-scratchpad" / "tt-animatediff",
                     ignore=shutil.ignore_patterns("__pycache__", "output", "*.egg-info"))
     env = dict(os.environ)

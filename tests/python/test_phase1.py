@@ -107,8 +107,3 @@ def test_cancel_stops_within_a_step_and_writes_nothing(phase1, tmp_path):
     assert steps_seen == [1, 2]
     assert len(unet_calls) == 2  # no UNet call after the cancel (CFG batches both halves in one call)
     assert leftovers(tmp_path / "out") == []
-
-
-def test_too_many_frames_for_the_adapter(phase1):
-    with pytest.raises(ParamError, match="num_frames"):
-        phase1.generate(params(num_frames=17))

@@ -33,7 +33,16 @@ GENERATE_CASES = [
     ({"params.numFrames": 0}, "params.numFrames", "at least 1"),
     ({"params.numFrames": 2.5}, "params.numFrames", "whole number"),
     ({"params.numFrames": "8"}, "params.numFrames", "whole number"),
-    ({"params.numFrames": 17}, "params.numFrames", "motion adapter"),  # the tiny adapter's limit is 16
+    ({"params.numFrames": 257}, "params.numFrames", "at most 256"),
+    # above the adapter's window Phase 1 uses context windows; a window above it is refused (tiny adapter: 16)
+    ({"params.contextLength": 17}, "params.contextLength", "trained window"),
+    ({"params.contextStride": 0}, "params.contextStride", "at least 1"),
+    ({"params.contextWeighting": "gaussian"}, "params.contextWeighting", "one of"),
+    ({"params.promptSchedule": "0: a fox | 99: an owl"}, "params.promptSchedule", "beyond the clip"),
+    ({"params.promptSchedule": "3: a fox"}, "params.promptSchedule", "frame 0"),
+    ({"params.motionLoras": "zoom-in:9"}, "params.motionLoras", "outside"),
+    ({"motionScale": 2.5}, "motionScale", "outside"),
+    ({"phase": 2, "backend": "torch", "motionScale": 0.5}, "motionScale", "phase 1"),
     ({"params.steps": 0}, "params.steps", "at least 1"),
     ({"params.steps": 1001}, "params.steps", "at most 1000"),
     ({"params.guidanceScale": "high"}, "params.guidanceScale", "number"),

@@ -1,6 +1,7 @@
 // One generation at a time: form → studio/generate, with a cancellable progress notification,
 // live previews in the preview panel, and the finished GIF and links after. What the panel asks
 // for is routed by previewRouter.ts; walkthrough ticks follow onDidComplete (runTicks.ts).
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CancellationTokenSource } from 'vscode-jsonrpc';
 import * as vscode from 'vscode';
@@ -12,7 +13,7 @@ import { formatDuration, formatEta, formatProgressLine, formatStepCounter, overa
 import { runLabel, toGenerateParams, validateRunForm, type RunForm, type RunRequest } from '../params';
 import type { Environment, GenerateResult, Outputs } from '../protocol';
 import { outputRoots, type Studio } from '../studio';
-import type { BlackholeState, OutputLink, PreviewOutbound } from '../webview/outbound';
+import type { BlackholeState, OutputLink, PreviewOutbound, ScheduleRow } from '../webview/outbound';
 import type { PreviewPanelHost } from '../webview/previewPanel';
 import type { FormStore } from './formStore';
 import { RunSnapshot } from './snapshot';
@@ -209,6 +210,7 @@ export class RunController implements vscode.Disposable {
       return undefined;
     }
     const gif = result.outputs.gif ?? null;
+    const creative = creativeOf(result.metadataPath);
     const panel = this.preview.panel;
     panel?.allowFiles([gif, result.metadataPath], outputRoots(this.studio));
     const summary = `${run.frames} frames in ${formatDuration(result.timings.totalS)} · ${result.backend} on ${result.device}` +
@@ -221,6 +223,7 @@ export class RunController implements vscode.Disposable {
       gifPath: gif,
       links: outputLinks(result.outputs, result.metadataPath),
       summary,
+      scheduleRows: scheduleRows(creative),
     });
     this.post({ type: 'status', state: 'completed', message: `${run.label} finished in ${formatDuration(result.timings.totalS)}` });
     log.info(`${run.label} completed (${result.runId}): ${JSON.stringify(result.outputs)}; timings ${JSON.stringify(result.timings)}`);
@@ -278,6 +281,33 @@ export function blackholeState(env: Environment | undefined): BlackholeState {
   return env.blackhole.available
     ? { state: 'available', reason: env.blackhole.reason }
     : { state: 'unavailable', reason: env.blackhole.reason };
+}
+
+/** The run record's `creative` part: what a Phase 1 run did with windows, schedule, LoRAs, motion scale. */
+export function creativeOf(metadataPath: string | null): Record<string, unknown> {
+  if (!metadataPath) return {};
+  try {
+    const creative = JSON.parse(fs.readFileSync(metadataPath, 'utf8'))?.creative;
+    return creative && typeof creative === 'object' ? creative : {};
+  } catch {
+    return {}; // a record we cannot read only loses the rows, not the run
+  }
+}
+
+/** The prompt schedule's rows from the run record (the Python side computed them; nothing is re-parsed here). */
+export function scheduleRows(creative: Record<string, unknown>): ScheduleRow[] {
+  const rows = creative.prompt_schedule;
+  if (!Array.isArray(rows)) return [];
+  return rows
+    .filter((r) => Number.isInteger(r?.from_frame) && Number.isInteger(r?.to_frame) && typeof r?.prompt === 'string')
+    .map((r) => ({ fromFrame: r.from_frame, toFrame: r.to_frame, prompt: r.prompt }));
+}
+
+/** A run that used any of lesson 10's controls ticks off its walkthrough step. */
+export function usedDirectedControls(creative: Record<string, unknown>): boolean {
+  const loras = creative.motion_loras;
+  return Boolean(creative.context_windows) || scheduleRows(creative).length > 0
+    || (Array.isArray(loras) && loras.length > 0) || (typeof creative.motion_scale === 'number' && creative.motion_scale !== 1);
 }
 
 function outputLinks(outputs: Outputs, metadataPath: string | null): OutputLink[] {

@@ -2,7 +2,7 @@
 // (a Phase 2 run that reloaded an edit, or followed a save of ttnn_pipeline.py).
 import type * as vscode from 'vscode';
 import type { WalkthroughProgress } from '../walkthrough';
-import type { CompletedRun } from './runController';
+import { creativeOf, usedDirectedControls, type CompletedRun } from './runController';
 
 export class RunTicks {
   private ttnnPipelineSaved = false;
@@ -21,6 +21,8 @@ export class RunTicks {
   private async tick({ request, result }: CompletedRun): Promise<void> {
     if (request.phase === 1) {
       await this.walkthrough.markDone('phase1Done');
+      // lesson 10: a run that used context windows, a prompt schedule, motion LoRAs or a motion scale
+      if (usedDirectedControls(creativeOf(result.metadataPath))) await this.walkthrough.markDone('longerDirectedDone');
       return;
     }
     await this.walkthrough.markDone('phase2Done');

@@ -26,7 +26,7 @@ export type PreviewOutbound =
     }
   | { type: 'preview'; step: number; totalSteps: number; frame: number | null; totalFrames: number; frames: string[] }
   | { type: 'frameDone'; frame: number; totalFrames: number; png: string; step: number }
-  | { type: 'completed'; gifUri: string | null; gifPath: string | null; links: OutputLink[]; summary: string }
+  | { type: 'completed'; gifUri: string | null; gifPath: string | null; links: OutputLink[]; summary: string; scheduleRows: ScheduleRow[] }
   | { type: 'cancelled'; message: string }
   | { type: 'error'; message: string; actions: { title: string }[] }
   | { type: 'formErrors'; errors: string[] };
@@ -51,3 +51,10 @@ export type GalleryOutbound =
   | { type: 'runs'; runs: RunCard[]; outputDirs: string[] }
   | { type: 'error'; message: string }
   | { type: 'loading' };
+
+/** One entry of a run's prompt schedule as the run record states it (Python's schedule_rows). */
+export interface ScheduleRow {
+  fromFrame: number;
+  toFrame: number;
+  prompt: string;
+}

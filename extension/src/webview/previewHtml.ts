@@ -61,6 +61,7 @@ export function previewBody(): string {
       <div id="result" hidden>
         <img id="final-gif" alt="The finished animation">
         <p id="run-summary"></p>
+        <ol id="schedule-rows" hidden></ol>
         <ul id="output-links"></ul>
       </div>
     </section>

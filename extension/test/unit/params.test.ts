@@ -40,7 +40,7 @@ describe('validateRunForm', () => {
   it('needs a prompt', () => expect(errorsOf({ prompt: '   ' })).toEqual(['prompt']));
   it('needs whole numbers in range', () => {
     expect(errorsOf({ numFrames: 0 })).toEqual(['numFrames']);
-    expect(errorsOf({ numFrames: 65 })).toEqual(['numFrames']);
+    expect(errorsOf({ numFrames: 257 })).toEqual(['numFrames']);
     expect(errorsOf({ numFrames: 2.5 })).toEqual(['numFrames']);
     expect(errorsOf({ steps: null })).toEqual(['steps']);
     expect(errorsOf({ seed: -1 })).toEqual(['seed']);
@@ -71,7 +71,8 @@ describe('toGenerateParams', () => {
       device: 'auto',
       preset: 'quality',
       models: { sd: '/m/sd', motionAdapter: '/m/ma' },
-      params: { prompt: 'a cat', negativePrompt: '', numFrames: 8, steps: 25, guidanceScale: 7.5, seed: 42, width: 512, height: 512 },
+      params: { prompt: 'a cat', negativePrompt: '', promptSchedule: '', motionLoras: '', numFrames: 8, steps: 25, guidanceScale: 7.5,
+        seed: 42, width: 512, height: 512, contextLength: 0 },
     });
   });
 

@@ -23,7 +23,8 @@ def base_parser(description: str, default_output: str, motion_adapter: bool = Tr
     """Flags for every generation parameter plus the named run options, all from params.PARAMETERS."""
     parser = argparse.ArgumentParser(description=description)
     for param in GENERATION:
-        _add_flag(parser, param, None if "preset" in run_options and param.name in PRESET_DEFAULTED else param.initial())
+        if phase in param.phases:  # e.g. the prompt schedule is Phase 1's: Phase 2's script has no such flag
+            _add_flag(parser, param, None if "preset" in run_options and param.name in PRESET_DEFAULTED else param.initial())
     for name in run_options:
         _add_flag(parser, SPEC[name], SPEC[name].default_for(phase))
     parser.add_argument("--output", default=default_output, help="path of the GIF; other formats go beside it")
@@ -53,12 +54,16 @@ def _add_flag(parser: argparse.ArgumentParser, param: Param, default: object) ->
 
 
 def params_from_args(args: argparse.Namespace) -> GenerationParams:
-    values = {p.name: getattr(args, p.name) for p in GENERATION}
+    values = {p.name: getattr(args, p.name, p.default) for p in GENERATION}
     values["formats"] = tuple(f.strip() for f in values["formats"].split(",") if f.strip())
     if "preset" in getattr(args, "run_options", ()):
         preset = get_preset(args.preset or SPEC["preset"].default)
         values["steps"] = preset.steps if values["steps"] is None else values["steps"]
         values["guidance_scale"] = preset.guidance_scale if values["guidance_scale"] is None else values["guidance_scale"]
+    if values.get("prompt_schedule"):  # on the command line it may also name a file that holds it
+        from .prompt_schedule import schedule_text
+
+        values["prompt_schedule"] = schedule_text(values["prompt_schedule"])
     return GenerationParams(**values)
 
 

@@ -4,6 +4,7 @@
     python -m animatediff_ttnn.download CompVis/stable-diffusion-v1-4
     python -m animatediff_ttnn.download --preset lightning   # what a preset needs (+ --steps 1/2/4/8)
     python -m animatediff_ttnn.download ByteDance/AnimateDiff-Lightning:animatediff_lightning_8step_diffusers.safetensors
+    python -m animatediff_ttnn.download zoom-in pan-left     # motion LoRAs (camera moves), one file each
 
 Interrupted downloads resume where they stopped when run again.
 """
@@ -26,6 +27,10 @@ def patterns_for(target: str) -> List[str]:
     repo_id, _, filename = target.partition(":")
     if filename:
         return [filename]
+    from .lora_spec import HUB_PREFIX, LORA_DOWNLOAD_PATTERNS
+
+    if repo_id.startswith(HUB_PREFIX):  # a v2 camera-move motion LoRA: its one weights file
+        return LORA_DOWNLOAD_PATTERNS
     if repo_id == LIGHTNING_REPO:
         return [lightning_file(get_preset("lightning").steps)]
     if repo_id == ANIMATELCM_REPO:
@@ -50,7 +55,8 @@ def download_model(target: str, revision: Optional[str] = None, tqdm_class=None)
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Download the lesson's models into the Hugging Face cache.")
-    parser.add_argument("repos", nargs="*", help="hub ids, or repo:file for one file "
+    parser.add_argument("repos", nargs="*", help="hub ids, repo:file for one file, or camera-move motion LoRAs "
+                                                 "(zoom-in, pan-left, ...) "
                                                  f"(default: {DEFAULT_SD_MODEL} {DEFAULT_MOTION_ADAPTER})")
     parser.add_argument("--preset", default=None, help="fetch what a preset needs: quality, lightning, animatelcm")
     parser.add_argument("--steps", type=int, default=None, help="with --preset lightning: which checkpoint (1/2/4/8)")
@@ -65,6 +71,9 @@ def main(argv=None) -> int:
         except ValueError as exc:
             parser.error(str(exc))
     args.repos = args.repos or [DEFAULT_SD_MODEL, DEFAULT_MOTION_ADAPTER]
+    from .lora_spec import hub_id
+
+    args.repos = [hub_id(repo) for repo in args.repos]  # 'zoom-in' -> guoyww/animatediff-motion-lora-zoom-in
     if args.dry_run:
         for repo in args.repos:
             print(f"{repo.partition(':')[0]}: {' '.join(patterns_for(repo))} -> {hub_cache_dir()}")

@@ -23,7 +23,8 @@ from PIL import Image
 
 from .models import DEFAULT_MOTION_ADAPTER, DEFAULT_SD_MODEL, SDComponents, load_motion_adapter, load_sd_components, motion_max_frames
 from .motion_backend import MotionUNetBackend, select_motion_backend
-from .params import GenerationParams, ParamError, validate_backend
+from .motion_scale import validate_motion_scale  # one definition of the knob for Phase 1 and Phase 3
+from .params import GenerationParams, validate_backend
 from .pipeline import ANIMATEDIFF_SCHEDULER_OVERRIDES, make_scheduler
 from .previews import video_latents_to_previews
 from .progress import CancelToken, FrameCallback, FrameEvent, StepCallback, StepEvent
@@ -32,12 +33,6 @@ from .ttnn_pipeline import decode_frame, encode_prompt
 
 # How much of what the motion modules compute is added (1.0 = AnimateDiff as trained, 0.0 = off).
 MOTION_SCALE = 1.0
-
-
-def validate_motion_scale(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 2.0:
-        raise ParamError("motion_scale", f"must be a number from 0 to 2, got {value!r}")
-    return float(value)
 
 
 def start_latents(seed: int, num_frames: int, latent_size: Tuple[int, int], channels: int = 4) -> torch.Tensor:

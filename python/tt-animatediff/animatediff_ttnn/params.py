@@ -144,11 +144,11 @@ PARAMETERS: Tuple[Param, ...] = (
           suggested="a red panda walking through a bamboo forest, soft morning light, highly detailed"),
     Param("negative_prompt", "str", "", "What to steer away from (classifier-free guidance).", max_length=2000,
           form=True, suggested="blurry, low quality, distorted"),
-    Param("num_frames", "int", 8, "Number of frames.", minimum=1, maximum=64, setting=True, form=True,
+    Param("num_frames", "int", 8, "Number of frames. Above the motion adapter's trained window Phase 1 renders "
+          "with context windows (context_length).", minimum=1, maximum=256, setting=True, form=True,
           cli_aliases=("--frames",), label="Frames",
-          # Phase 1's motion adapter allows fewer still (motion_max_seq_length, checked in validate).
-          maximum_why="Phase 2 denoises every frame from scratch and keeps each decoded frame in memory "
-                      "until the GIF is written"),
+          maximum_why="every decoded frame is kept in memory until the GIF is written (0.75 MB per 512x512 "
+                      "frame), and Phase 2 denoises every frame from scratch"),
     Param("steps", "int", 25, "Number of denoising steps (diffusers' num_inference_steps).", minimum=1,
           maximum=1000, setting=True, form=True),
     Param("guidance_scale", "float", 7.5, "Classifier-free guidance scale.", minimum=0, maximum=50, setting=True,
@@ -162,6 +162,23 @@ PARAMETERS: Tuple[Param, ...] = (
     Param("fps", "int", 8, "Frames per second of the GIF/MP4/WebP.", minimum=1, maximum=60),
     Param("formats", "choices", ("gif",), "Output formats (gif is always written).",
           choices=("gif", "mp4", "webp", "png")),
+    # Longer and directed clips (Phase 1; creative.py). Phase 2 has no motion modules and ignores them.
+    Param("prompt_schedule", "str", "", "Prompt travel: '0: PROMPT | 16: PROMPT' (frame: prompt, blended in "
+          "between; the CLI also takes a file). Empty: the prompt for every frame.", max_length=8000, phases=(1,),
+          form=True),
+    Param("motion_loras", "str", "", "Motion LoRAs with weights: 'zoom-in:0.8,pan-left:0.5' (camera moves "
+          "zoom-in/out, pan-left/right, tilt-up/down, rolling-clockwise/anticlockwise; or a hub id, folder or "
+          "file).", max_length=2000, phases=(1,), form=True, cli_aliases=("--motion-lora",), label="Motion LoRAs"),
+    Param("context_length", "int", 0, "FreeNoise context window in frames, at most the motion adapter's "
+          "trained length (32 for v1-5-2); 0 = automatic: windows of that length only when num_frames is above "
+          "it.", minimum=0, maximum=256, phases=(1,), form=True, label="Context window"),
+    Param("context_stride", "int", 4, "Frames between the starts of two context windows.", minimum=1, maximum=256,
+          phases=(1,)),
+    Param("context_weighting", "choice", "pyramid", "How overlapping windows are averaged per frame.",
+          choices=("pyramid", "flat", "delayed_reverse_sawtooth"), phases=(1,)),
+    Param("noise_type", "choice", "shuffle_context", "Starting noise of later windows: a shuffle of the first "
+          "window's, a repeat of it, or fresh noise.", choices=("shuffle_context", "repeat_context", "random"),
+          phases=(1,)),
     # How and where to run (top-level request fields, not part of GenerationParams).
     Param("backend", "choice", "auto", "Phase 2's UNet: blackhole (TTNN on the card), torch, or auto "
           "(blackhole when a device is found).", choices=("auto", "blackhole", "torch"), group="run"),
@@ -178,6 +195,9 @@ PARAMETERS: Tuple[Param, ...] = (
     Param("perturbation_strength", "float", None, "Phase 2: per-frame noise strength (default: "
           "PERTURBATION_STRENGTH in ttnn_pipeline.py).", minimum=0.0, maximum=1.0, group="run", phases=(2,),
           cli_aliases=("--perturbation",)),
+    Param("motion_scale", "float", None, "How strongly the motion modules act: 0 = no temporal attention, "
+          "1 = as trained, up to 2 = stronger (default: 1 in Phase 1, MOTION_SCALE in motion_pipeline.py in "
+          "Phase 3).", minimum=0.0, maximum=2.0, group="run", phases=(1, 3)),
 )
 
 SPEC: Dict[str, Param] = {p.name: p for p in PARAMETERS}
@@ -191,10 +211,23 @@ def _validate(self: Any, max_frames: Optional[int] = None) -> Any:
     """Raise ParamError for the first invalid field; return self so calls can chain."""
     for param in GENERATION:
         setattr(self, param.name, param.check(getattr(self, param.name)))
+    _check_directed(self)
     if max_frames is not None and self.num_frames > max_frames:
         raise ParamError("num_frames", f"{self.num_frames} is more than this motion adapter supports "
                                        f"(motion_max_seq_length = {max_frames})")
     return self
+
+
+def _check_directed(self: Any) -> None:
+    """What the text fields hold, checked at the edge too (both parsers are plain Python)."""
+    if self.prompt_schedule.strip():
+        from .prompt_schedule import parse_prompt_schedule, validate_schedule
+
+        validate_schedule(parse_prompt_schedule(self.prompt_schedule), self.num_frames)
+    if self.motion_loras.strip():
+        from .lora_spec import parse_motion_loras
+
+        parse_motion_loras(self.motion_loras)
 
 
 def _to_dict(self: Any) -> Dict[str, Any]:

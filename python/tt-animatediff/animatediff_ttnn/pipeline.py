@@ -18,6 +18,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import torch
 from PIL import Image
 
+from . import creative
 from .cpu_speedups import use_onednn_linear
 from .device import choose_dtype, dtype_name, pick_device
 from .models import DEFAULT_SD_MODEL, SDComponents, load_preset_motion_adapter, load_sd_components, motion_max_frames
@@ -150,6 +151,7 @@ class Phase1Pipeline:
         self.device, self.dtype, self.dtype_reason = device, dtype, dtype_reason
         self.preset, self.checkpoint_steps = preset, checkpoint_steps
         self.max_frames = motion_max_frames(adapter)
+        self.last_controls: Optional[creative.ResolvedControls] = None
         self.pipe = AnimateDiffPipeline(
             vae=sd.vae,
             text_encoder=sd.text_encoder,
@@ -181,7 +183,7 @@ class Phase1Pipeline:
         return pipeline, time.perf_counter() - t0
 
     def check(self, params: GenerationParams) -> None:
-        params.validate(max_frames=self.max_frames)
+        params.validate()  # the frame limit follows from the context window (creative.resolve)
         self.preset.check(params)
         if self.checkpoint_steps is not None and params.steps != self.checkpoint_steps:
             raise ParamError("steps", f"{params.steps}, but the loaded AnimateDiff-Lightning checkpoint is the "
@@ -199,7 +201,8 @@ class Phase1Pipeline:
 
     def generate(self, params: GenerationParams, on_step: Optional[StepCallback] = None,
                  cancel: Optional[CancelToken] = None, timings: Optional[Timings] = None,
-                 preset: Optional[str] = None, dtype: Optional[str] = None) -> List[Image.Image]:
+                 preset: Optional[str] = None, dtype: Optional[str] = None,
+                 motion_scale: Optional[float] = None) -> List[Image.Image]:
         """`preset`/`dtype`, when given, must be what this pipeline was built with (they choose the
         models and their precision, so they are fixed when it is built: see `from_sources`)."""
         if preset is not None and preset != self.preset.name:
@@ -207,6 +210,8 @@ class Phase1Pipeline:
         if dtype not in (None, "auto") and dtype_name(self.dtype) != dtype_name(choose_dtype(self.device, dtype)[0]):
             raise ParamError("dtype", f"this pipeline was built in {dtype_name(self.dtype)}, not {dtype}")
         self.check(params)
+        controls = creative.resolve(params, self.max_frames, self.adapter, motion_scale)
+        self.last_controls = controls
         timings = timings or Timings()
         cancel = cancel or CancelToken()
         cancel.raise_if_cancelled()
@@ -238,19 +243,24 @@ class Phase1Pipeline:
             last_step_end[0] = time.perf_counter()
             return callback_kwargs
 
+        applied = creative.applied(self.pipe, controls)  # windows, schedule, LoRAs, motion scale: this run only
+        applied.__enter__()
         hook = unet.register_forward_pre_hook(before_unet, with_kwargs=True)
         t_call = time.perf_counter()
         generator = torch.Generator("cpu").manual_seed(params.seed)
         try:
             out = self.pipe(
-                prompt=params.prompt,
+                prompt=controls.prompt,
                 negative_prompt=params.negative_prompt or None,
                 num_frames=params.num_frames,
                 height=params.height,
                 width=params.width,
                 num_inference_steps=params.steps,
                 guidance_scale=params.guidance_scale,
-                latents=self.initial_latents(params, generator),
+                # FreeNoise shuffles the first window's noise along the clip (noise_type), so with windows
+                # diffusers draws it (the same fp32 draw in an fp32 pipeline)
+                latents=None if controls.windows and controls.windows.noise_type != "random"
+                else self.initial_latents(params, generator),
                 generator=generator,
                 output_type="pil",
                 decode_chunk_size=DECODE_CHUNK_FRAMES,
@@ -259,6 +269,7 @@ class Phase1Pipeline:
             )
         finally:
             hook.remove()
+            applied.__exit__(None, None, None)
         timings.denoise_s = sum(timings.steps)
         timings.decode_s = time.perf_counter() - last_step_end[0]  # VAE decode + postprocess
         return list(out.frames[0])
@@ -280,13 +291,15 @@ class Phase1Pipeline:
             },
             "scheduler": {"class": type(scheduler).__mro__[1].__name__, "math": "float32",
                           **{k: scheduler.config[k] for k in overrides}},
+            "creative": self.last_controls.describe() if self.last_controls else None,
         }
 
 
 def run_phase1(params: GenerationParams, output: Path, pipeline: Optional[Phase1Pipeline] = None,
                model: str = DEFAULT_SD_MODEL, motion_adapter: Optional[str] = None, device: str = "auto",
                on_step: Optional[StepCallback] = None, cancel: Optional[CancelToken] = None,
-               preset: str = DEFAULT_PRESET, dtype: Optional[str] = None) -> RunResult:
+               preset: str = DEFAULT_PRESET, dtype: Optional[str] = None,
+               motion_scale: Optional[float] = None) -> RunResult:
     """Generate and write the outputs. Nothing is written if the run fails or is cancelled."""
     params.validate()  # cheap checks before any model loads; frame limit is checked once the adapter is known
     if pipeline is None:
@@ -295,5 +308,5 @@ def run_phase1(params: GenerationParams, output: Path, pipeline: Optional[Phase1
     if pipeline is None:
         pipeline, timings.load_s = Phase1Pipeline.from_sources(model, motion_adapter, device, dtype, preset,
                                                                params.steps)
-    frames = pipeline.generate(params, on_step=on_step, cancel=cancel, timings=timings)
+    frames = pipeline.generate(params, on_step=on_step, cancel=cancel, timings=timings, motion_scale=motion_scale)
     return finish_run(frames, params, output, timings, pipeline.describe(), pipeline.device, cancel=cancel)

@@ -9,6 +9,8 @@ For the few-step presets it also writes, under the real file names, tiny Animate
 checkpoints (OUT_DIR/lightning/animatediff_lightning_{1,2,4,8}step_diffusers.safetensors), a tiny
 AnimateLCM adapter folder with its LoRA (OUT_DIR/animatelcm/), and the same files as a Hugging Face
 cache (OUT_DIR/hf-cache: point HF_HUB_CACHE at it and the presets' hub ids resolve offline).
+It also writes two motion LoRAs in the v2 camera LoRAs' layouts (OUT_DIR/v2_lora_TinyZoom.ckpt,
+OUT_DIR/motion-lora-tiny/).
 Everything is built offline from configs; outputs are noise-like pictures, but every code path
 (loading, denoising, decoding, export) is the real one. It takes a few seconds on a CPU.
 """
@@ -235,6 +237,38 @@ def build_tiny_preset_models(out: Path, sd_folder: Path, adapter_kwargs: Optiona
     return {"lightning": out / "lightning", "animatelcm": lcm, "hf_cache": cache}
 
 
+
+
+def build_tiny_motion_lora(adapter, path: Path, hub_layout: bool = False, rank: int = 2, seed: int = 2) -> Path:
+    """A random motion LoRA for `adapter` in the v2 camera LoRAs' key layout: the original
+    `v2_lora_*.ckpt` one, or (hub_layout) the hub repos' folder with diffusion_pytorch_model.safetensors."""
+    import re
+
+    generator = torch.Generator().manual_seed(seed)
+    state = {}
+    for name, module in adapter.named_modules():
+        m = re.fullmatch(r"(.+\.motion_modules\.\d+)\.(transformer_blocks\.\d+)\.attn([12])\.(to_q|to_k|to_v|to_out)(\.0)?", name)
+        if not m or not isinstance(module, torch.nn.Linear):
+            continue
+        mm, block, attn, proj = m.group(1), m.group(2), int(m.group(3)), m.group(4)
+        if hub_layout:
+            base = f"unet.{mm}.{block}.attn{attn}.processor.{proj}_lora"
+        else:
+            base = f"{mm}.temporal_transformer.{block}.attention_blocks.{attn - 1}.processor.{proj}_lora"
+        state[f"{base}.down.weight"] = torch.randn(rank, module.in_features, generator=generator) * 0.3
+        state[f"{base}.up.weight"] = torch.randn(module.out_features, rank, generator=generator) * 0.3
+    path = Path(path)
+    if hub_layout:
+        from safetensors.torch import save_file
+
+        path.mkdir(parents=True, exist_ok=True)
+        save_file(state, str(path / "diffusion_pytorch_model.safetensors"))
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(state, str(path))
+    return path
+
+
 def build_full_size_models(out: Path, seed: int = 0) -> Dict[str, Path]:
     """Random weights in SD 1.4's and the v1-5-2 adapter's exact architectures: the real FLOPs and
     memory, for benchmarks on machines that cannot download the real weights (~6 GB in fp32)."""
@@ -271,11 +305,15 @@ def build_tiny_models(out: Path) -> Dict[str, Path]:
         "motion_adapter": out / "motion-adapter",
         "motion_ckpt": out / "mm_tiny.ckpt",
         "motion_safetensors": out / "mm_tiny.safetensors",
+        "motion_lora_ckpt": out / "v2_lora_TinyZoom.ckpt",
+        "motion_lora": out / "motion-lora-tiny",
     }
     build_tiny_sd(paths["sd"])
     adapter = build_tiny_motion_adapter(paths["motion_adapter"])
     save_original_motion_checkpoint(adapter, paths["motion_ckpt"])
     save_original_motion_checkpoint(adapter, paths["motion_safetensors"])
+    build_tiny_motion_lora(adapter, paths["motion_lora_ckpt"])
+    build_tiny_motion_lora(adapter, paths["motion_lora"], hub_layout=True, seed=3)
     paths.update(build_tiny_preset_models(out, paths["sd"]))
     return paths
 

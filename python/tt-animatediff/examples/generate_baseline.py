@@ -11,11 +11,12 @@ from animatediff_ttnn.pipeline import run_phase1
 
 
 def main(argv=None) -> int:
-    parser = base_parser(__doc__.strip().splitlines()[0], "output/baseline.gif", run_options=("device", "preset", "dtype"), phase=1)
+    parser = base_parser(__doc__.strip().splitlines()[0], "output/baseline.gif",
+                         run_options=("device", "preset", "dtype", "motion_scale"), phase=1)
     args = parser.parse_args(argv)
     return run_cli(lambda params, output, bar: run_phase1(
         params, output, model=args.model, motion_adapter=motion_adapter_from_args(args), device=args.device,
-        on_step=bar, preset=args.preset, dtype=args.dtype), args)
+        on_step=bar, preset=args.preset, dtype=args.dtype, motion_scale=args.motion_scale), args)
 
 
 if __name__ == "__main__":

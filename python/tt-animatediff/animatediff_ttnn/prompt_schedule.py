@@ -1,0 +1,93 @@
+"""Prompt travel: a schedule of frame -> prompt, so what the clip shows changes over time.
+
+    0: a corgi on a beach | 16: a corgi in the snow
+
+Frame 0 needs a prompt (something has to start the clip). Between two scheduled frames diffusers
+interpolates the two prompts' text embeddings linearly, frame by frame (FreeNoise's
+`_encode_prompt_free_noise`), and the last scheduled prompt holds to the end. A schedule is written
+as `FRAME: PROMPT` entries separated by `|` or new lines, or as a JSON object {"0": "...", ...};
+a file holding either works too.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Dict, List, Tuple
+
+from .params import ParamError
+
+FIELD = "prompt_schedule"
+
+
+def parse_prompt_schedule(text: str) -> Dict[int, str]:
+    """`"0: a | 16: b"` (or one entry per line, or JSON) -> {0: "a", 16: "b"}; ParamError if malformed."""
+    if not isinstance(text, str) or not text.strip():
+        raise ParamError(FIELD, "is empty; write it as '0: first prompt | 16: second prompt'")
+    stripped = text.strip()
+    if stripped.startswith("{"):
+        try:
+            data = json.loads(stripped)
+        except json.JSONDecodeError as exc:
+            raise ParamError(FIELD, f"is not valid JSON: {exc.msg} (line {exc.lineno})") from exc
+        return normalize_schedule(data)
+    schedule: Dict[int, str] = {}
+    entries = [e.strip() for line in stripped.splitlines() for e in line.split("|")]
+    for entry in entries:
+        if not entry or entry.startswith("#"):
+            continue
+        frame, sep, prompt = entry.partition(":")
+        if not sep or not frame.strip().isdigit():
+            raise ParamError(FIELD, f"entry {entry!r} is not 'FRAME: PROMPT' (FRAME a whole number)")
+        if int(frame) in schedule:
+            raise ParamError(FIELD, f"frame {int(frame)} is given twice")
+        schedule[int(frame)] = prompt.strip()
+    return normalize_schedule(schedule)
+
+
+def schedule_text(value: str) -> str:
+    """The CLI's `--prompt-schedule`: the schedule itself, or the path of a file that holds one."""
+    path = Path(value).expanduser()
+    if len(value) < 4096 and "\n" not in value and ":" not in value.split("/")[-1] and path.is_file():
+        return path.read_text(encoding="utf-8")
+    return value
+
+
+def normalize_schedule(data) -> Dict[int, str]:
+    """Accept {int or digit-string: str}; return {int: str} sorted by frame. Checks what needs no frame count."""
+    if not isinstance(data, dict) or not data:
+        raise ParamError(FIELD, "must map frame numbers to prompts, e.g. {'0': 'a corgi', '16': 'a cat'}")
+    schedule: Dict[int, str] = {}
+    for key, prompt in data.items():
+        frame = int(key) if isinstance(key, str) and key.strip().isdigit() else key
+        if isinstance(frame, bool) or not isinstance(frame, int) or frame < 0:
+            raise ParamError(FIELD, f"frame {key!r} is not a whole number >= 0")
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise ParamError(FIELD, f"the prompt for frame {frame} is empty")
+        schedule[frame] = prompt.strip()
+    if 0 not in schedule:
+        raise ParamError(FIELD, f"needs a prompt for frame 0 (it starts at frame {min(schedule)})")
+    return dict(sorted(schedule.items()))
+
+
+def validate_schedule(schedule: Dict[int, str], num_frames: int) -> Dict[int, str]:
+    """Every scheduled frame must exist in the clip."""
+    schedule = normalize_schedule(schedule)
+    beyond = [f for f in schedule if f >= num_frames]
+    if beyond:
+        raise ParamError(FIELD, f"frame {beyond[0]} is beyond the clip: num_frames is {num_frames}, so frames are "
+                                f"0..{num_frames - 1}")
+    return schedule
+
+
+def schedule_rows(schedule: Dict[int, str], num_frames: int) -> List[Tuple[int, int, str]]:
+    """(first frame, last frame, prompt) per entry: what the preview panel lists and the run record keeps.
+    Frames between two entries blend from one prompt into the next."""
+    frames = list(schedule)
+    ends = [f - 1 for f in frames[1:]] + [num_frames - 1]
+    return [(start, end, schedule[start]) for start, end in zip(frames, ends)]
+
+
+def format_schedule(schedule: Dict[int, str]) -> str:
+    """The CLI form back: '0: a | 16: b'."""
+    return " | ".join(f"{frame}: {prompt}" for frame, prompt in schedule.items())

@@ -1,0 +1,86 @@
+"""Prompt travel: parsing, limits, and a two-prompt schedule changing exactly the frames it says."""
+
+import json
+
+import numpy as np
+import pytest
+
+from animatediff_ttnn.params import GenerationParams, ParamError
+from animatediff_ttnn.prompt_schedule import (format_schedule, parse_prompt_schedule, schedule_rows, schedule_text,
+                                              validate_schedule)
+
+FOX, OWL = "a red fox running", "a white owl flying"
+
+
+def params(**kw):
+    base = dict(prompt=FOX, negative_prompt="blurry", num_frames=12, steps=2, seed=3, width=64, height=64)
+    base.update(kw)
+    return GenerationParams(**base)
+
+
+def as_array(frames):
+    return np.stack([np.asarray(f, dtype=np.int16) for f in frames])
+
+
+def test_parse_the_cli_form_lines_json_and_a_file(tmp_path):
+    assert parse_prompt_schedule("0: a fox | 16: an owl") == {0: "a fox", 16: "an owl"}
+    assert parse_prompt_schedule("16: an owl\n# comment\n0: a fox: close-up\n") == {0: "a fox: close-up", 16: "an owl"}
+    assert parse_prompt_schedule(json.dumps({"0": "a fox", "8": "an owl"})) == {0: "a fox", 8: "an owl"}
+    path = tmp_path / "schedule.txt"
+    path.write_text("0: a fox\n8: an owl\n")
+    assert parse_prompt_schedule(schedule_text(str(path))) == {0: "a fox", 8: "an owl"}
+    assert schedule_text("0: a fox") == "0: a fox"
+    assert format_schedule({0: "a fox", 8: "an owl"}) == "0: a fox | 8: an owl"
+    assert schedule_rows({0: "a fox", 8: "an owl"}, 12) == [(0, 7, "a fox"), (8, 11, "an owl")]
+
+
+@pytest.mark.parametrize("text, words", [
+    ("4: a fox", "frame 0"),
+    ("0: a fox | 0: an owl", "twice"),
+    ("zero: a fox", "FRAME: PROMPT"),
+    ("0: a fox | 8:", "empty"),
+    ("", "empty"),
+    ("{\"0\": ", "JSON"),
+])
+def test_malformed_schedules_name_the_field(text, words):
+    with pytest.raises(ParamError) as err:
+        parse_prompt_schedule(text)
+    assert err.value.field == "prompt_schedule" and words in str(err.value)
+
+
+def test_a_scheduled_frame_beyond_the_clip_is_refused_before_any_model_runs(phase1):
+    with pytest.raises(ParamError) as err:
+        validate_schedule({0: FOX, 12: OWL}, 12)
+    assert err.value.field == "prompt_schedule" and "frame 12 is beyond the clip" in str(err.value)
+    with pytest.raises(ParamError) as err:
+        params(prompt_schedule=f"0: {FOX} | 16: {OWL}").validate()  # the edge: CLI and sidecar call this first
+    assert err.value.field == "prompt_schedule" and "frame 16 is beyond the clip" in str(err.value)
+
+
+def test_two_prompt_schedule_changes_the_frames_where_it_says(phase1):
+    """With the motion modules off (motion_scale 0) each frame depends only on its own prompt and noise:
+    frame 0 must be the fox run's, frames 6..11 the owl run's, and the blend in between neither."""
+    fox = as_array(phase1.generate(params(), motion_scale=0.0))
+    owl = as_array(phase1.generate(params(prompt=OWL), motion_scale=0.0))
+    travel = as_array(phase1.generate(params(prompt_schedule=f"0: {FOX} | 6: {OWL}"), motion_scale=0.0))
+    assert np.abs(travel[0] - fox[0]).max() <= 1
+    assert all(np.abs(travel[i] - owl[i]).max() <= 1 for i in range(6, 12))
+    for i in range(1, 6):  # embeddings blend fox -> owl: each in-between frame is neither run's (beyond rounding)
+        assert np.abs(travel[i] - fox[i]).max() > 1 and np.abs(travel[i] - owl[i]).max() > 1
+    to_fox = [np.abs(travel[i] - fox[i]).mean() for i in (1, 5)]
+    to_owl = [np.abs(travel[i] - owl[i]).mean() for i in (1, 5)]
+    assert to_fox[0] < to_fox[1] and to_owl[0] > to_owl[1]  # frame 1 is mostly fox, frame 5 mostly owl
+    rows = phase1.describe()["creative"]["prompt_schedule"]
+    assert rows == [{"from_frame": 0, "to_frame": 5, "prompt": FOX}, {"from_frame": 6, "to_frame": 11, "prompt": OWL}]
+
+
+def test_with_motion_the_schedule_still_moves_the_clip_from_one_prompt_to_the_other(phase1):
+    fox = as_array(phase1.generate(params()))
+    owl = as_array(phase1.generate(params(prompt=OWL)))
+    travel = as_array(phase1.generate(params(prompt_schedule=f"0: {FOX} | 6: {OWL}")))
+
+    def dist(a, b):
+        return float(np.abs(a - b).mean())
+
+    assert dist(travel[0], fox[0]) < dist(travel[0], owl[0])
+    assert dist(travel[-1], owl[-1]) < dist(travel[-1], fox[-1])

@@ -1,9 +1,9 @@
 """Our pipelines called in-process (no sidecar): the core's own cost, and the preview cost in situ.
 
-    python -m benchmarks.direct --workload JSON --phase 1|2 --out DIR [--runs N]
+    python -m benchmarks.direct --workload JSON --phase 1|2|3 --out DIR [--runs N]
 
-Loads with `Phase1Pipeline.from_sources` / `Phase2Pipeline.from_sources`, then runs `run_phase1` /
-`run_phase2` N times on the resident models (run 1 = cold: first calls into oneDNN etc.). Every
+Loads with `Phase1Pipeline.from_sources` / `Phase2Pipeline` / `Phase3Pipeline.from_sources`, then runs
+`run_phase1` / `run_phase2` / `run_phase3` N times on the resident models (run 1 = cold: first calls into oneDNN etc.). Every
 step's preview work is timed where it happens: the core's latents->RGB map (wrapped in place)
 and the PNG + base64 encoding a client needs (what the sidecar does before sending a preview).
 """
@@ -63,7 +63,7 @@ def apply_knobs(args) -> Dict[str, Any]:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--workload", required=True)
-    parser.add_argument("--phase", type=int, choices=(1, 2), required=True)
+    parser.add_argument("--phase", type=int, choices=(1, 2, 3), required=True)
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--no-previews", action="store_true", help="pass no on_step callback at all")
@@ -74,6 +74,7 @@ def main(argv=None) -> None:
 
     import torch
 
+    import animatediff_ttnn.motion_pipeline as p3
     import animatediff_ttnn.pipeline as p1
     import animatediff_ttnn.ttnn_pipeline as p2
     from animatediff_ttnn.params import GenerationParams
@@ -94,6 +95,7 @@ def main(argv=None) -> None:
 
     p1.video_latents_to_previews = timed(p1.video_latents_to_previews)
     p2.latents_to_previews = timed(p2.latents_to_previews)
+    p3.video_latents_to_previews = timed(p3.video_latents_to_previews)
 
     def on_step(event):
         t0 = time.perf_counter()
@@ -102,8 +104,10 @@ def main(argv=None) -> None:
 
     if args.phase == 1:
         pipeline, load_s = p1.Phase1Pipeline.from_sources(w.sd, w.motion_adapter, device="cpu")
-    else:
+    elif args.phase == 2:
         pipeline, load_s = p2.Phase2Pipeline.from_sources(w.sd, backend="torch", device="cpu")
+    else:
+        pipeline, load_s = p3.Phase3Pipeline.from_sources(w.sd, w.motion_adapter, backend="torch", device="cpu")
     rss_loaded, peak_load = rss_mb(), peak_rss_mb()
     runs = []
     for i in range(args.runs):
@@ -117,8 +121,10 @@ def main(argv=None) -> None:
         cb = None if args.no_previews else on_step
         if args.phase == 1:
             result = p1.run_phase1(params, out, pipeline=pipeline, on_step=cb)
-        else:
+        elif args.phase == 2:
             result = p2.run_phase2(params, out, pipeline=pipeline, backend="torch", on_step=cb)
+        else:
+            result = p3.run_phase3(params, out, pipeline=pipeline, backend="torch", on_step=cb)
         wall = time.perf_counter() - t0
         timings = result.metadata["timings"]
         runs.append({

@@ -48,7 +48,7 @@ def check_outputs(record: Dict[str, Any]) -> None:
     """Same job, same seed: our GIF against diffusers' (pixel-identical with the same kernels)."""
     base = (record.get("baseline") or {}).get("runs") or []
     for key, src in (("outputs_match_same", "sidecar_phase1_same_kernels"), ("outputs_match", "sidecar_phase1"),
-                     ("outputs_match_direct", "direct_phase1")):
+                     ("outputs_match_direct", "direct_phase1"), ("outputs_match_phase3", "direct_phase3")):
         ours = (record.get(src) or {}).get("runs") or []
         if not base or not ours:
             continue
@@ -222,6 +222,22 @@ def render(record: Dict[str, Any]) -> str:
                    f"Phase 2 run: {'warm' if len(p2['runs']) > 1 else 'first run in its sidecar (model load excluded)'}.")
         out.append("")
 
+    p3, d1 = record.get("direct_phase3") or {}, record.get("direct_phase1") or {}
+    if p3.get("runs") and d1.get("runs"):
+        r3, r1 = p3["runs"][-1], d1["runs"][-1]
+        t3, t1 = timings(r3), timings(r1)
+        rows = [["s/step (all frames)", f(mean(t1["steps"]), 2), f(mean(t3["steps"]), 2), ratio(mean(t3["steps"]), mean(t1["steps"]))],
+                ["VAE decode, whole clip (s)", f(t1["decode"], 2), f(t3["decode"], 2), ratio(t3["decode"], t1["decode"])],
+                ["generate -> GIF (s)", f(r1["time_to_gif_s"], 2), f(r3["time_to_gif_s"], 2),
+                 ratio(r3["time_to_gif_s"], r1["time_to_gif_s"])]]
+        out.append(f"### g. Phase 3 (frame loop, torch backend) vs Phase 1, same {w.get('steps')} steps and size, in-process")
+        out.append("")
+        out.append(table(["figure", "Phase 1", "Phase 3", "Phase 3 / Phase 1"], rows))
+        out.append("")
+        out.append("Both run DDIM on all frames with the same motion modules; Phase 3 calls every spatial layer once per "
+                   "frame at batch 2 instead of once at batch 2 x frames (the shape the TTNN UNet needs). Warm runs.")
+        out.append("")
+
     rows = []
     bl = record.get("baseline") or {}
     if bl:
@@ -229,7 +245,8 @@ def render(record: Dict[str, Any]) -> str:
     for key, label in (("sidecar_phase1", "Phase 1 through the sidecar"),
                        ("sidecar_phase1_same_kernels", "Phase 1 through the sidecar, diffusers' kernels"),
                        ("sidecar_phase2", "Phase 2 through the sidecar"),
-                       ("direct_phase1", "Phase 1 in-process"), ("direct_phase2", "Phase 2 in-process")):
+                       ("direct_phase1", "Phase 1 in-process"), ("direct_phase2", "Phase 2 in-process"),
+                       ("direct_phase3", "Phase 3 in-process")):
         r = record.get(key) or {}
         if r.get("runs"):
             peaks = [x.get("peak_rss_mb") for x in r["runs"] if x.get("peak_rss_mb")]
@@ -339,6 +356,10 @@ def goal_rows(record: Dict[str, Any]) -> List[Row]:
     if p2.get("runs") and ours:
         a, b = gen_time(ours[-1]) / frames, gen_time(p2["runs"][-1]) / frames
         rows.append(["d. Phase 2 s/frame vs Phase 1", f"{b:.2f} vs {a:.2f} s/frame ({b / a:.2f}×)", ""])
+    p3, d1 = (record.get("direct_phase3") or {}).get("runs"), (record.get("direct_phase1") or {}).get("runs")
+    if p3 and d1:
+        a, b = mean(timings(d1[-1])["steps"]), mean(timings(p3[-1])["steps"])
+        rows.append(["g. Phase 3 (torch) s/step vs Phase 1", f"{b:.2f} vs {a:.2f} s/step ({b / a:.2f}×)", ""])
     peaks = []
     for key, name in (("baseline", "diffusers"), ("sidecar_phase1", "Phase 1"), ("sidecar_phase2", "Phase 2")):
         r = record.get(key) or {}

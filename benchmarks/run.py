@@ -37,7 +37,7 @@ def parse(argv=None) -> argparse.Namespace:
     p.add_argument("--vae-chunks", default="1,2,4,8", help="decode_chunk_size values to measure ('' = skip)")
     p.add_argument("--experiments", action="store_true",
                    help="also measure the candidate optimisations (threads, channels_last, flush-denormal, ...)")
-    p.add_argument("--skip", default="", help="comma list of sections to skip: baseline,sidecar,phase2,profile,vae,long")
+    p.add_argument("--skip", default="", help="comma list of sections to skip: baseline,sidecar,phase2,phase3,profile,vae,long")
     p.add_argument("--direct", action="store_true", help="also run our pipelines in-process (no sidecar)")
     p.add_argument("--wait-quiet", type=float, default=0.0, metavar="S",
                    help="before each measurement wait up to S seconds for other processes to leave the CPUs "
@@ -138,6 +138,13 @@ def main(argv=None) -> int:
             record[f"direct_phase{phase}"] = sec.run(f"phase {phase} in-process (no sidecar)", worker, "direct",
                                                      wl + ["--phase", str(phase), "--out", str(scratch), "--runs", "2"],
                                                      threads)
+    if "phase3" not in skip:
+        # Phase 3 (frame loop) beside Phase 1 (diffusers, all frames at once), both in-process, same job
+        if "direct_phase1" not in record:
+            record["direct_phase1"] = sec.run("phase 1 in-process (no sidecar)", worker, "direct",
+                                              wl + ["--phase", "1", "--out", str(scratch), "--runs", "2"], threads)
+        record["direct_phase3"] = sec.run("phase 3 (torch backend) in-process", worker, "direct",
+                                          wl + ["--phase", "3", "--out", str(scratch), "--runs", "2"], threads)
     if "profile" not in skip:
         record["profile"] = sec.run("profile of one step (FLOPs, hooks, torch.profiler), matmul rate, previews",
                                     worker, "profile_step", wl + ["--quiet-wait", str(args.wait_quiet)], threads)

@@ -50,7 +50,7 @@ class Param:
     # "params": a generation parameter (GenerationParams, the `params` object of a request, the run
     # record); "run": how and where to run it (top-level request fields: backend, device, ...).
     group: str = "params"
-    phases: Tuple[int, ...] = (1, 2)  # phases that use it; the others refuse it
+    phases: Tuple[int, ...] = (1, 2, 3)  # phases that use it; the others refuse it
     phase_defaults: Tuple[Tuple[int, Any], ...] = ()  # ((phase, default), ...) where a phase differs
     suggested: Any = None  # what the run form and the CLI start with, when not `default`
     setting: bool = False  # the extension keeps its default in the setting animatediff.<wire>
@@ -180,8 +180,9 @@ PARAMETERS: Tuple[Param, ...] = (
           "window's, a repeat of it, or fresh noise.", choices=("shuffle_context", "repeat_context", "random"),
           phases=(1,)),
     # How and where to run (top-level request fields, not part of GenerationParams).
-    Param("backend", "choice", "auto", "Phase 2's UNet: blackhole (TTNN on the card), torch, or auto "
-          "(blackhole when a device is found).", choices=("auto", "blackhole", "torch"), group="run"),
+    Param("backend", "choice", "auto", "The UNet of Phases 2 and 3: blackhole (TTNN on the card), torch, or auto "
+          "(Phase 2: blackhole when a device is found; Phase 3: torch until its port has been validated on a "
+          "card).", choices=("auto", "blackhole", "torch"), group="run"),
     Param("device", "choice", "auto", "torch device: auto (cuda, then mps, then cpu), cpu, cuda, mps "
           "(cuda:N also works). Phase 2's torch backend defaults to cpu.", choices=("auto", "cpu", "cuda", "mps"), indexed=True, group="run", phase_defaults=((2, "cpu"),),
           setting=True),

@@ -1,6 +1,6 @@
 """Phase 3 from a terminal: AnimateDiff as a frame loop (SD layers per frame, motion modules across frames).
 
-    python examples/generate_motion.py --prompt "a corgi on a beach" --frames 8 --steps 25 --backend torch
+    python examples/generate_motion.py --prompt "a corgi on a beach" --num-frames 8 --steps 25 --backend torch
 """
 
 import sys
@@ -10,11 +10,8 @@ from animatediff_ttnn.motion_pipeline import run_phase3
 
 
 def main(argv=None) -> int:
-    parser = base_parser(__doc__.strip().splitlines()[0], "output/motion.gif")
-    parser.add_argument("--backend", default="auto", help="auto (torch until a card has validated the port), torch, blackhole (not yet run on a card by us)")
-    parser.add_argument("--device", default="auto", help="torch device: auto (cuda, then mps, then cpu), cpu, cuda, mps")
-    parser.add_argument("--motion-scale", type=float, default=None,
-                        help="0 switches the motion modules off, 1 is AnimateDiff (default: MOTION_SCALE in motion_pipeline.py)")
+    parser = base_parser(__doc__.strip().splitlines()[0], "output/motion.gif",
+                         run_options=("backend", "device", "motion_scale"), phase=3)
     args = parser.parse_args(argv)
 
     def run(params, output, bar):

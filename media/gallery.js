@@ -116,6 +116,7 @@
         rows.append(el('dt', differs ? 'differs' : '', label), el('dd', differs ? 'differs' : '', valueOf(run, label)));
       }
       col.append(thumb(run, 'compare-gif'), el('h3', 'phase', run.phaseLabel), el('p', 'prompt', run.prompt), rows, table(run.timings, 'timings'));
+      if (run.coherence && run.coherence.length) col.append(el('h4', '', 'Temporal coherence'), table(run.coherence, 'coherence'));
       cols.append(col);
     }
     compareView.append(close, cols);

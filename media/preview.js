@@ -13,6 +13,7 @@
     backendNote: $('backend-note'),
     runPhase1: $('run-phase1'),
     runPhase2: $('run-phase2'),
+    runPhase3: $('run-phase3'),
     cancel: $('cancel-run'),
     formErrors: $('form-errors'),
     status: $('status'),
@@ -82,6 +83,7 @@
     els.runPhase2.dataset.backend = els.backend.value;
     els.runPhase2.title = !onCpu && unavailable ? 'Blackhole not available: ' + blackhole.reason : '';
     els.runPhase1.disabled = running;
+    els.runPhase3.disabled = running;
     els.runPhase2.disabled = running || (!onCpu && unavailable);
     els.cancel.disabled = !running;
   }
@@ -93,6 +95,7 @@
 
   els.runPhase1.addEventListener('click', () => requestRun(1));
   els.runPhase2.addEventListener('click', () => requestRun(2));
+  els.runPhase3.addEventListener('click', () => requestRun(3));
   els.cancel.addEventListener('click', () => vscode.postMessage({ type: 'cancel' }));
   els.backend.addEventListener('change', updateControls);
   els.preset.addEventListener('change', presetChosen);

@@ -129,7 +129,7 @@ export function mergeRemembered(defaults: RunForm, remembered: unknown): RunForm
 }
 
 export interface RunRequest {
-  phase: 1 | 2;
+  phase: 1 | 2 | 3;
   /** Phase 2 only. */
   backend?: Phase2Backend;
 }
@@ -148,6 +148,8 @@ export function toGenerateParams(form: RunForm, req: RunRequest, ctx: GenerateCo
   if (req.phase === 1) {
     return { phase: 1, device: ctx.device, preset: form.preset, ...dtype, models: { ...ctx.models }, params };
   }
+  // Phase 3: the frame-loop motion UNet with the torch backend, on Phase 1's device setting.
+  if (req.phase === 3) return { phase: 3, backend: 'torch', device: ctx.device, models: { ...ctx.models }, params };
   // Phase 2 uses a plain SD UNet: the motion adapter is not part of it.
   const models = ctx.models.sd ? { sd: ctx.models.sd } : {};
   const backend = req.backend ?? form.backend;
@@ -159,5 +161,6 @@ export function toGenerateParams(form: RunForm, req: RunRequest, ctx: GenerateCo
 /** How each run kind is named in the UI, everywhere (the CPU variant must never look like Blackhole). */
 export function runLabel(req: RunRequest): string {
   if (req.phase === 1) return 'Phase 1 (diffusers AnimateDiff)';
+  if (req.phase === 3) return 'Phase 3 (motion modules in the frame loop, torch)';
   return req.backend === 'cpu' ? 'the Phase 2 algorithm on CPU (torch, no Blackhole)' : 'Phase 2 on Blackhole (TTNN)';
 }

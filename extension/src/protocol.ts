@@ -84,7 +84,7 @@ export const Outputs = z.strictObject({
 });
 export type Outputs = z.infer<typeof Outputs>;
 
-export const Phase = z.union([z.literal(1), z.literal(2)]);
+export const Phase = z.union([z.literal(1), z.literal(2), z.literal(3)]);
 export type Phase = z.infer<typeof Phase>;
 
 export const Timings = z.strictObject({
@@ -237,6 +237,8 @@ export const RunSummary = z.strictObject({
   device: z.string(),
   timings: z.record(z.string(), z.unknown()),
   perturbationStrength: nullableNum,
+  // The temporal-coherence figure of the finished frames (coherence.py); null for older runs.
+  coherence: z.record(z.string(), z.number()).nullable(),
 });
 export type RunSummary = z.infer<typeof RunSummary>;
 export const RunsResult = z.strictObject({ runs: z.array(RunSummary) });

@@ -10,5 +10,7 @@ export const DONE_KEYS = [
   'outputsDone',
   'editRerunDone',
   'longerDirectedDone',
+  'motionModuleDone',
+  'phase3Done',
 ] as const;
 export type DoneKey = (typeof DONE_KEYS)[number];

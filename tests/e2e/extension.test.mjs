@@ -344,6 +344,40 @@ describe('AnimateDiff Lesson Studio in a real VS Code (code-server + headless Ch
     await setForm(await showPreview(), { steps: TINY.steps });
   });
 
+  scenario('Run Phase 3 shows previews and the final GIF; a long Phase 3 run cancels', ['a second run can be cancelled and stops'], async () => {
+    const f = await showPreview();
+    await setForm(f, { 'num-frames': TINY.frames, steps: TINY.steps });
+    await watchPreviews(f);
+    await armStatusLog(f);
+    const before = new Set(outputs('.json'));
+    await f.locator('#run-phase3').click();
+    await waitRun('Phase 3');
+    const seen = await seenPreviews(f);
+    assert.ok(seen.some((x) => x.n === TINY.frames), `previews of all ${TINY.frames} frames: ${JSON.stringify(seen.slice(0, 5))}`);
+    const gif = (await preview()).locator('#final-gif');
+    await gif.waitFor({ state: 'visible', timeout: 30_000 });
+    const gifPath = await gif.getAttribute('data-path');
+    assert.ok(gifPath && fs.existsSync(gifPath), `final GIF on disk: ${gifPath}`);
+    const added = outputs('.json').filter((n) => !before.has(n));
+    assert.equal(added.length, 1, `one new metadata file (${added})`);
+    const meta = readJson(path.join(outputDir, added[0]));
+    assert.equal(meta.phase, 3);
+    assert.equal(meta.backend, 'torch');
+    assert.deepEqual(Object.keys(meta.coherence).sort(), ['motion_px', 'residual', 'similarity']);
+    await shot(page, '06b-phase3-final-gif');
+    // Cancel: a long run stops, leaves no output.
+    const gifsBefore = outputs('.gif');
+    await setForm(f, { steps: 200 });
+    await armStatusLog(f);
+    await f.locator('#run-phase3').click();
+    await waitRun('long Phase 3 run', [], { started: true });
+    await waitFor('the step counter to move', async () => /\b[1-9]\d*\s*\/\s*\d+/.test(await (await preview()).locator('#step-counter').innerText()), { timeout: 120_000 });
+    await (await preview()).locator('#cancel-run').click();
+    await waitRun('long Phase 3 run', ['cancelled'], { timeout: 60_000 });
+    assert.deepEqual(outputs('.gif'), gifsBefore, 'a cancelled Phase 3 run leaves no output');
+    await setForm(await showPreview(), { steps: TINY.steps });
+  });
+
   scenario('Phase 2 on CPU picks up an edit of PERTURBATION_STRENGTH without restarting the sidecar', ['Run Phase 1 shows live previews, then the final GIF'], async () => {
     const pipelineFile = path.join(scratch, 'animatediff_ttnn', 'ttnn_pipeline.py');
     // First run from the palette, the rerun from the preview's button with the CPU backend.
@@ -444,13 +478,14 @@ describe('AnimateDiff Lesson Studio in a real VS Code (code-server + headless Ch
     await view.waitFor({ state: 'visible' });
     assert.equal(await view.locator('.compare-column[data-run-id]').count(), 2);
     assert.equal(await view.locator('img.compare-gif').count(), 2);
+    assert.equal(await view.locator('dl.coherence').count(), 2, 'both runs show their temporal-coherence figure');
     await view.scrollIntoViewIfNeeded();
     await shot(page, '11b-outputs-compare');
   });
 
-  scenario('the walkthrough ticks off the steps done above', ['Phase 2 on CPU picks up an edit of PERTURBATION_STRENGTH without restarting the sidecar'], async () => {
+  scenario('the walkthrough ticks off the steps done above', ['Phase 2 on CPU picks up an edit of PERTURBATION_STRENGTH without restarting the sidecar', 'Run Phase 3 shows previews and the final GIF; a long Phase 3 run cancels'], async () => {
     await runCommand(page, cmdTitle('animatediff.openWalkthrough'));
-    for (const id of ['environment', 'deploy', 'phase1', 'phase2', 'outputs', 'editRerun']) {
+    for (const id of ['environment', 'deploy', 'phase1', 'phase2', 'phase3', 'outputs', 'editRerun']) {
       const step = page.locator(`button.getting-started-step[data-step-id="${extId}#${walk.id}#${id}"]`);
       await waitFor(`walkthrough step ${id} ticked`, async () => (await step.getAttribute('aria-checked')) === 'true', { timeout: 10_000 });
     }

@@ -25,6 +25,10 @@ export class RunTicks {
       if (usedDirectedControls(creativeOf(result.metadataPath))) await this.walkthrough.markDone('longerDirectedDone');
       return;
     }
+    if (request.phase === 3) {
+      await this.walkthrough.markDone('phase3Done');
+      return;
+    }
     await this.walkthrough.markDone('phase2Done');
     if (result.reloadedModules.length > 0 || this.ttnnPipelineSaved) await this.walkthrough.markDone('editRerunDone');
     this.ttnnPipelineSaved = false;

@@ -16,8 +16,9 @@ function show(value: unknown): string | undefined {
   return JSON.stringify(value);
 }
 
-export function phaseLabel(phase: 1 | 2, backend: string): string {
+export function phaseLabel(phase: 1 | 2 | 3, backend: string): string {
   if (phase === 1) return 'Phase 1 (diffusers AnimateDiff)';
+  if (phase === 3) return backend === 'blackhole' ? 'Phase 3 on Blackhole (TTNN frame loop)' : `Phase 3 frame loop in ${backend}`;
   return backend === 'blackhole' ? 'Phase 2 on Blackhole (TTNN)' : `Phase 2 algorithm in ${backend} (no Blackhole)`;
 }
 
@@ -68,5 +69,21 @@ export function toRunCard(run: RunSummary, uriOf: (file: string) => string | nul
     backend: run.backend,
     device: run.device,
     perturbationStrength: run.perturbationStrength,
+    coherence: coherenceRows(run.coherence),
   };
+}
+
+/** One line each: what the measure says (coherence.py explains them; the lesson's Phase 3 step too). */
+const COHERENCE_LABELS: [string, string, number][] = [
+  ['similarity', 'frame-to-frame SSIM (1 = identical)', 3],
+  ['motion_px', 'motion, px per frame (block matching)', 2],
+  ['residual', 'left after motion (0-255; flicker is high)', 2],
+];
+
+export function coherenceRows(figure: Record<string, number> | null): { label: string; value: string }[] {
+  if (!figure) return [];
+  return COHERENCE_LABELS.filter(([key]) => typeof figure[key] === 'number').map(([key, label, digits]) => ({
+    label,
+    value: figure[key].toFixed(digits),
+  }));
 }

@@ -15,7 +15,7 @@ const RefreshEnvironment = z.strictObject({ type: z.literal('refreshEnvironment'
 // The webview names an action by its index in the error the extension sent; it never supplies
 // a file or a command itself.
 const ErrorAction = z.strictObject({ type: z.literal('errorAction'), index: z.number().int().min(0).max(20) });
-const RunShape = z.strictObject({ type: z.literal('run'), phase: z.union([z.literal(1), z.literal(2)]), form: z.unknown() });
+const RunShape = z.strictObject({ type: z.literal('run'), phase: z.union([z.literal(1), z.literal(2), z.literal(3)]), form: z.unknown() });
 const FormChangedShape = z.strictObject({ type: z.literal('formChanged'), form: z.unknown() });
 
 export type PreviewInbound =
@@ -24,7 +24,7 @@ export type PreviewInbound =
   | { type: 'openFile'; path: string }
   | { type: 'refreshEnvironment' }
   | { type: 'errorAction'; index: number }
-  | { type: 'run'; phase: 1 | 2; form: RunForm }
+  | { type: 'run'; phase: 1 | 2 | 3; form: RunForm }
   /** A well-formed run request whose form failed validation: answered with the reasons, never run. */
   | { type: 'runRejected'; errors: string[] }
   /** The user edited the form; `form` is null while it is not valid (then nothing is remembered). */

@@ -11,7 +11,7 @@ export interface OutputLink {
 export type PreviewOutbound =
   | { type: 'init'; form: RunForm; blackhole: BlackholeState; running: boolean }
   | { type: 'environment'; blackhole: BlackholeState }
-  | { type: 'runStarted'; phase: 1 | 2; label: string; totalFrames: number; totalSteps: number }
+  | { type: 'runStarted'; phase: 1 | 2 | 3; label: string; totalFrames: number; totalSteps: number }
   | { type: 'status'; state: 'idle' | 'running' | 'completed' | 'cancelled' | 'error'; message: string }
   | {
       type: 'progress';
@@ -33,7 +33,7 @@ export type PreviewOutbound =
 
 export interface RunCard {
   runId: string;
-  phase: 1 | 2;
+  phase: 1 | 2 | 3;
   phaseLabel: string;
   prompt: string;
   created: string;
@@ -45,6 +45,8 @@ export interface RunCard {
   backend: string;
   device: string;
   perturbationStrength: number | null;
+  /** The temporal-coherence figure, one row per measure (empty for runs recorded before it existed). */
+  coherence: { label: string; value: string }[];
 }
 
 export type GalleryOutbound =

@@ -44,6 +44,7 @@ export function previewBody(): string {
       <div class="buttons">
         <button type="button" id="run-phase1">Run Phase 1</button>
         <button type="button" id="run-phase2">Run Phase 2 on Blackhole</button>
+        <button type="button" id="run-phase3">Run Phase 3</button>
         <button type="button" id="cancel-run" class="secondary" disabled>Cancel</button>
       </div>
       <p id="form-errors" class="errors" role="alert"></p>

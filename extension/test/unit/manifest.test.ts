@@ -33,8 +33,8 @@ describe('package.json', () => {
     expect(title).toMatch(/Phase 2 Algorithm on CPU/);
   });
 
-  it('walkthrough: eight steps, each with a command button, a lesson file and a success-only completion key', () => {
-    expect(walkthrough.steps).toHaveLength(8);
+  it('walkthrough: ten steps, each with a command button, a lesson file and a success-only completion key', () => {
+    expect(walkthrough.steps).toHaveLength(10);
     const keys = new Set<string>();
     for (const step of walkthrough.steps) {
       const links = [...step.description.matchAll(/\(command:([\w.]+)\)/g)].map((m) => m[1]);

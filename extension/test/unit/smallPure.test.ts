@@ -68,6 +68,7 @@ describe('gallery cards', () => {
     device: 'cpu',
     timings: { totalS: 75, loadS: 5, denoiseS: 60, decodeS: 8, stepsS: [1, 2, 3] },
     perturbationStrength: 0.2,
+    coherence: { similarity: 0.98765, motion_px: 0.125, residual: 2.5 },
   };
 
   it('shows params, timings and the thumbnail URI; labels Phase 2 on torch as not Blackhole', () => {
@@ -97,6 +98,16 @@ describe('gallery cards', () => {
     expect(card.params[0]).toEqual({ label: 'frames', value: '4' });
     expect(card.timings).toEqual([{ label: 'total', value: '3 s' }]);
     expect(phaseLabel(2, 'blackhole')).toBe('Phase 2 on Blackhole (TTNN)');
+  });
+
+  it('shows the temporal-coherence figure, one explained row per measure; none for older runs', () => {
+    expect(toRunCard(run, () => 'u').coherence).toEqual([
+      { label: 'frame-to-frame SSIM (1 = identical)', value: '0.988' },
+      { label: 'motion, px per frame (block matching)', value: '0.13' },
+      { label: 'left after motion (0-255; flicker is high)', value: '2.50' },
+    ]);
+    expect(toRunCard({ ...run, coherence: null }, () => 'u').coherence).toEqual([]);
+    expect(phaseLabel(3, 'torch')).toBe('Phase 3 frame loop in torch');
   });
 });
 

@@ -40,7 +40,7 @@ describe('messages from the preview webview', () => {
       [],
       {},
       { type: 'nope' },
-      { type: 'run', phase: 3, form },
+      { type: 'run', phase: 4, form },
       { type: 'run', form },
       { type: 'ready', extra: true },
       { type: 'openFile' },

@@ -61,7 +61,7 @@ class ErrorCode:
     OUTPUT_FOLDER = -32006
 
 
-PHASES = (1, 2)
+PHASES = (1, 2, 3)
 STAGES = ("loading", "encoding", "denoising", "decoding", "exporting")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 PREVIEW_MAX_SIDE = 128
@@ -445,7 +445,7 @@ class GenerateParams:
                                             f"phase {phase} does not use it")
             run[p.name] = p.default_for(phase) if value is None else value
         if phase == 1 and run.get("backend") == "blackhole":
-            raise InvalidParams("backend", "phase 1 runs in torch only; the blackhole backend is for phase 2")
+            raise InvalidParams("backend", "phase 1 runs in torch only; the blackhole backend is for phases 2 and 3")
         models = ModelSources.from_fields(f.obj("models"))
         gen = GenParams.from_fields(f.obj("params", required=True), spec)  # type: ignore[arg-type]
         output_dir = f.path_string("outputDir")
@@ -668,6 +668,7 @@ class RunSummary:
     device: str
     timings: Dict[str, Any]
     perturbation_strength: Optional[float]
+    coherence: Optional[Dict[str, float]] = None  # the run's temporal-coherence figure (coherence.py)
 
 
 @dataclass

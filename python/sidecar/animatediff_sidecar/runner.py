@@ -189,7 +189,7 @@ class Runner:
         tracker = _Tracker(self.notify, job, params, req, timings)
         tracker.stage("loading")
 
-        if req.phase == 2 and req.backend == "blackhole":
+        if req.phase in (2, 3) and req.backend == "blackhole":
             status = api.detect_blackhole()
             if not status.available:
                 raise BackendUnavailable(f"backend 'blackhole' cannot run here: {status.reason}. "

@@ -7,6 +7,7 @@ file that does not parse or lacks the run fields is skipped (it is not a run rec
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -33,6 +34,7 @@ def read_run(path: Path) -> Optional[RunSummary]:
         device=str(meta.get("device", "")),
         timings=timings_to_wire(meta.get("timings") if isinstance(meta.get("timings"), dict) else {}),
         perturbation_strength=meta.get("perturbation_strength"),
+        coherence=_coherence(meta.get("coherence")),
     )
 
 
@@ -47,6 +49,15 @@ def _inside(folder: Path, outputs: Dict[Any, Any]) -> Dict[str, str]:
             if target == root or root in target.parents:
                 kept[str(fmt)] = value
     return kept
+
+
+def _coherence(value: Any) -> Optional[Dict[str, float]]:
+    """{similarity, motion_px, residual} as numbers; None for runs recorded before the figure existed."""
+    if not isinstance(value, dict):
+        return None
+    numbers = {str(k): float(v) for k, v in value.items()
+               if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)}
+    return numbers or None
 
 
 def list_runs(output_dir: Path, limit: Optional[int] = None) -> List[RunSummary]:

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { readConfig } from '../config';
 import type { Studio } from '../studio';
-import { CommandIds } from './ids';
+import { CommandIds } from '../commandIds';
 
 export const TEMPORAL_MODULE_REL = ['animatediff_ttnn', 'temporal_module.py'];
 

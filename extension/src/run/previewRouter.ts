@@ -25,7 +25,7 @@ export class PreviewRouter {
         return;
       }
       case 'run':
-        await this.runs.run(message.phase === 1 ? { phase: 1 } : { phase: 2, backend: message.form.backend }, message.form);
+        await this.runs.run(message.phase === 2 ? { phase: 2, backend: message.form.backend } : { phase: message.phase }, message.form);
         return;
       case 'formChanged':
         // Remembered as typed, so palette runs (and the next session) use what the panel shows.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Create .venv-ttnn: Python 3.12 (or 3.10) with the real ttnn==0.81.1 wheel, torch and the lesson
-# package, for the CPU-side checks of the TTNN motion module (tests/ttnn). ttnn ships wheels for
+# package, for the CPU-side checks of the TTNN motion module (tests/ttnn_port). ttnn ships wheels for
 # cp310/cp312 only, so the main .venv (3.11) cannot hold it. Idempotent: a stamp of the inputs makes
 # a rerun a no-op. PyPI's torch 2.13.0 for cp312 is a CUDA build (cu130; it runs on the CPU too) and
 # no CPU wheel index is configured or reachable here: the first creation took 408 s and 5.5 GB

@@ -21,7 +21,7 @@ from animatediff_ttnn import tt_metal  # noqa: E402
 from animatediff_ttnn.unet_backend import BackendUnavailable  # noqa: E402
 
 PY = f"{sys.version_info.major}.{sys.version_info.minor}"
-# origin None = a namespace package: tests/ttnn/ when tests/ is on sys.path, not the ttnn wheel
+# origin None = a namespace package (a plain folder named ttnn on sys.path), not the ttnn wheel
 HAVE_TTNN = getattr(importlib.util.find_spec("ttnn"), "origin", None) is not None
 needs_ttnn = pytest.mark.skipif(
     not HAVE_TTNN, reason=f"ttnn not importable on Python {PY}: wheels exist for 3.10 and 3.12"

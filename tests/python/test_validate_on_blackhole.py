@@ -1,6 +1,6 @@
 """examples/validate_on_blackhole.py without a card: it stops before any check, says "no Blackhole
 device" and why, exits 1 and still writes its report (JSON + markdown). The checks themselves need
-a card (tests/ttnn covers the same stop with the real ttnn wheel)."""
+a card (tests/ttnn_port covers the same stop with the real ttnn wheel)."""
 
 from __future__ import annotations
 

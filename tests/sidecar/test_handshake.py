@@ -79,7 +79,7 @@ def test_environment_reports_this_machine(sc_spawn, sc_models, tmp_path):
     assert "cpu" in env["torch"]["devices"]
     assert env["diffusers"] == importlib.metadata.version("diffusers")
     assert env["transformers"] == importlib.metadata.version("transformers")
-    has_ttnn = getattr(importlib.util.find_spec("ttnn"), "origin", None) is not None  # not tests/ttnn/ as a namespace
+    has_ttnn = getattr(importlib.util.find_spec("ttnn"), "origin", None) is not None  # a plain folder named ttnn is not ttnn
     assert env["ttnn"]["importable"] is has_ttnn
     if not has_ttnn:
         assert env["ttnn"]["error"] and env["ttnn"]["version"] is None

@@ -176,8 +176,8 @@ def _arch_name(ttnn: Any) -> Optional[str]:
 
 
 def import_ttnn() -> Any:
-    """The ttnn package. A plain folder named ttnn on sys.path (a tt-metal checkout's source tree,
-    a tests/ttnn/ folder) imports as an empty namespace package; that is not ttnn, so say so."""
+    """The ttnn package. A plain folder named ttnn on sys.path (a tt-metal checkout's source tree
+    holds one) imports as an empty namespace package; that is not ttnn, so say so."""
     import ttnn
 
     if getattr(ttnn, "__file__", None) is None:

@@ -22,7 +22,7 @@ A temporal softmax has at most 32 keys, so one badly rounded score moves a whole
 SD UNet. Try bfloat8_b with `weight_dtype=` and let validate_on_blackhole.py judge it.
 
 `ttnn` is passed in (not imported) so that the tests can run this exact code with every op
-executed by ttnn's own golden (torch) function; see tests/ttnn/golden_ttnn.py. The device path has
+executed by ttnn's own golden (torch) function; see tests/ttnn_port/golden_ttnn.py. The device path has
 not run on a card.
 """
 

@@ -1,4 +1,4 @@
-"""Shared by the tests/ttnn files: random motion modules in diffusers' layout and frame layouts."""
+"""Shared by the tests/ttnn_port files: random motion modules in diffusers' layout and frame layouts."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""tests/ttnn run in .venv-ttnn (scripts/setup-ttnn-venv.sh), a separate pytest invocation.
+"""tests/ttnn_port run in .venv-ttnn (scripts/setup-ttnn-venv.sh), a separate pytest invocation.
 
 ttnn reads TT_METAL_MOCK_CLUSTER_DESC_PATH when it first needs its cluster (any host-side TILE
 conversion, group-norm masks): a one-chip Blackhole P150 descriptor stands in for

@@ -22,7 +22,7 @@ from .blackhole_backend import (
     upload_text_embeddings,
     validate_unet_setup,
 )
-from .motion_backend import combine_guidance
+from .motion_backend import ScaleOnModel, combine_guidance
 from .tt_metal import detect_blackhole, find_sd_demo, import_sd_demo
 from .ttnn_motion_unet import host_conv_in, host_conv_out
 from .ttnn_temporal import MAX_FRAMES
@@ -48,7 +48,7 @@ def check_frames(num_frames: int) -> None:
         )
 
 
-class BlackholeMotionBackend:
+class BlackholeMotionBackend(ScaleOnModel):
     """`MotionUNetBackend` on one Blackhole chip. Constructing it opens the device."""
 
     name = "blackhole"
@@ -82,14 +82,6 @@ class BlackholeMotionBackend:
             self.close()
             raise
         self.device_description = f"Tenstorrent Blackhole #{device_id} (tt-metal TTNN SD 1.4 blocks + TTNN motion modules)"
-
-    @property
-    def motion_scale(self) -> float:
-        return self.model.motion_scale
-
-    @motion_scale.setter
-    def motion_scale(self, value: float) -> None:
-        self.model.motion_scale = float(value)
 
     def prepare_text_embeddings(self, embeddings: torch.Tensor) -> Any:
         return upload_text_embeddings(self._ttnn, self._device, embeddings)

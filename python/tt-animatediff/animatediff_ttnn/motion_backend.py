@@ -43,7 +43,21 @@ def combine_guidance(noise: torch.Tensor, guidance_scale: float) -> torch.Tensor
     return uncond + guidance_scale * (cond - uncond)
 
 
-class TorchMotionBackend:
+class ScaleOnModel:
+    """`motion_scale` read from and written to the backend's frame-loop model, which applies it."""
+
+    model: Any
+
+    @property
+    def motion_scale(self) -> float:
+        return self.model.motion_scale
+
+    @motion_scale.setter
+    def motion_scale(self, value: float) -> None:
+        self.model.motion_scale = float(value)
+
+
+class TorchMotionBackend(ScaleOnModel):
     name = "torch"
 
     def __init__(self, unet, adapter, motion_scale: float = 1.0):
@@ -54,14 +68,6 @@ class TorchMotionBackend:
         use_onednn_linear(self.model)  # fp32 on AMD AVX-512 CPUs: linear layers ~2x faster (cpu_speedups.py)
         self.device, self.dtype = unet.device, unet.dtype
         self.device_description = f"torch {self.device.type} ({str(self.dtype).replace('torch.', '')})"
-
-    @property
-    def motion_scale(self) -> float:
-        return self.model.motion_scale
-
-    @motion_scale.setter
-    def motion_scale(self, value: float) -> None:
-        self.model.motion_scale = float(value)
 
     def prepare_text_embeddings(self, embeddings: torch.Tensor) -> torch.Tensor:
         return embeddings.to(self.device, self.dtype)

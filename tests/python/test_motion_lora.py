@@ -81,7 +81,8 @@ def test_matches_diffusers_load_lora_weights_on_the_hub_layout(tiny_models, monk
     from animatediff_ttnn.pipeline import ANIMATEDIFF_SCHEDULER_OVERRIDES, Phase1Pipeline
 
     monkeypatch.setenv("ANIMATEDIFF_ONEDNN_LINEAR", "0")
-    ours, _ = Phase1Pipeline.from_sources(tiny_models["sd"], tiny_models["motion_adapter"], device="cpu")
+    ours, _ = Phase1Pipeline.from_sources(tiny_models["sd"], tiny_models["motion_adapter"], device="cpu",
+                                          dtype="float32")  # bare diffusers runs fp32
     p = params(**lora(tiny_models, 0.8, "motion_lora"))
     mine = as_array(ours.generate(p))
     bare = AnimateDiffPipeline.from_pretrained(tiny_models["sd"],

@@ -36,8 +36,8 @@ def test_terminal_examples_run_as_written():
     proc = run(block)
     assert proc.returncode == 0, proc.stderr[-2000:]
     summaries = [line for line in proc.stdout.splitlines() if line.startswith("4 frames in ")]
-    assert len(summaries) == 2
-    for name in ("baseline", "blackhole"):
+    assert len(summaries) == 3  # Phase 1, Phase 2 (torch), Phase 3 (torch)
+    for name in ("baseline", "blackhole", "motion"):
         assert (ROOT / "python" / "tt-animatediff" / "output" / f"{name}.gif").is_file()
         assert (ROOT / "python" / "tt-animatediff" / "output" / f"{name}.json").is_file()
 

@@ -22,7 +22,7 @@ def _cuda_available() -> bool:
 # (what to change in a valid phase-1 request, expected field, a word the message must contain)
 GENERATE_CASES = [
     ({"phase": None}, "phase", "required"),
-    ({"phase": 3}, "phase", "one of"),
+    ({"phase": 4}, "phase", "one of"),
     ({"phase": "1"}, "phase", "one of"),
     ({"params": None}, "params", "required"),
     ({"params": "a fox"}, "params", "object"),
@@ -57,7 +57,7 @@ GENERATE_CASES = [
     ({"params.numFrame": 8}, "params.numFrame", "unknown field"),
     ({"stepz": 8}, "stepz", "unknown field"),
     ({"backend": "gpu"}, "backend", "one of"),
-    ({"backend": "blackhole"}, "backend", "phase 2"),
+    ({"backend": "blackhole"}, "backend", "phases 2 and 3"),
     ({"device": "tpu"}, "device", "one of"),
     ({"models": {"sd": ""}}, "models.sd", "empty"),
     ({"models": {"vae": "x"}}, "models.vae", "unknown field"),

@@ -87,7 +87,7 @@ def unet(args, w: Workload) -> Dict[str, Any]:
     if args.phase == 1:
         from animatediff_ttnn.pipeline import Phase1Pipeline
 
-        pipeline, _ = Phase1Pipeline.from_sources(w.sd, w.motion_adapter, device="cpu")
+        pipeline, _ = Phase1Pipeline.from_sources(w.sd, w.motion_adapter, device="cpu", dtype="float32")
         model = pipeline.pipe.unet
         frames, text = w.num_frames, pipeline.sd.text_encoder
         shape = (2, 4, w.num_frames, w.height // 8, w.width // 8)
@@ -167,7 +167,7 @@ def ab(args, w: Workload) -> Dict[str, Any]:
         if args.phase == 1:
             from animatediff_ttnn.pipeline import Phase1Pipeline
 
-            pipeline, _ = Phase1Pipeline.from_sources(w.sd, w.motion_adapter, device="cpu")
+            pipeline, _ = Phase1Pipeline.from_sources(w.sd, w.motion_adapter, device="cpu", dtype="float32")
             model, frames, hidden = pipeline.pipe.unet, w.num_frames, pipeline.sd.text_encoder.config.hidden_size
             shape = (2, 4, w.num_frames, w.height // 8, w.width // 8)
         else:

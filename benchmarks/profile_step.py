@@ -178,7 +178,8 @@ def main(argv=None) -> None:
     result["matmul"] = matmul_rate()
     result["others_cpus"]["matmul"] = monitor.others(t_part, time.perf_counter())
 
-    pipeline, _ = Phase1Pipeline.from_sources(w.sd, w.motion_adapter, device="cpu")
+    # fp32: this profile reads the FLOP rate against fp32 matmul and feeds fp32 latents (bf16 is benchmarks/fast.py)
+    pipeline, _ = Phase1Pipeline.from_sources(w.sd, w.motion_adapter, device="cpu", dtype="float32")
     pipe, unet, vae = pipeline.pipe, pipeline.pipe.unet, pipeline.pipe.vae
 
     with torch.no_grad():

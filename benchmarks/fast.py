@@ -112,7 +112,9 @@ def save(record: Dict[str, Any], out: Path, latest: bool) -> str:
     RESULTS.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps(record, indent=1))
     if latest:
-        (ROOT / "benchmarks" / "presets-latest.json").write_text(json.dumps(record, indent=1))
+        from benchmarks.run import shareable_json  # the committed record names no folder of this machine
+
+        (ROOT / "benchmarks" / "presets-latest.json").write_text(shareable_json(record))
         (ROOT / "benchmarks" / "presets-latest.md").write_text(text + "\n")
     return text
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import threading
 
@@ -81,7 +80,7 @@ def test_doc_error_codes_match():
     ("Handshake", P.Handshake), ("ModelStatus", P.ModelStatus), ("Environment", P.Environment),
     ("GenerateResult", P.GenerateResult), ("RunSummary", P.RunSummary), ("GenerateParams", P.GenerateParams),
 ])
-def test_doc_types_have_the_dataclass_fields(doc_name, cls):
+def test_doc_types_have_the_message_fields(doc_name, cls):
     wire = P.wire_fields(cls, PARAMETERS)
     assert sorted(_doc_type(doc_name)) == sorted(wire)
 
@@ -90,9 +89,9 @@ def test_doc_types_have_the_dataclass_fields(doc_name, cls):
     ("studio/progress", P.Progress), ("studio/preview", P.Preview), ("studio/frameDone", P.FrameDone),
     ("studio/downloadProgress", P.DownloadProgress), ("studio/log", P.LogMessage),
 ])
-def test_doc_notifications_have_the_dataclass_fields(method, cls):
+def test_doc_notifications_have_the_message_fields(method, cls):
     row = re.search(rf"^\| `{re.escape(method)}` \| `(\{{.*?\}})`", DOC, re.MULTILINE).group(1)
-    wire = [P.camel(f.name) for f in dataclasses.fields(cls)]
+    wire = P.wire_fields(cls)
     assert sorted(_top_level_keys(row.replace("\\|", "|"))) == sorted(wire)
 
 

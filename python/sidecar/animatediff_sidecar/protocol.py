@@ -1,24 +1,27 @@
 """The one Python definition of every sidecar message (docs/protocol.md is the reference).
 
-Requests are read with `<Type>.from_wire(dict)`, which checks presence, types and enums and raises
-`InvalidParams` naming the offending field by its wire path (`params.numFrames`). The generation
-parameters and run options (backend, device, ...) are not listed here: they come from the lesson
-package's one definition, `PARAMETERS` of its params.py via studio_api (`spec` below; wire name = camelCase
-of the Python name). Their ranges are checked by the package's `GenerationParams.validate`; its
-errors are mapped to the same wire paths with `core_field`.
+Every message is an attrs class; the wire name of a field is the camelCase of its name. Requests
+are read by wire.py (cattrs) behind each `<Type>.from_wire`: strict types, unknown fields refused,
+and every failure raised as `InvalidParams` naming the field by its wire path (`params.numFrames`,
+`params.formats[1]`).
+The generation parameters and run options (backend, device, ...) are not listed here: their
+request types are built from the lesson package's one definition, `PARAMETERS` of its params.py
+via studio_api (`spec` below). Their ranges are checked by the package's `GenerationParams.validate`;
+its errors are mapped to the same wire paths with `core_field`.
 
-Everything sent is a dataclass turned into camelCase JSON by `to_wire`.
+Everything sent becomes camelCase JSON by `to_wire`.
 
-This module imports nothing heavy: the handshake must answer without torch.
+This module imports nothing heavy (attrs and cattrs come with pygls): the handshake must answer
+without torch.
 """
 
-from __future__ import annotations
+import functools
+from typing import Any, Dict, List, NewType, Optional, Sequence
 
-import dataclasses
-import math
-import os
-from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence
+import attrs
+
+from . import wire
+from .wire import AbsPath, Count, NonEmpty, Text, camel, to_wire  # noqa: F401 - camel, to_wire: used via protocol
 
 PROTOCOL_VERSION = 1
 
@@ -157,11 +160,6 @@ class InternalError(SidecarError):
 # ---------------------------------------------------------------------------------------------
 
 
-def camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part[:1].upper() + part[1:] for part in rest)
-
-
 def core_field(name: str, spec: Sequence[Any] = ()) -> str:
     """The wire path of a core `ParamError.field`: run options are top-level, the rest is in `params`."""
     if name in ("phase", "models") or any(p.name == name and p.group == "run" for p in spec):
@@ -173,167 +171,44 @@ def formats_of(spec: Sequence[Any]) -> tuple:
     return next(p.choices for p in spec if p.name == "formats")
 
 
-def to_wire(value: Any) -> Any:
-    """Dataclasses to camelCase dicts, recursively; dict keys are kept as they are."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        out = {}
-        for f in dataclasses.fields(value):
-            if f.metadata.get("omit_none") and getattr(value, f.name) is None:
-                continue
-            out[f.metadata.get("wire", camel(f.name))] = to_wire(getattr(value, f.name))
-        return out
-    if isinstance(value, dict):
-        return {k: to_wire(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_wire(v) for v in value]
-    return value
+def wire_fields(cls: type, spec: Sequence[Any] = ()) -> List[str]:
+    """The wire names of a message class (an expanded field stands for the run options)."""
+    names: List[str] = []
+    for f in attrs.fields(cls):
+        if f.metadata.get("expand"):
+            names += [p.wire for p in spec if p.group == "run"]
+        else:
+            names.append(camel(f.name))
+    return names
 
 
-# ---------------------------------------------------------------------------------------------
-# Reading requests
-# ---------------------------------------------------------------------------------------------
+def read(cls: type, data: Any) -> Any:
+    """A request's params as `cls` (wire.py reads them), or InvalidParams naming the field."""
+    try:
+        return wire.read(cls, data)
+    except wire.WireError as exc:
+        raise InvalidParams(exc.path or "params", exc.message) from None
 
 
-class Fields:
-    """Typed access to one JSON object of a request; every failure names the field's wire path."""
-
-    def __init__(self, data: Any, path: str = "", what: str = "params"):
-        if data is None:
-            data = {}
-        if not isinstance(data, dict):
-            raise InvalidParams(path or what, f"must be an object, got {_json_type(data)}")
-        self.data = data
-        self.path = path
-        self.seen: set = set()
-
-    def _path(self, key: str) -> str:
-        return f"{self.path}.{key}" if self.path else key
-
-    def _get(self, key: str, required: bool) -> Any:
-        self.seen.add(key)
-        if key not in self.data or self.data[key] is None:
-            if required:
-                raise InvalidParams(self._path(key), "is required")
-            return None
-        return self.data[key]
-
-    def string(self, key: str, required: bool = False, non_empty: bool = False) -> Optional[str]:
-        value = self._get(key, required)
-        if value is None:
-            return None
-        if not isinstance(value, str):
-            raise InvalidParams(self._path(key), f"must be a string, got {_json_type(value)}")
-        if non_empty and not value.strip():
-            raise InvalidParams(self._path(key), "must not be empty")
-        return value
-
-    def integer(self, key: str, required: bool = False, minimum: Optional[int] = None) -> Optional[int]:
-        value = self._get(key, required)
-        if value is None:
-            return None
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)  # JavaScript has one number type: 8.0 is 8
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise InvalidParams(self._path(key), f"must be a whole number, got {_json_repr(value)}")
-        if minimum is not None and value < minimum:
-            raise InvalidParams(self._path(key), f"must be at least {minimum}, got {value}")
-        return value
-
-    def number(self, key: str, required: bool = False, minimum: Optional[float] = None,
-               maximum: Optional[float] = None) -> Optional[float]:
-        value = self._get(key, required)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise InvalidParams(self._path(key), f"must be a number, got {_json_repr(value)}")
-        if not math.isfinite(value):  # JSON has no NaN/Infinity, but Python's json reads them; NaN passes any range check
-            raise InvalidParams(self._path(key), f"must be a finite number, got {_json_repr(value)}")
-        if minimum is not None and value < minimum or maximum is not None and value > maximum:
-            raise InvalidParams(self._path(key), f"{value} is outside {minimum}..{maximum}")
-        return value
-
-    def choice(self, key: str, choices: tuple, required: bool = False, indexed: bool = False) -> Any:
-        value = self._get(key, required)
-        if value is None:
-            return None
-        if indexed:  # "cuda:1" is a "cuda"
-            if not isinstance(value, str) or value.split(":")[0] not in choices:
-                raise InvalidParams(self._path(key), f"{_json_repr(value)} is not one of {list(choices)} "
-                                                     "(cuda:N also works)")
-            return value
-        if isinstance(value, bool) or value not in choices:
-            raise InvalidParams(self._path(key), f"{_json_repr(value)} is not one of {list(choices)}")
-        return value
-
-    def param(self, p: Any) -> Any:
-        """One parameter of the package's definition, read by its kind (ranges are the core's job)."""
-        if p.kind == "str":
-            return self.string(p.wire, required=p.required, non_empty=p.required)
-        if p.kind == "int":
-            return self.integer(p.wire)
-        if p.kind == "float":
-            if p.group == "run":  # run options never reach GenerationParams.validate
-                return self.number(p.wire, minimum=p.minimum, maximum=p.maximum)
-            return self.number(p.wire)
-        if p.kind == "choice":
-            return self.choice(p.wire, p.choices, indexed=p.indexed)
-        if p.kind == "choices":
-            values = self.string_list(p.wire, p.choices)
-            if values is not None and not values:
-                raise InvalidParams(self._path(p.wire), "ask for at least one format")
-            return None if values is None else tuple(dict.fromkeys(values))
-        raise InternalError(f"parameter {p.name}: unknown kind {p.kind!r}")
-
-    def string_list(self, key: str, choices: Optional[tuple] = None) -> Optional[List[str]]:
-        value = self._get(key, False)
-        if value is None:
-            return None
-        if not isinstance(value, list):
-            raise InvalidParams(self._path(key), f"must be a list, got {_json_type(value)}")
-        for index, item in enumerate(value):
-            if not isinstance(item, str) or (choices is not None and item not in choices):
-                allowed = f" one of {list(choices)}" if choices is not None else " a string"
-                raise InvalidParams(f"{self._path(key)}[{index}]", f"{_json_repr(item)} is not{allowed}")
-        return list(value)
-
-    def path_string(self, key: str) -> Optional[str]:
-        value = self.string(key, non_empty=True)
-        if value is not None:
-            value = os.path.expanduser(value)
-            if not os.path.isabs(value):
-                raise InvalidParams(self._path(key), f"must be an absolute path, got {value!r}")
-        return value
-
-    def obj(self, key: str, required: bool = False) -> Optional["Fields"]:
-        value = self._get(key, required)
-        if value is None:
-            return None
-        return Fields(value, self._path(key))
-
-    def finish(self) -> None:
-        """Reject fields this request does not know (a typo must not be silently ignored)."""
-        unknown = sorted(set(self.data) - self.seen)
-        if unknown:
-            raise InvalidParams(self._path(unknown[0]), f"unknown field; known fields are {sorted(self.seen)}")
+Phase = wire.register(NewType("Phase", int), lambda value: wire.choice(value, PHASES))
 
 
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
-
-
-def _json_repr(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+def _param_check(p: Any):
+    """The check of one parameter of the package's definition, by its kind. Ranges of generation
+    parameters are the core's job (GenerationParams.validate); run options never reach it."""
+    if p.kind == "str":
+        return lambda v: wire.text(v, non_empty=p.required)
+    if p.kind == "int":
+        return wire.whole
+    if p.kind == "float":
+        if p.group == "run":
+            return lambda v: wire.number(v, p.minimum, p.maximum)
+        return wire.number
+    if p.kind == "choice":
+        return lambda v: wire.choice(v, p.choices, p.indexed)
+    if p.kind == "choices":
+        return lambda v: wire.choice_list(v, p.choices)
+    raise InternalError(f"parameter {p.name}: unknown kind {p.kind!r}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -341,175 +216,146 @@ def _json_repr(value: Any) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass
+@attrs.define
 class HandshakeParams:
-    protocol_version: Any
-    client_name: str = ""
+    protocol_version: Any  # any value: a mismatch is answered with ProtocolMismatch, not InvalidParams
+    client_name: Text = ""
+    open_to_newer_clients = True  # a newer client may send more
 
     @classmethod
     def from_wire(cls, data: Any) -> "HandshakeParams":
-        f = Fields(data)
-        f.seen.add("protocolVersion")
-        if "protocolVersion" not in f.data:
-            raise InvalidParams("protocolVersion", "is required")
-        client = f.string("clientName") or ""
-        return cls(f.data["protocolVersion"], client)  # extra fields allowed: newer clients may send more
+        return read(cls, data)
 
 
-@dataclass
+@attrs.define
 class ModelSources:
-    sd: Optional[str] = None
-    motion_adapter: Optional[str] = None
-
-    @classmethod
-    def from_fields(cls, f: Optional[Fields]) -> "ModelSources":
-        if f is None:
-            return cls()
-        sources = cls(sd=f.string("sd", non_empty=True), motion_adapter=f.string("motionAdapter", non_empty=True))
-        f.finish()
-        return sources
+    sd: Optional[NonEmpty] = None
+    motion_adapter: Optional[NonEmpty] = None
 
 
-@dataclass
+@attrs.define
 class ModelsParams:
-    models: ModelSources
+    models: ModelSources = attrs.Factory(ModelSources)
 
     @classmethod
     def from_wire(cls, data: Any) -> "ModelsParams":
-        f = Fields(data)
-        params = cls(ModelSources.from_fields(f.obj("models")))
-        f.finish()
-        return params
+        return read(cls, data)
 
 
-@dataclass
+@attrs.define
 class DownloadParams:
-    models: ModelSources
-    download_id: Optional[str] = None
+    models: ModelSources = attrs.Factory(ModelSources)
+    download_id: Optional[NonEmpty] = None
 
     @classmethod
     def from_wire(cls, data: Any) -> "DownloadParams":
-        f = Fields(data)
-        params = cls(ModelSources.from_fields(f.obj("models")), f.string("downloadId", non_empty=True))
-        f.finish()
-        return params
+        return read(cls, data)
 
 
-@dataclass
+@attrs.define
 class GenParams:
     """`GenerateParams.params`: only the fields the client sent; the core fills in its defaults."""
 
     values: Dict[str, Any]  # GenerationParams field name -> value
 
-    @classmethod
-    def from_fields(cls, f: Fields, spec: Sequence[Any]) -> "GenParams":
-        values = {}
-        for p in spec:
-            if p.group == "params":
-                value = f.param(p)
-                if value is not None:
-                    values[p.name] = value
-        f.finish()
-        return cls(values)
+
+@functools.lru_cache(maxsize=8)  # per definition: a reloaded params.py makes new Param objects
+def _spec_types(spec: tuple):
+    """The request classes whose fields come from the package's definition: (the `params` object,
+    `studio/generate`, `studio/export`)."""
+    def typed(p: Any) -> Any:
+        return wire.register(NewType(f"param_{p.name}", object), _param_check(p))
+
+    def optional(p: Any) -> Any:
+        return attrs.field(type=typed(p), default=None)
+
+    params = attrs.make_class("GenerationParamsWire", {
+        p.name: attrs.field(type=typed(p)) if p.required else optional(p) for p in spec if p.group == "params"},
+        kw_only=True)
+    run = {p.name: optional(p) for p in spec if p.group == "run"}
+    generate = attrs.make_class("GenerateParamsWire", {
+        "phase": attrs.field(type=Phase), **run,
+        "models": attrs.field(type=ModelSources, factory=ModelSources), "params": attrs.field(type=params),
+        "output_dir": attrs.field(type=AbsPath, default=None), "preview_every": attrs.field(type=Count, default=1),
+    }, kw_only=True)
+    formats = next(p for p in spec if p.name == "formats")
+    export = attrs.make_class("ExportParamsWire", {
+        "metadata_path": attrs.field(type=AbsPath), "formats": attrs.field(type=typed(formats))}, kw_only=True)
+    return params, generate, export
 
 
-@dataclass
+def _sent(instance: Any) -> Dict[str, Any]:
+    return {f.name: getattr(instance, f.name) for f in attrs.fields(type(instance))
+            if getattr(instance, f.name) is not None}
+
+
+@attrs.define
 class GenerateParams:
     """`studio/generate`. `run` holds the run options of the package's definition (group "run"),
     by Python name; each is also an attribute: `request.backend`, `request.device`, ..."""
 
     phase: int
     params: GenParams
-    models: ModelSources = field(default_factory=ModelSources)
+    models: ModelSources = attrs.Factory(ModelSources)
     output_dir: Optional[str] = None
     preview_every: int = 1
-    run: Dict[str, Any] = field(default_factory=dict, metadata={"expand": True})
+    run: Dict[str, Any] = attrs.field(factory=dict, metadata={"expand": True})
 
     def __getattr__(self, name: str) -> Any:
-        run = self.__dict__.get("run") or {}
-        if name in run:
-            return run[name]
+        if name != "run" and name in self.run:
+            return self.run[name]
         raise AttributeError(name)
 
     @classmethod
     def from_wire(cls, data: Any, spec: Sequence[Any]) -> "GenerateParams":
-        f = Fields(data)
-        phase = f.choice("phase", PHASES, required=True)
+        wire = read(_spec_types(tuple(spec))[1], data)
         run: Dict[str, Any] = {}
         for p in spec:
             if p.group != "run":
                 continue
-            value = f.param(p)
-            if value is not None and phase not in p.phases:
+            value = getattr(wire, p.name)
+            if value is not None and wire.phase not in p.phases:
                 raise InvalidParams(p.wire, f"is a phase {'/'.join(map(str, p.phases))} setting; "
-                                            f"phase {phase} does not use it")
-            run[p.name] = p.default_for(phase) if value is None else value
-        if phase == 1 and run.get("backend") == "blackhole":
+                                            f"phase {wire.phase} does not use it")
+            run[p.name] = p.default_for(wire.phase) if value is None else value
+        if wire.phase == 1 and run.get("backend") == "blackhole":
             raise InvalidParams("backend", "phase 1 runs in torch only; the blackhole backend is for phases 2 and 3")
-        models = ModelSources.from_fields(f.obj("models"))
-        gen = GenParams.from_fields(f.obj("params", required=True), spec)  # type: ignore[arg-type]
-        output_dir = f.path_string("outputDir")
-        preview_every = f.integer("previewEvery", minimum=1)
-        f.finish()
-        return cls(phase=phase, params=gen, models=models, output_dir=output_dir,
-                   preview_every=preview_every or 1, run=run)
+        return cls(phase=wire.phase, params=GenParams(_sent(wire.params)), models=wire.models,
+                   output_dir=wire.output_dir, preview_every=wire.preview_every, run=run)
 
 
-def wire_fields(cls: type, spec: Sequence[Any]) -> List[str]:
-    """The wire names of a message dataclass (an expanded field stands for the run options)."""
-    names: List[str] = []
-    for f in dataclasses.fields(cls):
-        if f.metadata.get("expand"):
-            names += [p.wire for p in spec if p.group == "run"]
-        else:
-            names.append(f.metadata.get("wire", camel(f.name)))
-    return names
-
-
-@dataclass
+@attrs.define
 class CancelParams:
-    run_id: Optional[str] = None
-    download_id: Optional[str] = None
+    run_id: Optional[NonEmpty] = None
+    download_id: Optional[NonEmpty] = None
 
     @classmethod
     def from_wire(cls, data: Any) -> "CancelParams":
-        f = Fields(data)
-        params = cls(f.string("runId", non_empty=True), f.string("downloadId", non_empty=True))
-        f.finish()
+        params = read(cls, data)
         if params.run_id is None and params.download_id is None:
             raise InvalidParams("runId", "give runId (a generation) or downloadId (a download)")
         return params
 
 
-@dataclass
+@attrs.define
 class RunsParams:
-    output_dir: Optional[str] = None
-    limit: Optional[int] = None
+    output_dir: Optional[AbsPath] = None
+    limit: Optional[Count] = None
 
     @classmethod
     def from_wire(cls, data: Any) -> "RunsParams":
-        f = Fields(data)
-        params = cls(f.path_string("outputDir"), f.integer("limit", minimum=1))
-        f.finish()
-        return params
+        return read(cls, data)
 
 
-@dataclass
+@attrs.define
 class ExportParams:
     metadata_path: str
     formats: List[str]
 
     @classmethod
     def from_wire(cls, data: Any, spec: Sequence[Any]) -> "ExportParams":
-        f = Fields(data)
-        path = f.path_string("metadataPath")
-        if path is None:
-            raise InvalidParams("metadataPath", "is required")
-        formats = f.string_list("formats", formats_of(spec))
-        if not formats:
-            raise InvalidParams("formats", "ask for at least one format")
-        f.finish()
-        return cls(path, list(dict.fromkeys(formats)))
+        wire = read(_spec_types(tuple(spec))[2], data)
+        return cls(wire.metadata_path, list(wire.formats))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -517,13 +363,13 @@ class ExportParams:
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass
+@attrs.define
 class PythonInfo:
     version: str
     executable: str
 
 
-@dataclass
+@attrs.define
 class Capabilities:
     torch: bool
     diffusers: bool
@@ -531,13 +377,13 @@ class Capabilities:
     mp4: bool
 
 
-@dataclass
+@attrs.define
 class PipelineSourceInfo:
     kind: str  # "scratchpad" | "bundle"
     path: str
 
 
-@dataclass
+@attrs.define
 class Handshake:
     protocol_version: int
     server_version: str
@@ -547,7 +393,7 @@ class Handshake:
     pipeline_source: PipelineSourceInfo
 
 
-@dataclass
+@attrs.define
 class ModelStatus:
     role: str  # "sd" | "motionAdapter"
     source: str
@@ -558,39 +404,39 @@ class ModelStatus:
     fix: Optional[str]
 
 
-@dataclass
+@attrs.define
 class ModelsStatusResult:
     cache_dir: str
     models: List[ModelStatus]
 
 
-@dataclass
+@attrs.define
 class DownloadResult:
     models: List[ModelStatus]
 
 
-@dataclass
+@attrs.define
 class TorchInfo:
     version: Optional[str]
     devices: List[str]
     error: Optional[str]
 
 
-@dataclass
+@attrs.define
 class TtnnInfo:
     importable: bool
     version: Optional[str]
     error: Optional[str]
 
 
-@dataclass
+@attrs.define
 class BlackholeInfo:
     available: bool
     device_count: int
     reason: str
 
 
-@dataclass
+@attrs.define
 class TtMetalHomeInfo:
     value: Optional[str]
     valid: bool
@@ -598,14 +444,14 @@ class TtMetalHomeInfo:
     error: Optional[str]
 
 
-@dataclass
+@attrs.define
 class ScratchpadInfo:
     path: str
     deployed: bool
     version: Optional[str]
 
 
-@dataclass
+@attrs.define
 class Environment:
     python: PythonInfo
     torch: TorchInfo
@@ -618,22 +464,23 @@ class Environment:
     models: List[ModelStatus]
 
 
-TIMING_FIELDS = {  # core Timings.to_dict() key -> wire key
-    "load_s": "loadS",
-    "encode_s": "encodeS",
-    "first_step_s": "firstStepS",
-    "steps_s": "stepsS",
-    "denoise_s": "denoiseS",
-    "decode_s": "decodeS",
-    "export_s": "exportS",
-    "total_s": "totalS",
-}
+@attrs.define
+class Timings:
+    """`timings` of a result: the core's Timings.to_dict() keys, camelCase on the wire."""
+
+    load_s: float = 0.0
+    encode_s: float = 0.0
+    first_step_s: Optional[float] = None
+    steps_s: List[float] = attrs.Factory(list)
+    denoise_s: float = 0.0
+    decode_s: float = 0.0
+    export_s: float = 0.0
+    total_s: float = 0.0
 
 
 def timings_to_wire(timings: Dict[str, Any]) -> Dict[str, Any]:
-    out = {wire: timings.get(core, [] if core == "steps_s" else (None if core == "first_step_s" else 0.0))
-           for core, wire in TIMING_FIELDS.items()}
-    return out
+    """The wire form of a core timings dict: its known keys, the missing ones at their defaults."""
+    return to_wire(Timings(**{f.name: timings[f.name] for f in attrs.fields(Timings) if f.name in timings}))
 
 
 def params_to_wire(params: Dict[str, Any]) -> Dict[str, Any]:
@@ -641,7 +488,7 @@ def params_to_wire(params: Dict[str, Any]) -> Dict[str, Any]:
     return {camel(k): v for k, v in params.items()}
 
 
-@dataclass
+@attrs.define
 class GenerateResult:
     run_id: str
     status: str  # "completed" | "cancelled"
@@ -655,7 +502,7 @@ class GenerateResult:
     reloaded_modules: List[str]
 
 
-@dataclass
+@attrs.define
 class RunSummary:
     run_id: str
     phase: int
@@ -671,17 +518,17 @@ class RunSummary:
     coherence: Optional[Dict[str, float]] = None  # the run's temporal-coherence figure (coherence.py)
 
 
-@dataclass
+@attrs.define
 class RunsResult:
     runs: List[RunSummary]
 
 
-@dataclass
+@attrs.define
 class CancelResult:
     cancelled: bool
 
 
-@dataclass
+@attrs.define
 class ExportResult:
     outputs: Dict[str, str]
     metadata_path: str
@@ -692,7 +539,7 @@ class ExportResult:
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass
+@attrs.define
 class Progress:
     run_id: str
     phase: int
@@ -705,7 +552,7 @@ class Progress:
     eta_s: Optional[float]
 
 
-@dataclass
+@attrs.define
 class Preview:
     run_id: str
     phase: int
@@ -718,7 +565,7 @@ class Preview:
     frames: List[str]  # base64 PNG
 
 
-@dataclass
+@attrs.define
 class FrameDone:
     run_id: str
     frame: int
@@ -726,7 +573,7 @@ class FrameDone:
     png: str
 
 
-@dataclass
+@attrs.define
 class DownloadProgress:
     download_id: str
     source: str
@@ -735,7 +582,7 @@ class DownloadProgress:
     total_bytes: int  # 0 while unknown
 
 
-@dataclass
+@attrs.define
 class LogMessage:
     level: str
     message: str

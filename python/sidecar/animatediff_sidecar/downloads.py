@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
-from .protocol import ModelNotFound, ModelStatus, RequestCancelled
+from .protocol import DownloadProgress, DownloadResult, ModelNotFound, ModelStatus, Notify, RequestCancelled
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +85,15 @@ def model_status(role: str, source: Optional[str], api: Any) -> ModelStatus:
 
 def models_status(sources: Dict[str, Optional[str]], api: Any) -> List[ModelStatus]:
     return [model_status(role, sources.get(role), api) for role in ROLES]
+
+
+def download_request(sources: Dict[str, Optional[str]], api: Any, download_id: str, cancel: threading.Event,
+                     notify: Callable[[str, Any], None]) -> DownloadResult:
+    """`studio/downloadModels`, on a worker thread: every byte count becomes a studio/downloadProgress."""
+    def on_bytes(source: str, done: int, total: int) -> None:
+        notify(Notify.DOWNLOAD_PROGRESS, DownloadProgress(download_id, source, "", done, total))
+
+    return DownloadResult(download_models(sources, api, cancel, on_bytes))
 
 
 def download_models(sources: Dict[str, Optional[str]], api: Any, cancel: threading.Event,

@@ -31,7 +31,7 @@ from pygls.server import JsonRPCServer
 
 from . import __version__
 from .protocol import (PROTOCOL_VERSION, BackendUnavailable, CancelParams, CancelResult, DownloadParams,
-                       DownloadProgress, DownloadResult, ExportParams, GenerateParams, Handshake, HandshakeParams,
+                       DownloadResult, ExportParams, GenerateParams, Handshake, HandshakeParams,
                        InternalError, InvalidParams, LogMessage, Method, ModelsParams,
                        ModelsStatusResult, Notify, PipelineSourceInfo, ProtocolMismatch, RunsParams, RunsResult,
                        SidecarError, to_wire)
@@ -257,25 +257,20 @@ class Sidecar(JsonRPCServer):
         return ModelsStatusResult(api.hub_cache_dir(), statuses)
 
     async def download_models(self, params: Any) -> DownloadResult:
+        from .downloads import download_request
+
         request = DownloadParams.from_wire(params)
+        sources = {"sd": request.models.sd, "motionAdapter": request.models.motion_adapter}
         download_id = request.download_id or f"download-{secrets.token_hex(4)}"
         if download_id in self._downloads:
             raise InvalidParams("downloadId", f"a download with id {download_id!r} is already running")
         entry = _Download(download_id, self.protocol.msg_id)
         self._downloads[download_id] = entry
         try:
-            return await asyncio.to_thread(self._download_blocking, request, entry)
+            return await asyncio.to_thread(lambda: download_request(sources, self.api(), download_id, entry.cancel,
+                                                                    self.send))
         finally:
             self._downloads.pop(download_id, None)
-
-    def _download_blocking(self, request: DownloadParams, entry: _Download) -> DownloadResult:
-        from .downloads import download_models
-
-        def on_bytes(source: str, done: int, total: int) -> None:
-            self.send(Notify.DOWNLOAD_PROGRESS, DownloadProgress(entry.download_id, source, "", done, total))
-
-        sources = {"sd": request.models.sd, "motionAdapter": request.models.motion_adapter}
-        return DownloadResult(download_models(sources, self.api(), entry.cancel, on_bytes))
 
     def _require_pipeline_libraries(self, formats, field_path: str) -> None:
         """Fail fast, with what to install, when this Python cannot run a pipeline at all."""

@@ -1,0 +1,133 @@
+"""`studio/generate`: the recipe of one run, step by step, through the package's contract.
+
+A cancelled or failed run writes nothing: the pipeline raises before export, and the export
+itself is atomic (outputs first, metadata JSON last, all renamed into place together).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from pathlib import Path
+from typing import Any, List, Optional
+
+from . import __version__
+from .jobs import Job
+from .output_folder import check_output_folder, output_errors
+from .protocol import BackendUnavailable, GenerateParams, GenerateResult, timings_to_wire
+from .tracker import Tracker
+
+log = logging.getLogger(__name__)
+
+
+def new_run_id(phase: int) -> str:
+    return f"{time.strftime('%Y%m%d-%H%M%S')}-p{phase}-{secrets.token_hex(3)}"
+
+
+class GenerateJob(Job):
+    def __init__(self, request: GenerateParams, request_id: Any = None):
+        super().__init__(request, request_id)
+        self.run_id = new_run_id(request.phase)
+        self.timings: Any = None  # what is known so far, for a cancelled run's result
+        self.reloaded: List[str] = []
+        self.models_reloaded = False
+
+    def run(self, runner: Any) -> GenerateResult:
+        req: GenerateParams = self.request
+        code = runner.code
+
+        # 1. Reload the modules the user edited since the last run (the models stay loaded).
+        code.activate()
+        self.reloaded = code.refresh()
+        if self.reloaded:
+            log.info("reloaded %s", ", ".join(self.reloaded))
+        api = code.api()
+
+        # 2. Check the parameters with the package's own rules, before anything heavy is imported.
+        params = api.GenerationParams(**req.params.values)
+        params.validate()
+
+        # 3. A cancel that came before the run started stops it here: no model is even loaded.
+        token = self.new_token(api)
+        token.raise_if_cancelled()
+
+        # 4. The output folder must take files (a folder problem is not worth a whole run).
+        out_dir = Path(req.output_dir) if req.output_dir else code.source.path / "output"
+        check_output_folder(out_dir)
+        self.timings = timings = api.new_timings()
+        tracker = Tracker(runner.notify, self, params, req, timings)
+        tracker.stage("loading")
+
+        # 5. The backend asked for must be there.
+        if req.phase in (2, 3) and req.backend == "blackhole":
+            status = api.detect_blackhole()
+            if not status.available:
+                raise BackendUnavailable(f"backend 'blackhole' cannot run here: {status.reason}. "
+                                         "Use backend 'torch' to run the same algorithm on the CPU.")
+
+        # 6. Which models: the SD source, and the motion adapter the phase and preset need.
+        sd_source = req.models.sd or api.default_source("sd")
+        preset = req.run.get("preset") if req.phase == 1 and hasattr(api, "check_preset") else None
+        if preset is not None:
+            api.check_preset(preset, params)  # e.g. Lightning steps that match no checkpoint, before loading
+        adapter_source = None
+        if api.needs_motion_adapter(req.phase) and (preset is None or api.preset_uses_adapter_setting(preset)):
+            adapter_source = req.models.motion_adapter or api.default_source("motion_adapter")
+        # (the other presets bring their own motion module: the motionAdapter setting is quality's)
+
+        # 7. Load them (or take them from the cache).
+        loaded = runner.cache.load(sd_source, adapter_source, req.device, req.run.get("dtype"), preset, params.steps)
+        timings.load_s = loaded.load_s
+        self.models_reloaded = loaded.models_reloaded
+        token.raise_if_cancelled()
+        tracker.stage("encoding")
+
+        # 8. Build the phase's pipeline around them and denoise + decode, reporting each step.
+        pipeline = runner.cache.pipeline(req.phase, loaded, adapter_source, req.backend, preset)
+        frames = api.generate(pipeline, req.phase, params, req.run, on_step=tracker.on_step,
+                              on_frame=tracker.on_frame, cancel=token, timings=timings)
+        token.raise_if_cancelled()  # a cancel that came during the last decode still wins
+
+        # 9. Write every output and the metadata, all together or none.
+        tracker.stage("exporting")
+        describe = pipeline.describe()
+        output = out_dir / f"{self.run_id}.gif"
+        run_info = {
+            **describe,
+            "run_id": self.run_id,
+            "models_reloaded": loaded.models_reloaded,
+            "reloaded_modules": self.reloaded,
+            "pipeline_source": {"kind": code.source.kind, "path": str(code.source.path)},
+            "sidecar_version": __version__,
+        }
+        with output_errors():
+            result = api.finish_run(frames, params, output, timings, run_info, loaded.device, token)
+
+        # 10. The run record (final latents, for a later re-export), after the metadata: a record
+        # exists only beside a finished run. A crash in between costs the re-export, nothing else.
+        if runner.record_writer is not None and tracker.final_latents:
+            try:
+                runner.record_writer(self, tracker.final_latents, params, output, run_info, api.atomic_path)
+            except Exception as exc:  # noqa: BLE001 - the record is a convenience, never a reason to fail
+                log.warning("could not write the run record: %s", exc)
+
+        # 11. The answer.
+        return GenerateResult(
+            run_id=self.run_id,
+            status="completed",
+            outputs=dict(result.outputs),
+            metadata_path=str(result.metadata_path),
+            backend=str(describe.get("backend", "torch")),
+            backend_reason=str(describe.get("backend_reason") or "phase 1 runs diffusers' AnimateDiff in torch"),
+            device=str(describe.get("device", "")),
+            timings=timings_to_wire(result.metadata.get("timings", timings.to_dict())),
+            models_reloaded=loaded.models_reloaded,
+            reloaded_modules=self.reloaded,
+        )
+
+    def cancelled_result(self) -> Optional[GenerateResult]:
+        timings = timings_to_wire(self.timings.to_dict() if self.timings is not None else {})
+        return GenerateResult(run_id=self.run_id, status="cancelled", outputs={}, metadata_path=None,
+                              backend="", backend_reason="cancelled", device="", timings=timings,
+                              models_reloaded=self.models_reloaded, reloaded_modules=list(self.reloaded))

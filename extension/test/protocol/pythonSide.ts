@@ -25,7 +25,7 @@ export interface PythonProtocol {
   methods: string[]; // Method.* and Notify.* values
   errorCodes: Record<string, number>;
   enums: Record<string, string[]>;
-  /** Dataclass name → its wire (camelCase) field names, as to_wire writes them. */
+  /** Message class (attrs) name → its wire (camelCase) field names, as to_wire writes them. */
   dataclasses: Record<string, string[]>;
   genParamFields: string[];
   /** animatediff_ttnn.params.describe(): the one parameter definition. */
@@ -34,7 +34,7 @@ export interface PythonProtocol {
 }
 
 const DUMP = `
-import dataclasses, json
+import attrs, json
 from animatediff_sidecar import protocol as p
 from animatediff_ttnn import params as spec
 def wire_fields(cls):
@@ -46,7 +46,7 @@ out = {
     "errorCodes": {k: v for k, v in vars(p.ErrorCode).items() if k.isupper()},
     "enums": {n: list(getattr(p, n)) for n in ("STAGES", "LOG_LEVELS")},
     "dataclasses": {n: wire_fields(c) for n, c in vars(p).items()
-                    if isinstance(c, type) and dataclasses.is_dataclass(c) and c.__module__ == p.__name__},
+                    if isinstance(c, type) and attrs.has(c) and c.__module__ == p.__name__},
     "genParamFields": sorted(x.wire for x in spec.GENERATION),
     "parameters": spec.describe(),
     "protocolVersion": p.PROTOCOL_VERSION,

@@ -79,7 +79,7 @@ def ensure_models(w: Workload) -> Dict[str, Any]:
     if all(p.is_file() for p in needed):
         return {"built": False, "path": str(sd.parent)}
     out = Path(w.sd).parent
-    args = [sys.executable, "-m", "animatediff_ttnn.tiny_models", str(out)] + (["--full-size"] if w.mode == "full" else [])
+    args = [sys.executable, "-m", "animatediff_testing.tiny_models", str(out)] + (["--full-size"] if w.mode == "full" else [])
     print(f"[bench] building {'full-size' if w.mode == 'full' else 'tiny'} random-weight models into {out} "
           f"(once; {'several minutes, ~6 GB' if w.mode == 'full' else 'seconds'})", file=sys.stderr, flush=True)
     t0 = time.perf_counter()

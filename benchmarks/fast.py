@@ -44,7 +44,7 @@ def preset_models(base: Path, full: bool) -> Dict[str, Path]:
     """Lightning / AnimateLCM files beside the SD model, and an HF cache holding them (built once;
     the tiny set comes with the tiny models)."""
     if not (base / "hf-cache" / "models--wangfuyun--AnimateLCM").is_dir():
-        from animatediff_ttnn.tiny_models import build_tiny_preset_models
+        from animatediff_testing.tiny_models import build_tiny_preset_models
 
         log(f"building the preset models into {base} (once)")
         build_tiny_preset_models(base, base / "sd", adapter_kwargs={} if full else None,

@@ -8,7 +8,7 @@ cd "$root"
 python="${PYTHON:-python3}"
 venv="$root/.venv"
 stamp="$venv/.setup-stamp"
-want="$(cat pyproject.toml python/tt-animatediff/pyproject.toml | sha256sum | cut -c1-16)"
+want="$(cat pyproject.toml python/tt-animatediff/pyproject.toml python/testing/pyproject.toml | sha256sum | cut -c1-16)"
 
 if [ ! -x "$venv/bin/python" ]; then
   "$python" -m venv "$venv"
@@ -20,5 +20,6 @@ pip=("$venv/bin/python" -m pip install --disable-pip-version-check -q)
 if ! "$venv/bin/python" -c "import torch" 2>/dev/null; then
   "${pip[@]}" "torch==${TORCH_VERSION:-2.13.0}"
 fi
-"${pip[@]}" -e "python/tt-animatediff[mp4]" -e ".[dev]"
+# python/testing: the tiny-model fixtures (animatediff_testing), kept out of the deployed lesson package.
+"${pip[@]}" -e "python/tt-animatediff[mp4]" -e python/testing -e ".[dev]"
 echo "$want" > "$stamp"

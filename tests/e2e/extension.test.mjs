@@ -4,7 +4,7 @@
 // A screenshot of each state goes to test-artifacts/e2e/NN-*.png.
 //
 // Inputs (scripts/e2e.sh sets them): E2E_VSIX, E2E_PYTHON (a venv the Deploy step may pip-install
-// into), E2E_TINY_MODELS (from `python -m animatediff_ttnn.tiny_models DIR`).
+// into), E2E_TINY_MODELS (from `python -m animatediff_testing.tiny_models DIR`).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';

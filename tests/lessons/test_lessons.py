@@ -23,7 +23,7 @@ BUILTIN_COMMANDS = {"workbench.action.openSettings"}
 def sandbox(tmp_path_factory):
     """A fresh HOME with the package deployed where the lesson says, and the tiny models as defaults."""
     from animatediff_ttnn.motion_lora import hub_id
-    from animatediff_ttnn.tiny_models import build_tiny_models, write_hub_cache
+    from animatediff_testing.tiny_models import build_tiny_models, write_hub_cache
 
     home = tmp_path_factory.mktemp("home")
     models = build_tiny_models(home / "tiny-models")

@@ -15,7 +15,7 @@ SMALL = dict(width=64, height=64)  # 8x8 latents: the tiny models' native size
 
 @pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory) -> dict:
-    from animatediff_ttnn.tiny_models import build_tiny_models
+    from animatediff_testing.tiny_models import build_tiny_models
 
     return {k: str(v) for k, v in build_tiny_models(tmp_path_factory.mktemp("tiny-models")).items()}
 

@@ -64,7 +64,7 @@ def test_lightning_equals_bare_diffusers_set_up_as_the_model_card_says(tiny_mode
     from huggingface_hub import hf_hub_download
     from safetensors.torch import load_file
 
-    from animatediff_ttnn.tiny_models import TINY_ADAPTER
+    from animatediff_testing.tiny_models import TINY_ADAPTER
 
     monkeypatch.setenv("ANIMATEDIFF_ONEDNN_LINEAR", "0")  # diffusers' own kernels on both sides
     ours = load(tiny_models, "lightning")

@@ -22,7 +22,7 @@ SMALL = {"width": 64, "height": 64}
 @pytest.fixture(scope="session")
 def sc_models(tmp_path_factory) -> Dict[str, str]:
     """The tiny random-weight models (real architectures), built once."""
-    from animatediff_ttnn.tiny_models import build_tiny_models
+    from animatediff_testing.tiny_models import build_tiny_models
 
     return {k: str(v) for k, v in build_tiny_models(tmp_path_factory.mktemp("sc-tiny-models")).items()}
 

@@ -55,7 +55,7 @@ if (reason) {
     }
 
     beforeAll(async () => {
-      execFileSync(PYTHON, ['-m', 'animatediff_ttnn.tiny_models', tiny], { cwd: BUNDLE_DIR, stdio: 'ignore' });
+      execFileSync(PYTHON, ['-m', 'animatediff_testing.tiny_models', tiny], { cwd: BUNDLE_DIR, stdio: 'ignore' });
       // A deployed copy, made with the extension's own deploy file rules.
       for (const rel of await listFiles(BUNDLE_DIR)) await copyRel(BUNDLE_DIR, scratchpad, rel);
       client = new SidecarClient({

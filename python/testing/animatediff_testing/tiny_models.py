@@ -1,6 +1,6 @@
 """Tiny random-weight models with the real architectures, written to disk for tests and demos.
 
-    python -m animatediff_ttnn.tiny_models OUT_DIR
+    python -m animatediff_testing.tiny_models OUT_DIR
 
 writes OUT_DIR/sd (a diffusers Stable Diffusion folder: UNet, VAE, CLIP text encoder, tokenizer,
 scheduler), OUT_DIR/motion-adapter (diffusers MotionAdapter folder) and the same adapter in the
@@ -13,6 +13,8 @@ It also writes two motion LoRAs in the v2 camera LoRAs' layouts (OUT_DIR/v2_lora
 OUT_DIR/motion-lora-tiny/).
 Everything is built offline from configs; outputs are noise-like pictures, but every code path
 (loading, denoising, decoding, export) is the real one. It takes a few seconds on a CPU.
+This is a test fixture, not lesson code: it lives in python/testing (package animatediff_testing),
+which the repo's .venv installs and the extension never deploys to the scratchpad.
 """
 
 from __future__ import annotations
@@ -152,7 +154,7 @@ def write_lightning_checkpoints(folder: Path, adapter_kwargs: Dict, step_counts=
     from diffusers import MotionAdapter
     from safetensors.torch import save_file
 
-    from .presets import LIGHTNING_STEPS, lightning_file
+    from animatediff_ttnn.presets import LIGHTNING_STEPS, lightning_file
 
     folder.mkdir(parents=True, exist_ok=True)
     paths = {}
@@ -219,7 +221,7 @@ def build_tiny_preset_models(out: Path, sd_folder: Path, adapter_kwargs: Optiona
     Tiny by default; `adapter_kwargs={}` gives the full-size (v1-5-2) architecture for benchmarks."""
     from diffusers import MotionAdapter, UNet2DConditionModel
 
-    from .presets import ANIMATELCM_LORA_FILE, ANIMATELCM_REPO, LIGHTNING_REPO
+    from animatediff_ttnn.presets import ANIMATELCM_LORA_FILE, ANIMATELCM_REPO, LIGHTNING_REPO
 
     adapter_kwargs = TINY_ADAPTER if adapter_kwargs is None else adapter_kwargs
     lightning = write_lightning_checkpoints(out / "lightning", adapter_kwargs, step_counts)
@@ -297,7 +299,7 @@ def build_full_size_models(out: Path, seed: int = 0) -> Dict[str, Path]:
 
 def build_tiny_models(out: Path) -> Dict[str, Path]:
     """Write every tiny model under `out`; returns the paths by role. Safe to call again."""
-    from .motion_checkpoint import save_original_motion_checkpoint
+    from animatediff_ttnn.motion_checkpoint import save_original_motion_checkpoint
 
     out = Path(out)
     paths = {

@@ -110,32 +110,11 @@ def test_cancel_during_export_stops_it_and_a_late_cancel_is_refused(tmp_path):
     assert leftovers(tmp_path) == ["run1.gif", "run1.json", "run1.webp", "run1_frames"]
 
 
-CRASH_DURING_COMMIT = """
-import os, sys
-from pathlib import Path
-from PIL import Image
-from animatediff_ttnn import export
-
-real = os.replace
-def replace(src, dst):
-    if str(dst).endswith(".json"):
-        os._exit(9)  # killed between the outputs' renames and the metadata's
-    return real(src, dst)
-export.os.replace = replace
-frames = [Image.new("RGB", (16, 16), (i * 60, 0, 0)) for i in range(3)]
-folder = Path(sys.argv[1])
-export.write_outputs(frames, folder / "run1.gif", 4, ["gif", "webp", "png"], lambda o: {"outputs": o},
-                     folder / "run1.json")
-"""
-
-
 def crash_during_commit(folder):
     """A real process dies mid-commit (outputs renamed, no metadata): what it leaves behind."""
-    import subprocess
-    import sys
+    from animatediff_testing.crash import crash_during_commit as crash
 
-    done = subprocess.run([sys.executable, "-c", CRASH_DURING_COMMIT, str(folder)], capture_output=True, text=True)
-    assert done.returncode == 9, done.stderr
+    crash(folder / "run1.gif")
     return leftovers(folder)
 
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import errno
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from animatediff_testing.crash import crash_during_commit
 
 from .conftest import copy_lesson, files_in, gen_request
 from .rpc_client import RpcError
@@ -115,32 +115,11 @@ def test_cancel_during_export_stops_it_and_leaves_nothing(sc_spawn, sc_models, t
     assert files_in(out) == []
 
 
-CRASH_DURING_COMMIT = """
-import os, sys
-from pathlib import Path
-from PIL import Image
-from animatediff_ttnn import export
-
-real = os.replace
-def replace(src, dst):
-    if str(dst).endswith(".json"):
-        os._exit(9)  # killed between the outputs' renames and the metadata's
-    return real(src, dst)
-export.os.replace = replace
-frames = [Image.new("RGB", (16, 16), (i * 60, 0, 0)) for i in range(3)]
-gif = Path(sys.argv[1])
-export.write_outputs(frames, gif, 4, ["gif", "webp", "png"], lambda o: {"outputs": o, "phase": 2},
-                     gif.with_suffix(".json"))
-"""
-
-
 def test_next_start_removes_what_a_crash_during_export_left(sc_spawn, sc_no_scratchpad, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     run = "20260101-120000-p2-abcdef"
-    done = subprocess.run([sys.executable, "-c", CRASH_DURING_COMMIT, str(out / f"{run}.gif")],
-                          capture_output=True, text=True)
-    assert done.returncode == 9, done.stderr
+    crash_during_commit(out / f"{run}.gif")
     assert {f"{run}.gif", f"{run}.webp", f"{run}_frames"} <= set(files_in(out))  # orphans: no metadata
     (out / "notes.txt").write_text("the user's")
 

@@ -59,8 +59,13 @@ class GenerateJob(Job):
         tracker = Tracker(runner.notify, self, params, req, timings)
         tracker.stage("loading")
 
-        # 5. The backend asked for must be there.
-        if req.phase in (2, 3) and req.backend == "blackhole":
+        # 5. Phases 2 and 3: which UNet backend runs, decided once (a card looked for once); the
+        # pipeline trusts the choice. A "blackhole" with no card is refused here, before any model loads.
+        backend = req.backend
+        if req.phase in (2, 3) and hasattr(api, "resolve_backend"):
+            backend = api.resolve_backend(req.phase, req.backend)
+            backend.require()
+        elif req.phase in (2, 3) and req.backend == "blackhole":  # a lesson copy older than resolve_backend
             status = api.detect_blackhole()
             if not status.available:
                 raise BackendUnavailable(f"backend 'blackhole' cannot run here: {status.reason}. "
@@ -84,7 +89,7 @@ class GenerateJob(Job):
         tracker.stage("encoding")
 
         # 8. Build the phase's pipeline around them and denoise + decode, reporting each step.
-        pipeline = runner.cache.pipeline(req.phase, loaded, adapter_source, req.backend, preset)
+        pipeline = runner.cache.pipeline(req.phase, loaded, adapter_source, backend, preset)
         frames = api.generate(pipeline, req.phase, params, req.run, on_step=tracker.on_step,
                               on_frame=tracker.on_frame, cancel=token, timings=timings)
         token.raise_if_cancelled()  # a cancel that came during the last decode still wins

@@ -32,6 +32,7 @@ export type ErrorKind =
   | 'backendUnavailable'
   | 'protocolMismatch'
   | 'outputFolder'
+  | 'scratchpadOutdated'
   | 'sidecarExited'
   | 'sidecarStart'
   | 'other';
@@ -159,6 +160,10 @@ export function describeError(err: unknown): ErrorView {
         message: d ? `Cannot write the run's files to ${d.path}: ${d.reason}. Nothing was written.` : err.message,
         actions: [SHOW_LOG],
       };
+    }
+    case ErrorCodes.ScratchpadOutdated: {
+      // The sidecar's message says what deploy does with the learner's edits (asks; backs up).
+      return { kind: 'scratchpadOutdated', message: err.message, actions: [{ id: 'deployProject', title: 'Deploy Project to Scratchpad' }, SHOW_LOG] };
     }
     case ErrorCodes.ProtocolMismatch: {
       const d = parseData(ErrorCodes.ProtocolMismatch, err.data);

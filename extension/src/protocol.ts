@@ -46,6 +46,7 @@ export const ErrorCodes = {
   BackendUnavailable: -32004,
   ProtocolMismatch: -32005,
   OutputFolder: -32006,
+  ScratchpadOutdated: -32007,
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
@@ -354,6 +355,8 @@ export const errorDataSpecs = {
   [ErrorCodes.ProtocolMismatch]: z.strictObject({ serverVersion: z.string(), protocolVersion: z.number() }),
   // The output folder cannot take the run's files (missing and not creatable, read-only, full…).
   [ErrorCodes.OutputFolder]: z.strictObject({ path: z.string(), reason: z.string(), errno: z.string() }),
+  // The scratchpad was deployed before the studio's contract (studio_api.py) existed: deploy again.
+  [ErrorCodes.ScratchpadOutdated]: z.strictObject({ path: z.string(), missing: z.string() }),
   // Any failure that is none of the above.
   [ErrorCodes.InternalError]: z.strictObject({ type: z.string(), message: z.string(), traceback: z.string() }),
 } as const;

@@ -41,6 +41,14 @@ describe('protocol error → message and action', () => {
     expect(view.actions.map((a) => a.id)).toEqual(['showLog']);
   });
 
+  it('a scratchpad older than the studio offers Deploy Project, with the sidecar\'s message', () => {
+    const message = 'your scratchpad /home/u/tt-scratchpad/tt-animatediff was deployed before this version of the studio: …';
+    const view = describeError({ code: ErrorCodes.ScratchpadOutdated, message, data: { path: '/home/u/tt-scratchpad/tt-animatediff', missing: 'animatediff_ttnn/studio_api.py' } });
+    expect(view.kind).toBe('scratchpadOutdated');
+    expect(view.message).toBe(message);
+    expect(view.actions.map((a) => a.id)).toEqual(['deployProject', 'showLog']);
+  });
+
   it('InternalError shows type and message, with the traceback for the log', () => {
     const view = describeError(rpc(ErrorCodes.InternalError, { type: 'KeyError', message: "'x'", traceback: 'Traceback (most recent call last): …' }));
     expect(view).toMatchObject({ kind: 'other', message: "The sidecar failed: KeyError: 'x'", detail: 'Traceback (most recent call last): …' });

@@ -62,6 +62,7 @@ class ErrorCode:
     BACKEND_UNAVAILABLE = -32004
     PROTOCOL_MISMATCH = -32005
     OUTPUT_FOLDER = -32006
+    SCRATCHPAD_OUTDATED = -32007
 
 
 PHASES = (1, 2, 3)
@@ -149,6 +150,21 @@ class OutputFolderError(SidecarError):
     def __init__(self, path: str, reason: str, errno_name: str = ""):
         super().__init__(f"cannot write the run's files to {path}: {reason}",
                          {"path": path, "reason": reason, "errno": errno_name})
+
+
+class ScratchpadOutdated(SidecarError):
+    """The scratchpad holds a lesson copy deployed before the studio's contract (studio_api.py) existed."""
+
+    code = ErrorCode.SCRATCHPAD_OUTDATED
+    DEPLOY_COMMAND = "AnimateDiff: Deploy Project to Scratchpad"  # package.json, command animatediff.deployProject
+
+    def __init__(self, path: str, missing: str):
+        super().__init__(
+            f"your scratchpad {path} was deployed before this version of the studio: it has no {missing}, "
+            f"the module the studio calls. Run \"{self.DEPLOY_COMMAND}\" (Command Palette) to bring it up to "
+            "date. Deploy adds the new files and asks about every file you changed: keep yours, or overwrite "
+            "it after a backup copy (<name>.<time>.bak); nothing you edited is replaced without asking.",
+            {"path": path, "missing": missing})
 
 
 class InternalError(SidecarError):

@@ -25,7 +25,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Dict, Iterable, List, Optional, Set
 
-from .protocol import InternalError, UserCodeError
+from .protocol import InternalError, ScratchpadOutdated, UserCodeError
 
 PACKAGE = "animatediff_ttnn"
 SCRATCHPAD_ENV = "ANIMATEDIFF_SCRATCHPAD"
@@ -129,7 +129,12 @@ class UserCode:
             self._activated = True
 
     def api(self) -> "Contract":
-        """The package's contract, `animatediff_ttnn.studio_api`: the only module the sidecar uses."""
+        """The package's contract, `animatediff_ttnn.studio_api`: the only module the sidecar uses.
+        A scratchpad deployed before the contract existed gets ScratchpadOutdated (how to redeploy),
+        not the ModuleNotFoundError a learner could not act on."""
+        contract = self.source.package_dir / "studio_api.py"
+        if self.source.kind == "scratchpad" and not contract.is_file():
+            raise ScratchpadOutdated(str(self.source.path), f"{PACKAGE}/studio_api.py")
         return Contract(self.module("studio_api"), self)
 
     def module(self, name: str) -> ModuleType:

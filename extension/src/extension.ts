@@ -76,7 +76,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     );
   register(CommandIds.checkEnvironment, () => checkEnvironment(studio));
   register(CommandIds.deployProject, (arg) => deployProject(studio, runs, arg));
-  register(CommandIds.downloadModels, () => downloadModels(studio));
+  register(CommandIds.downloadModels, () => downloadModels(studio, forms.get().preset));
   register(CommandIds.runPhase1, (arg) => runs.runFromCommand({ phase: 1 }, arg));
   register(CommandIds.runPhase2, (arg) => runs.runFromCommand({ phase: 2, backend: 'blackhole' }, arg));
   register(CommandIds.runPhase2Cpu, (arg) => runs.runFromCommand({ phase: 2, backend: 'cpu' }, arg));

@@ -55,6 +55,10 @@ export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 const nullableStr = z.string().nullable();
 const nullableNum = z.number().nullable();
 
+// the run option's choices (params.py `preset`; protocol-names.test.ts checks them)
+export const Preset = z.enum(['quality', 'lightning', 'animatelcm']);
+export type Preset = z.infer<typeof Preset>;
+
 export const ModelSources = z.strictObject({
   sd: z.string().optional(),
   motionAdapter: z.string().optional(),
@@ -144,13 +148,15 @@ export const Environment = z.strictObject({
 });
 export type Environment = z.infer<typeof Environment>;
 
-export const ModelsStatusParams = z.strictObject({ models: ModelSources.optional() });
+// preset: also the motion modules that few-step preset brings (Lightning checkpoint, AnimateLCM adapter + LoRA)
+export const ModelsStatusParams = z.strictObject({ models: ModelSources.optional(), preset: Preset.optional() });
 export const ModelsStatusResult = z.strictObject({ cacheDir: z.string(), models: z.array(ModelStatus) });
 export type ModelsStatusResult = z.infer<typeof ModelsStatusResult>;
 
 export const DownloadModelsParams = z.strictObject({
   models: ModelSources.optional(),
   downloadId: z.string().optional(),
+  preset: Preset.optional(),
 });
 export const DownloadModelsResult = z.strictObject({ models: z.array(ModelStatus) });
 export type DownloadModelsResult = z.infer<typeof DownloadModelsResult>;
@@ -179,8 +185,6 @@ export const Backend = z.enum(['auto', 'blackhole', 'torch']);
 export type Backend = z.infer<typeof Backend>;
 export const TorchDevice = z.enum(['auto', 'cpu', 'cuda', 'mps']);
 export type TorchDevice = z.infer<typeof TorchDevice>;
-export const Preset = z.enum(['quality', 'lightning', 'animatelcm']);
-export type Preset = z.infer<typeof Preset>;
 export const Dtype = z.enum(['auto', 'float32', 'bfloat16', 'float16']);
 export type Dtype = z.infer<typeof Dtype>;
 

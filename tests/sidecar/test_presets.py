@@ -48,3 +48,30 @@ def test_bad_preset_or_dtype_names_the_field(sc_presets, sc_models, tmp_path, ex
     with pytest.raises(RpcError) as err:
         sc_presets.request("studio/generate", gen_request(sc_models, 1, tmp_path, **extra), timeout=120)
     assert err.value.code == -32602 and err.value.data["field"] == field
+
+
+@pytest.mark.parametrize("preset, sources", [
+    ("lightning", ["ByteDance/AnimateDiff-Lightning:animatediff_lightning_4step_diffusers.safetensors"]),
+    ("animatelcm", ["wangfuyun/AnimateLCM"]),
+    ("quality", []),
+])
+def test_models_status_and_download_include_the_presets_motion_modules(sc_presets, sc_models, preset, sources):
+    models = {"sd": sc_models["sd"], "motionAdapter": sc_models["motion_adapter"]}
+    status = sc_presets.request("studio/modelsStatus", {"models": models, "preset": preset}, timeout=60)["models"]
+    assert [m["source"] for m in status[2:]] == sources
+    assert all(m["available"] and m["kind"] == "hub" and m["role"] == "motionAdapter" for m in status[2:])
+    # already in the (tiny) cache: the Download step checks them and fetches nothing (HF_HUB_OFFLINE is set)
+    done = sc_presets.request("studio/downloadModels", {"models": models, "preset": preset}, timeout=60)["models"]
+    assert [m["source"] for m in done] == [m["source"] for m in status] and all(m["available"] for m in done)
+
+
+def test_a_preset_missing_from_the_cache_is_reported_with_its_download_command(sc_spawn, sc_no_scratchpad, sc_models, tmp_path):
+    client = sc_spawn("--scratchpad", sc_no_scratchpad, env={"HF_HUB_CACHE": str(tmp_path / "empty-cache")})
+    client.handshake()
+    models = {"sd": sc_models["sd"], "motionAdapter": sc_models["motion_adapter"]}
+    status = client.request("studio/modelsStatus", {"models": models, "preset": "lightning"}, timeout=60)["models"]
+    assert not status[2]["available"]
+    assert "python -m animatediff_ttnn.download ByteDance/AnimateDiff-Lightning:animatediff_lightning_4step" in status[2]["fix"]
+    with pytest.raises(RpcError) as err:
+        client.request("studio/modelsStatus", {"models": models, "preset": "turbo"}, timeout=60)
+    assert err.value.code == -32602 and err.value.data["field"] == "preset"

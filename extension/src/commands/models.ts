@@ -1,5 +1,6 @@
 // AnimateDiff: Download Models — fetches the configured models into the Hugging Face cache
-// (local folders/files are only checked), with a cancellable progress notification.
+// (local folders/files are only checked), plus the motion modules of the preset chosen in the run
+// form (Lightning checkpoint, AnimateLCM adapter + LoRA), with a cancellable progress notification.
 import * as path from 'node:path';
 import { CancellationTokenSource } from 'vscode-jsonrpc';
 import * as vscode from 'vscode';
@@ -7,18 +8,18 @@ import { readConfig } from '../config';
 import { describeError } from '../errors';
 import { showError } from '../errorActions';
 import { formatBytes } from '../format';
-import type { ModelStatus } from '../protocol';
+import type { ModelStatus, Preset } from '../protocol';
 import type { Studio } from '../studio';
 
 function describeModels(models: ModelStatus[]): string {
   return models.map((m) => `${m.role === 'sd' ? 'Stable Diffusion' : 'motion adapter'} (${m.source})`).join(' and ');
 }
 
-export async function downloadModels(studio: Studio): Promise<void> {
+export async function downloadModels(studio: Studio, preset?: Preset): Promise<void> {
   const { models } = readConfig();
   const client = studio.client;
   try {
-    const status = await client.request('studio/modelsStatus', { models });
+    const status = await client.request('studio/modelsStatus', { models, preset });
     if (status.models.every((m) => m.available)) {
       await studio.walkthrough.markDone('modelsDone');
       void vscode.window.showInformationMessage(`AnimateDiff: models are ready: ${describeModels(status.models)}.`);
@@ -46,7 +47,7 @@ export async function downloadModels(studio: Studio): Promise<void> {
           cts.cancel();
         });
         try {
-          return await client.request('studio/downloadModels', { models, downloadId }, cts.token);
+          return await client.request('studio/downloadModels', { models, downloadId, preset }, cts.token);
         } finally {
           sub.dispose();
           cts.dispose();

@@ -62,7 +62,7 @@ if (reason) {
         clientName: 'protocol-sync-test',
         log: { info: () => undefined, warn: (m) => warnings.push(m), error: () => undefined, stderr: () => undefined },
         launch: async () => ({
-          ...buildLaunch({ interpreter: PYTHON, extensionRoot: ROOT, scratchpad, baseEnv: { ...process.env, HF_HUB_OFFLINE: '1' } }),
+          ...buildLaunch({ interpreter: PYTHON, extensionRoot: ROOT, scratchpad, baseEnv: { ...process.env, HF_HUB_OFFLINE: '1', HF_HUB_CACHE: path.join(tiny, 'hf-cache') } }),
           cwd: path.join(ROOT, 'python', 'sidecar'),
         }),
       });
@@ -98,6 +98,15 @@ if (reason) {
       expect(status.models.map((m) => m.kind)).toEqual(['local', 'local']);
       const dl = expectShape(P.DownloadModelsResult, await request('studio/downloadModels', { models, downloadId: 'sync-test' }));
       expect(dl.models.every((m) => m.available)).toBe(true);
+    });
+
+    it('studio/modelsStatus and studio/downloadModels with a preset also cover its motion modules', async () => {
+      // the tiny models' HF cache holds the Lightning checkpoints and AnimateLCM under the real hub ids
+      const status = expectShape(P.ModelsStatusResult, await request('studio/modelsStatus', { models, preset: 'lightning' }));
+      expect(status.models.map((m) => m.source).slice(2)).toEqual(['ByteDance/AnimateDiff-Lightning:animatediff_lightning_4step_diffusers.safetensors']);
+      expect(status.models[2]).toMatchObject({ role: 'motionAdapter', kind: 'hub', available: true });
+      const dl = expectShape(P.DownloadModelsResult, await request('studio/downloadModels', { models, preset: 'animatelcm', downloadId: 'sync-preset' }));
+      expect(dl.models.map((m) => [m.source, m.available])).toContainEqual(['wangfuyun/AnimateLCM', true]);
     });
 
     let phase1: P.GenerateResult;

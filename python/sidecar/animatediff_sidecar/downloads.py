@@ -70,11 +70,16 @@ def model_status(role: str, source: Optional[str], api: Any) -> ModelStatus:
             return ModelStatus(role, source, "local", True, str(path.resolve()), _size(files), None)
         return ModelStatus(role, source, "local", False, None, None,
                            f"no {what} at {path}: check the path, or download the {what} and pass its folder")
+    return hub_status(role, source, api.download_patterns(PACKAGE_ROLE[role]), api)
+
+
+def hub_status(role: str, source: str, patterns: List[str], api: Any) -> ModelStatus:
+    """A hub model (`owner/name`, or `owner/name:file` for one file of it) is available when the
+    cache's snapshot holds a file for every pattern."""
     cache_dir = api.hub_cache_dir()
-    snapshot = _snapshot_dir(source, cache_dir)
+    snapshot = _snapshot_dir(source.partition(":")[0], cache_dir)
     if snapshot is not None:
         files = _files_under(snapshot)
-        patterns = api.download_patterns(PACKAGE_ROLE[role])
         matched = {pattern: [f for f in files if fnmatch.fnmatch(f, pattern)] for pattern in patterns}
         if all(matched.values()):
             chosen = sorted({f for fs in matched.values() for f in fs})
@@ -83,23 +88,30 @@ def model_status(role: str, source: Optional[str], api: Any) -> ModelStatus:
                        f"download it: studio/downloadModels, or `{api.download_command(source)}`")
 
 
-def models_status(sources: Dict[str, Optional[str]], api: Any) -> List[ModelStatus]:
-    return [model_status(role, sources.get(role), api) for role in ROLES]
+def models_status(sources: Dict[str, Optional[str]], api: Any, preset: Optional[str] = None) -> List[ModelStatus]:
+    """The settings' models, then the motion modules a few-step `preset` brings (hub only)."""
+    return [model_status(role, sources.get(role), api) for role in ROLES] + [
+        hub_status("motionAdapter", source, patterns, api) for source, patterns in _preset_files(preset, api)]
+
+
+def _preset_files(preset: Optional[str], api: Any) -> List[Any]:
+    return api.preset_downloads(preset) if preset else []
 
 
 def download_request(sources: Dict[str, Optional[str]], api: Any, download_id: str, cancel: threading.Event,
-                     notify: Callable[[str, Any], None]) -> DownloadResult:
+                     notify: Callable[[str, Any], None], preset: Optional[str] = None) -> DownloadResult:
     """`studio/downloadModels`, on a worker thread: every byte count becomes a studio/downloadProgress."""
     def on_bytes(source: str, done: int, total: int) -> None:
         notify(Notify.DOWNLOAD_PROGRESS, DownloadProgress(download_id, source, "", done, total))
 
-    return DownloadResult(download_models(sources, api, cancel, on_bytes))
+    return DownloadResult(download_models(sources, api, cancel, on_bytes, preset))
 
 
 def download_models(sources: Dict[str, Optional[str]], api: Any, cancel: threading.Event,
-                    on_bytes: Callable[[str, int, int], None]) -> List[ModelStatus]:
-    """Fetch every hub model of `sources` that is not in the cache; (source, bytes, total) progress.
-    A local source that is not there cannot be downloaded: ModelNotFound names it."""
+                    on_bytes: Callable[[str, int, int], None], preset: Optional[str] = None) -> List[ModelStatus]:
+    """Fetch every hub model of `sources` (and of `preset`) that is not in the cache; (source,
+    bytes, total) progress. A local source that is not there cannot be downloaded: ModelNotFound
+    names it."""
     results = []
     for role, source in sources.items():
         status = model_status(role, source, api)
@@ -111,6 +123,14 @@ def download_models(sources: Dict[str, Optional[str]], api: Any, cancel: threadi
             log.info("downloading %s", status.source)
             download(role, status.source, api, cancel, lambda done, total, src=status.source: on_bytes(src, done, total))
             status = model_status(role, source, api)
+        results.append(status)
+    for source, patterns in _preset_files(preset, api):
+        status = hub_status("motionAdapter", source, patterns, api)
+        if not status.available:
+            log.info("downloading %s", source)
+            download("motionAdapter", source, api, cancel, lambda done, total, src=source: on_bytes(src, done, total),
+                     patterns)
+            status = hub_status("motionAdapter", source, patterns, api)
         results.append(status)
     return results
 
@@ -182,8 +202,9 @@ def progress_class(on_bytes: ProgressFn, cancel: threading.Event, min_interval: 
     return ByteProgress
 
 
-def download(role: str, source: str, api: Any, cancel: threading.Event, on_bytes: ProgressFn) -> str:
-    """Fetch one hub model into the cache; returns its snapshot folder."""
+def download(role: str, source: str, api: Any, cancel: threading.Event, on_bytes: ProgressFn,
+             patterns: Optional[List[str]] = None) -> str:
+    """Fetch one hub model (`owner/name`, or `owner/name:file`) into the cache; returns its snapshot folder."""
     what = "Stable Diffusion model" if role == "sd" else "AnimateDiff motion adapter"
     try:
         from huggingface_hub import snapshot_download
@@ -193,7 +214,8 @@ def download(role: str, source: str, api: Any, cancel: threading.Event, on_bytes
     if cancel.is_set():
         raise RequestCancelled("download cancelled")
     try:
-        return snapshot_download(source, allow_patterns=api.download_patterns(PACKAGE_ROLE[role]),
+        return snapshot_download(source.partition(":")[0],
+                                 allow_patterns=patterns or api.download_patterns(PACKAGE_ROLE[role]),
                                  tqdm_class=progress_class(on_bytes, cancel))
     except DownloadCancelled as exc:
         raise RequestCancelled("download cancelled; run it again to resume") from exc

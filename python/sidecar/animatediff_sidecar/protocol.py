@@ -187,6 +187,16 @@ def formats_of(spec: Sequence[Any]) -> tuple:
     return next(p.choices for p in spec if p.name == "formats")
 
 
+def check_preset(preset: Optional[str], spec: Sequence[Any]) -> Optional[str]:
+    """A preset of the package's definition (None passes), or InvalidParams naming `preset`."""
+    if preset is None:
+        return None
+    try:
+        return wire.choice(preset, next(p.choices for p in spec if p.name == "preset"))
+    except wire.Bad as exc:
+        raise InvalidParams("preset", exc.message) from None
+
+
 def wire_fields(cls: type, spec: Sequence[Any] = ()) -> List[str]:
     """The wire names of a message class (an expanded field stands for the run options)."""
     names: List[str] = []
@@ -252,6 +262,7 @@ class ModelSources:
 @attrs.define
 class ModelsParams:
     models: ModelSources = attrs.Factory(ModelSources)
+    preset: Optional[NonEmpty] = None  # also the motion modules this few-step preset brings (check_preset)
 
     @classmethod
     def from_wire(cls, data: Any) -> "ModelsParams":
@@ -262,6 +273,7 @@ class ModelsParams:
 class DownloadParams:
     models: ModelSources = attrs.Factory(ModelSources)
     download_id: Optional[NonEmpty] = None
+    preset: Optional[NonEmpty] = None  # also the motion modules this few-step preset brings (check_preset)
 
     @classmethod
     def from_wire(cls, data: Any) -> "DownloadParams":

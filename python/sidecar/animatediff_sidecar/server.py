@@ -34,7 +34,7 @@ from .protocol import (PROTOCOL_VERSION, BackendUnavailable, CancelParams, Cance
                        DownloadResult, ExportParams, GenerateParams, Handshake, HandshakeParams,
                        InternalError, InvalidParams, LogMessage, Method, ModelsParams,
                        ModelsStatusResult, Notify, PipelineSourceInfo, ProtocolMismatch, RunsParams, RunsResult,
-                       SidecarError, to_wire)
+                       SidecarError, check_preset, to_wire)
 from .stdio_guard import Guard
 from .user_code import PipelineSource, UserCode
 
@@ -251,15 +251,17 @@ class Sidecar(JsonRPCServer):
         from .downloads import models_status
 
         request = ModelsParams.from_wire(params)
+        preset = check_preset(request.preset, self.parameters())
         api = self.api()
         sources = {"sd": request.models.sd, "motionAdapter": request.models.motion_adapter}
-        statuses = await asyncio.to_thread(models_status, sources, api)
+        statuses = await asyncio.to_thread(models_status, sources, api, preset)
         return ModelsStatusResult(api.hub_cache_dir(), statuses)
 
     async def download_models(self, params: Any) -> DownloadResult:
         from .downloads import download_request
 
         request = DownloadParams.from_wire(params)
+        preset = check_preset(request.preset, self.parameters())
         sources = {"sd": request.models.sd, "motionAdapter": request.models.motion_adapter}
         download_id = request.download_id or f"download-{secrets.token_hex(4)}"
         if download_id in self._downloads:
@@ -268,7 +270,7 @@ class Sidecar(JsonRPCServer):
         self._downloads[download_id] = entry
         try:
             return await asyncio.to_thread(lambda: download_request(sources, self.api(), download_id, entry.cancel,
-                                                                    self.send))
+                                                                    self.send, preset))
         finally:
             self._downloads.pop(download_id, None)
 

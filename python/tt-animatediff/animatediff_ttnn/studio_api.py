@@ -124,6 +124,18 @@ def load_preset_motion_adapter(preset: str, source: Optional[str], steps: int, d
     return adapter.to(device), where, checkpoint_steps
 
 
+def preset_downloads(preset: str, steps: Optional[int] = None) -> List[Tuple[str, List[str]]]:
+    """(hub source, file patterns) of what a few-step preset brings besides the settings' models: the
+    Lightning checkpoint (`repo:file`; `steps` picks which), AnimateLCM's adapter and LoRA; [] for
+    the default preset, which runs the settings' motion adapter. Torch-free."""
+    from .download import patterns_for, preset_targets
+    from .presets import DEFAULT_PRESET, get_preset
+
+    if get_preset(preset).name == DEFAULT_PRESET:
+        return []
+    return [(t, patterns_for(t)) for t in preset_targets(preset, steps)[1:]]  # [0] is the SD model
+
+
 def load_sd(source: str, device: Any, dtype: Any) -> Any:
     """SD 1.x components (unet, vae, text_encoder, tokenizer, scheduler_config) on `device`."""
     from .models import load_sd_components

@@ -1,0 +1,179 @@
+"""Where a Fast (Lightning 4-step) run's time goes, and A/B of exact speed-up candidates, in one process.
+
+    python -m benchmarks.fast_profile [--quick] [--ab unet,vae,sdpa] [--runs 2]
+
+1. cold: load our Phase 1 pipeline with the Lightning preset (model load timed);
+2. `--runs` generations of the seed's job (8 frames, 512x512, 4 steps, no CFG), each timed by hooks:
+   text encoding, each UNet call, each VAE decode call (the first run in a fresh process pays
+   oneDNN's first-call costs; the later ones are what a studio sidecar that keeps its models sees);
+3. A/B, alternating the variants so drifting load hits both: one UNet call (channels_last or not;
+   SDPA backend), one VAE decode per dtype / layout / chunk size, with PSNR against fp32.
+Prints one JSON line (BENCH_RESULT) with everything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import replace
+from typing import Any, Dict, List
+
+from benchmarks.common import emit, peak_rss_mb, workload
+
+
+def timed_hooks(module, name: str, log: Dict[str, List[float]]):
+    starts: List[float] = []
+
+    def pre(*_):
+        starts.append(time.perf_counter())
+
+    def post(*_):
+        log.setdefault(name, []).append(round(time.perf_counter() - starts.pop(), 3))
+
+    return [module.register_forward_pre_hook(pre), module.register_forward_hook(post)]
+
+
+def profile_runs(pipeline, params, runs: int) -> List[Dict[str, Any]]:
+    from animatediff_ttnn.run_record import Timings
+
+    pipe, out = pipeline.pipe, []
+    vae_decode = pipe.vae.decode
+    for _ in range(runs):
+        log: Dict[str, List[float]] = {}
+        hooks = timed_hooks(pipe.unet, "unet_calls", log) + timed_hooks(pipe.text_encoder, "text_encoder", log)
+
+        def decode(*a, **k):
+            t0 = time.perf_counter()
+            r = vae_decode(*a, **k)
+            log.setdefault("vae_decode_calls", []).append(round(time.perf_counter() - t0, 3))
+            return r
+
+        pipe.vae.decode = decode
+        timings = Timings()
+        t0 = time.perf_counter()
+        try:
+            pipeline.generate(params, timings=timings)
+        finally:
+            for h in hooks:
+                h.remove()
+            pipe.vae.decode = vae_decode
+        wall = time.perf_counter() - t0
+        out.append({"wall_s": round(wall, 2), "encode_s": round(timings.encode_s, 2),
+                    "decode_s": round(timings.decode_s, 2), **log})
+    return out
+
+
+def best_time(fn, reps: int) -> float:
+    best = float("inf")
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return round(best, 3)
+
+
+def ab_unet(pipeline, params, reps: int) -> Dict[str, Any]:
+    """One Lightning step's UNet call: default layout vs channels_last; SDPA backends."""
+    import torch
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    unet = pipeline.pipe.unet
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(1, 4, params.num_frames, params.height // 8, params.width // 8, generator=g).to(unet.dtype)
+    text = torch.randn(params.num_frames, 77, unet.config.cross_attention_dim, generator=g).to(unet.dtype)
+    call = lambda: unet(x, 500, encoder_hidden_states=text).sample  # noqa: E731
+    res: Dict[str, Any] = {}
+    with torch.no_grad():
+        ref = call().float()
+        res["default_s"] = []
+        res["channels_last_s"] = []
+        for _ in range(reps):
+            res["default_s"].append(best_time(call, 1))
+            unet.to(memory_format=torch.channels_last)
+            res["channels_last_s"].append(best_time(call, 1))
+            cl = call().float()
+            unet.to(memory_format=torch.contiguous_format)
+        res["channels_last_rel_diff"] = float((cl - ref).norm() / ref.norm())
+        for backend in ("MATH", "FLASH_ATTENTION"):
+            try:
+                with sdpa_kernel(getattr(SDPBackend, backend)):
+                    res[f"sdpa_{backend.lower()}_s"] = best_time(call, 1)
+                    out = call().float()
+                res[f"sdpa_{backend.lower()}_rel_diff"] = float((out - ref).norm() / ref.norm())
+            except RuntimeError as exc:
+                res[f"sdpa_{backend.lower()}"] = str(exc)[:200]
+    return res
+
+
+def ab_vae(w, reps: int) -> Dict[str, Any]:
+    """The SD VAE decoder at the job's size: dtype x layout x frames per call; PSNR vs fp32."""
+    import numpy as np
+    import torch
+    from diffusers import AutoencoderKL
+
+    latents = torch.randn(8, 4, w.height // 8, w.width // 8, generator=torch.Generator().manual_seed(0))
+    res: Dict[str, Any] = {}
+    images = {}
+    for dtype in (torch.float32, torch.bfloat16):
+        vae = AutoencoderKL.from_pretrained(w.sd, subfolder="vae", torch_dtype=dtype).eval()
+        for cl in (False, True):
+            vae.to(memory_format=torch.channels_last if cl else torch.contiguous_format)
+            for chunk in ((1, 2) if dtype == torch.float32 else (1, 2, 4)):
+                x = latents[:chunk].to(dtype)
+                if cl:
+                    x = x.contiguous(memory_format=torch.channels_last)
+                name = f"{str(dtype)[6:]}{'_cl' if cl else ''}_chunk{chunk}"
+                with torch.no_grad():
+                    t = best_time(lambda: vae.decode(x / vae.config.scaling_factor), reps)
+                    img = vae.decode(x[:1] / vae.config.scaling_factor).sample
+                res[name + "_s_per_frame"] = round(t / chunk, 3)
+                images[name] = ((img.float().clamp(-1, 1) + 1) * 127.5).round().numpy()
+        del vae
+    ref = images["float32_chunk1"]
+    for name, img in images.items():
+        mse = float(np.mean((img - ref) ** 2))
+        res[name + "_psnr_db"] = None if mse == 0 else round(10 * np.log10(255.0**2 / mse), 1)
+    return res
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--runs", type=int, default=2)
+    p.add_argument("--reps", type=int, default=2)
+    p.add_argument("--ab", default="unet,vae")
+    args = p.parse_args(argv)
+    import os
+
+    w = workload("quick" if args.quick else "full", steps=4)
+    if not args.quick:
+        w = replace(w, width=512, height=512)
+    from pathlib import Path
+
+    os.environ.setdefault("HF_HUB_CACHE", str(Path(w.sd).parent / "hf-cache"))
+    import torch
+
+    from animatediff_ttnn.params import GenerationParams
+    from animatediff_ttnn.pipeline import Phase1Pipeline
+
+    result: Dict[str, Any] = {"threads": torch.get_num_threads(), "load_avg_before": os.getloadavg()}
+    t0 = time.perf_counter()
+    pipeline, load_s = Phase1Pipeline.from_sources(w.sd, None, device="cpu", preset="lightning", steps=4)
+    result["load_s"] = round(load_s, 2)
+    result["dtype"] = pipeline.describe()["dtype"]
+    params = GenerationParams(**{**w.params(), "steps": 4, "guidance_scale": 1.0, "negative_prompt": ""})
+    result["runs"] = profile_runs(pipeline, params, args.runs)
+    result["cold_time_to_frames_s"] = round(time.perf_counter() - t0 - sum(r["wall_s"] for r in result["runs"][1:]), 2)
+    ab = set(args.ab.split(","))
+    if "unet" in ab:
+        result["unet_ab"] = ab_unet(pipeline, params, args.reps)
+    del pipeline
+    if "vae" in ab:
+        result["vae_ab"] = ab_vae(w, args.reps)
+    result["peak_rss_mb"] = peak_rss_mb()
+    result["load_avg_after"] = os.getloadavg()
+    emit(result)
+
+
+if __name__ == "__main__":
+    main()

@@ -14,7 +14,8 @@ scripts/setup-vscode.sh
 py="$(scripts/setup-studio-venv.sh "$root/.cache/e2e-venv")"
 vsix="$(scripts/build-vsix.sh)"
 models="$root/.cache/tiny-models"
-if [ ! -f "$models/sd/model_index.json" ] || [ ! -f "$models/motion-adapter/config.json" ]; then
+if [ ! -f "$models/sd/model_index.json" ] || [ ! -f "$models/motion-adapter/config.json" ] \
+   || [ ! -d "$models/hf-cache/models--ByteDance--AnimateDiff-Lightning" ]; then
   .venv/bin/python -m animatediff_testing.tiny_models "$models" >/dev/null
 fi
 echo "e2e: set up in $((SECONDS - t0)) s" >&2

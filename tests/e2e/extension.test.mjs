@@ -190,6 +190,8 @@ describe('AnimateDiff Lesson Studio in a real VS Code (code-server + headless Ch
       vsix,
       workspace,
       guardPython: true,
+      // the presets' hub ids (Lightning, AnimateLCM) resolve to the tiny models' cache, offline
+      env: { HF_HUB_CACHE: path.join(models, 'hf-cache') },
       userSettings: {
         'workbench.colorTheme': 'Default Dark Modern',
         'animatediff.pythonPath': python,
@@ -319,6 +321,33 @@ describe('AnimateDiff Lesson Studio in a real VS Code (code-server + headless Ch
     assert.equal(await rows.nth(1).innerText(), `frames 2\u2013${TINY.frames - 1}: a tiny white owl`);
     await shot(page, '04c-phase1-prompt-schedule');
     await setForm(f, { 'prompt-schedule': '' }); // later scenarios run with the plain prompt
+  });
+
+  scenario('a Fast preset chosen in the preview panel runs its own model and scheduler (issue #11)', ['Run Phase 1 shows live previews, then the final GIF'], async () => {
+    const f = await showPreview();
+    const before = await f.locator('#final-gif').getAttribute('data-path');
+    // The tiny Lightning checkpoints sit in the suite's HF cache under the real hub id and file names.
+    await f.locator('#preset').selectOption('lightning');
+    assert.equal(await f.locator('[data-param="steps"]').inputValue(), '4', 'the preset sets its own step count');
+    assert.equal(Number(await f.locator('[data-param="guidanceScale"]').inputValue()), 1, 'and guidance 1 (no CFG)');
+    await armStatusLog(f);
+    await f.locator('#run-phase1').click();
+    await waitRun('Phase 1 with the Lightning preset');
+    const gif = (await preview()).locator('#final-gif');
+    const gifPath = await waitFor('the preset run\'s GIF', async () => {
+      const p = await gif.getAttribute('data-path');
+      return p && p !== before && fs.existsSync(p) ? p : null;
+    }, { timeout: 30_000 });
+    assert.equal(fs.readFileSync(gifPath).subarray(0, 6).toString('latin1'), 'GIF89a');
+    const meta = readJson(gifPath.replace(/\.gif$/, '.json'));
+    assert.equal(meta.preset.name, 'lightning');
+    assert.equal(meta.params.steps, 4);
+    assert.equal(meta.models.motion_adapter.checkpoint_steps, 4);
+    assert.match(meta.models.motion_adapter.source, /AnimateDiff-Lightning/);
+    assert.equal(meta.scheduler.class, 'EulerDiscreteScheduler');
+    await shot(page, '04d-phase1-lightning-preset');
+    await f.locator('#preset').selectOption('quality'); // later scenarios run the default preset
+    await setForm(f, { steps: TINY.steps });
   });
 
   scenario('a second run can be cancelled and stops', ['Run Phase 1 shows live previews, then the final GIF'], async () => {

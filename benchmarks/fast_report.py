@@ -1,16 +1,32 @@
 """The presets benchmark's table (benchmarks/fast.py), goals marked met or not.
 
-    .venv/bin/python -m benchmarks.fast_report benchmarks/presets-latest.json
+    .venv/bin/python -m benchmarks.fast_report benchmarks/presets-latest.json            # the full report
+    .venv/bin/python -m benchmarks.fast_report --readme benchmarks/presets-latest.json   # README's table
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
 GOAL_FAST_S = 90.0
 GOAL_QUALITY_SPEEDUP = 2.5
+BEFORE_RSS_GB = 8.0  # ours Fast (Lightning 4-step) at 512x512, the record before this one (2026-11-30 14:42)
+LABELS = {"bare-quality": "bare diffusers, DDIM (docs setup)", "ours-quality": "ours, Quality",
+          "ours-lightning": "ours, Fast (Lightning 4-step)", "bare-lightning": "bare diffusers, Lightning (model card setup)",
+          "ours-animatelcm": "ours, Fast (AnimateLCM 6-step)"}
+CFG_JOBS = ("bare-quality", "ours-quality", "ours-animatelcm")
+
+
+def to_gif(j: Dict[str, Any]) -> float:
+    """Time to GIF of one run: prompt encoding + denoising (projected for 25 steps) + VAE decode + GIF."""
+    return j["time_to_frames_s"] + j.get("gif_s", 0.0)
+
+
+def warm_s(j: Dict[str, Any]) -> float:
+    """The fastest warm run (models already loaded and used once, as in the studio's sidecar)."""
+    return min(to_gif(r) for r in j["warm_runs"])
 
 
 def _s(x) -> str:
@@ -28,44 +44,32 @@ def render(record: Dict[str, Any]) -> str:
            else "tiny random-weight models, ")
         + "8 frames. `other CPUs` = how many CPUs other processes used meanwhile (2.0 = the whole machine).",
         "",
-        "| run | dtype | steps x CFG | encode | per step | decode | time to frames | CPU s / threads | peak RSS | other CPUs |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| run | dtype | steps x CFG | load | encode | per step | decode | time to GIF, first run | warm run | "
+        "cold (load + first run) | CPU s / threads | peak RSS | other CPUs |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    labels = {"bare-quality": "bare diffusers, DDIM (docs setup)", "ours-quality": "ours, Quality",
-              "ours-lightning": "ours, Fast (Lightning 4-step)", "bare-lightning": "bare diffusers, Lightning (model card setup)",
-              "ours-animatelcm": "ours, Fast (AnimateLCM 6-step)"}
-    for key, label in labels.items():
+    for key, label in LABELS.items():
         j = jobs.get(key)
         if not j:
             continue
-        cfg = "2" if key in ("bare-quality", "ours-quality", "ours-animatelcm") else "1"
-        total = f"{j['time_to_frames_s']:.0f} s" + (" (projected)" if j.get("projected") else "")
+        cfg = "2" if key in CFG_JOBS else "1"
+        first = to_gif(j)
+        total = f"{first:.0f} s" + (" (projected)" if j.get("projected") else "")
+        warm = f"{warm_s(j):.0f} s" if j.get("warm_runs") else "-"
         cpu = f"{j['cpu_s'] / j['torch_threads']:.0f} s" if j.get("cpu_s") else "-"
-        lines.append(f"| {label} | {j.get('dtype')} | {j['total_steps']} x {cfg} | {_s(j['encode_s'])} | "
-                     f"{_s(j['step_median_s'])} | {_s(j['decode_s'])} | {total} | {cpu} | {j['peak_rss_mb'] / 1024:.1f} GB | "
-                     f"{j.get('other_cpus')} |")
+        lines.append(f"| {label} | {j.get('dtype')} | {j['total_steps']} x {cfg} | {_s(j.get('load_s'))} | "
+                     f"{_s(j['encode_s'])} | {_s(j['step_median_s'])} | {_s(j['decode_s'])} | {total} | {warm} | "
+                     f"{j.get('load_s', 0) + first:.0f} s | {cpu} | {j['peak_rss_mb'] / 1024:.1f} GB | {j.get('other_cpus')} |")
     lines.append("")
-    lines.append("Projected = encode + 25 x the median of the measured steps + decode (a 25-step run at 512x512 "
-                 "is too long to repeat); the 4-step runs are measured end to end, the VAE decode included. "
-                 "CPU s / threads = the job's CPU time (model load and the measured steps included) over its "
-                 "thread count: what its wall time would roughly be with the cores to itself.")
-    goals = []
-    fast, bare_q, ours_q = jobs.get("ours-lightning"), jobs.get("bare-quality"), jobs.get("ours-quality")
-    if fast:
-        t = fast["time_to_frames_s"]
-        goals.append(f"- Fast (Lightning 4-step) time to frames <= {GOAL_FAST_S:.0f} s: {t:.0f} s -> "
-                     f"**{'met' if t <= GOAL_FAST_S else 'not met'}**")
-        if fast.get("decode_s"):
-            goals.append(f"  (VAE decode is {fast['decode_s'] / t:.0%} of it)")
-    if bare_q and ours_q:
-        per_step = bare_q["step_median_s"] / ours_q["step_median_s"]
-        total = bare_q["time_to_frames_s"] / ours_q["time_to_frames_s"]
-        goals.append(f"- Quality >= {GOAL_QUALITY_SPEEDUP}x faster than bare diffusers at equal steps: {per_step:.2f}x per "
-                     f"step, {total:.2f}x time to frames -> **{'met' if total >= GOAL_QUALITY_SPEEDUP else 'not met'}**")
-    bare_l = jobs.get("bare-lightning")
-    if fast and bare_l:
-        goals.append(f"- Lightning, ours vs bare diffusers (model card setup, fp32): {bare_l['time_to_frames_s']:.0f} s -> "
-                     f"{fast['time_to_frames_s']:.0f} s ({bare_l['time_to_frames_s'] / fast['time_to_frames_s']:.2f}x)")
+    lines.append("Time to GIF = prompt encoding + denoising + VAE decode + writing the GIF, models already loaded. "
+                 "First run = the first generation in a fresh process (it also pays oneDNN's first-call costs); "
+                 "warm run = a later one in the same process, which is what the studio's sidecar (it keeps its "
+                 "models loaded) gives from the second run on; cold = model load + first run (a fresh CLI run). "
+                 "Projected = encode + 25 x the median of the measured steps + decode (a 25-step run at 512x512 "
+                 "is too long to repeat); the 4-step runs are measured end to end. "
+                 "CPU s / threads = the job's CPU time (model load and all its runs included) over its "
+                 "thread count.")
+    goals = [f"- {goal}: {measured}" for goal, measured in goal_rows(record)]
     if goals:
         lines += ["", "Goals:", *goals]
     guard = jobs.get("guard")
@@ -83,5 +87,49 @@ def render(record: Dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def goal_rows(record: Dict[str, Any]) -> List[Tuple[str, str]]:
+    """(goal, what was measured -> met / not met) for the issue's goals, from one record."""
+    jobs, rows = record["jobs"], []
+    fast, bare_q, ours_q, bare_l = (jobs.get(k) for k in ("ours-lightning", "bare-quality", "ours-quality", "bare-lightning"))
+    if fast:
+        warm = warm_s(fast) if fast.get("warm_runs") else None
+        t = warm if warm is not None else to_gif(fast)
+        which = "warm run (models loaded, as the studio keeps them)" if warm is not None else "first run"
+        share = f"; the VAE decode is {fast['decode_s'] / to_gif(fast):.0%} of the first run" if fast.get("decode_s") else ""
+        rows.append((f"*Fast* (Lightning 4-step, 8 frames, 512x512) time to GIF <= {GOAL_FAST_S:.0f} s, warm",
+                     f"**{'met' if t <= GOAL_FAST_S else 'not met'}**: {t:.0f} s {which}; first run in a fresh "
+                     f"process {to_gif(fast):.0f} s; cold (model load {fast.get('load_s', 0):.0f} s + first run) "
+                     f"{fast.get('load_s', 0) + to_gif(fast):.0f} s{share}"))
+    if bare_q and ours_q:
+        per_step = bare_q["step_median_s"] / ours_q["step_median_s"]
+        total = to_gif(bare_q) / to_gif(ours_q)
+        rows.append((f"*Quality* >= {GOAL_QUALITY_SPEEDUP}x faster than bare diffusers at equal steps",
+                     f"**{'met' if total >= GOAL_QUALITY_SPEEDUP else 'not met'}**: {total:.2f}x time to GIF "
+                     f"(projected 25 steps: {to_gif(bare_q):.0f} s -> {to_gif(ours_q):.0f} s), {per_step:.2f}x per step"))
+    if fast and bare_l:
+        rows.append(("Lightning 4-step, ours vs bare diffusers (model card setup, fp32), first run in a fresh process",
+                     f"{to_gif(bare_l):.0f} s -> {to_gif(fast):.0f} s ({to_gif(bare_l) / to_gif(fast):.2f}x)"))
+    if fast:
+        rows.append(("Peak RSS at 512x512, no regression", f"ours Fast {fast['peak_rss_mb'] / 1024:.1f} GB (before: {BEFORE_RSS_GB} GB)"
+                     + "".join(f"; {LABELS[k]} {jobs[k]['peak_rss_mb'] / 1024:.1f} GB" for k in LABELS
+                               if k != "ours-lightning" and k in jobs)))
+    return rows
+
+
+def readme_table(record: Dict[str, Any]) -> str:
+    """README's presets table: the goals, from the committed record (tests/lessons checks they agree)."""
+    m = record["machine"]
+    load = [j["other_cpus"] for j in record["jobs"].values() if j.get("other_cpus") is not None]
+    head = (f"Measured {record['started'][:16]} on {m['cpu']}, {m['cpu_cores']} cores, {m['torch_threads']} torch "
+            f"threads, torch {m['torch']}, diffusers {m.get('diffusers')}; full-size random-weight models; other "
+            f"processes used up to {max(load, default=0):.1f} of the {m['cpu_cores']} CPUs meanwhile "
+            f"(`benchmarks/presets-latest.md` has every figure).")
+    rows = ["| goal | measured |", "| --- | --- |", *[f"| {g} | {v} |" for g, v in goal_rows(record)]]
+    return "\n".join([head, "", *rows])
+
+
 if __name__ == "__main__":
-    print(render(json.loads(open(sys.argv[1], encoding="utf-8").read())))
+    readme = "--readme" in sys.argv  # README's goals table instead of the full report
+    path = [a for a in sys.argv[1:] if a != "--readme"][0]
+    record = json.loads(open(path, encoding="utf-8").read())
+    print(readme_table(record) if readme else render(record))

@@ -1,0 +1,29 @@
+"""README's presets table is the committed benchmark record's rendering (benchmarks/fast_report.py),
+so the figures README shows are the ones measured, with their machine and load."""
+
+import json
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_readme_presets_table_is_the_committed_records():
+    from benchmarks.fast_report import readme_table
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"<!-- presets-table:[^\n]*-->\n(.*?)\n<!-- /presets-table -->", readme, re.S)
+    assert block, "README has the presets-table markers"
+    record = json.loads((ROOT / "benchmarks" / "presets-latest.json").read_text(encoding="utf-8"))
+    assert block.group(1) == readme_table(record), (
+        "README's table differs from the record: run python -m benchmarks.fast_report --readme benchmarks/presets-latest.json")
+
+
+def test_the_table_names_the_machine_and_marks_every_goal():
+    from benchmarks.fast_report import goal_rows, readme_table
+
+    record = json.loads((ROOT / "benchmarks" / "presets-latest.json").read_text(encoding="utf-8"))
+    table = readme_table(record)
+    assert record["machine"]["cpu"] in table and "torch threads" in table
+    fast = [measured for goal, measured in goal_rows(record) if goal.startswith("*Fast*")]
+    assert fast and re.match(r"\*\*(met|not met)\*\*", fast[0])

@@ -117,6 +117,13 @@ def test_to_wire_is_camel_case_and_from_wire_reads_it():
     assert P.GenerateParams.from_wire({"phase": 1, "params": {"prompt": "p"}}, PARAMETERS).device == "auto"
 
 
+def test_the_sidecar_spells_every_parameter_as_params_py_does():
+    """params.py and wire.py each turn snake_case into camelCase (the package cannot import the
+    sidecar); a difference would make the sidecar read a parameter under another name."""
+    assert [P.camel(p.name) for p in PARAMETERS] == [p.wire for p in PARAMETERS]
+    assert all(p.wire in P.wire_fields(P.GenerateParams, PARAMETERS) for p in PARAMETERS if p.group == "run")
+
+
 def test_core_field_names_map_to_wire_paths():
     assert P.core_field("num_frames", PARAMETERS) == "params.numFrames"
     assert P.core_field("guidance_scale", PARAMETERS) == "params.guidanceScale"

@@ -327,20 +327,26 @@ def test_phase3_without_chip_says_no_blackhole_device(tmp_path):
 
 @pytest.mark.skipif(HAVE_TTNN and tt_metal.detect_blackhole().available, reason="a Blackhole chip is present")
 def test_phase3_seam_says_cannot_run_here_without_a_chip(tiny_unet):
+    from animatediff_ttnn.backend_choice import resolve_backend
     from animatediff_ttnn.motion_backend import select_motion_backend
 
-    with pytest.raises(BackendUnavailable, match="backend 'blackhole' cannot run here: .*'torch'"):
-        select_motion_backend("blackhole", tiny_unet, None, 512, 512, num_frames=16)
+    choice = resolve_backend("blackhole", phase=3)  # resolving says why; building the backend refuses
+    assert choice.resolved is None and tt_metal.detect_blackhole().reason in choice.reason
+    with pytest.raises(BackendUnavailable, match="backend 'blackhole' cannot run here: .*'torch' to run the same frame loop"):
+        select_motion_backend(choice, tiny_unet, None, 512, 512, num_frames=16)
 
 
 def test_phase3_auto_stays_on_torch_and_says_why(tiny_unet):
+    from animatediff_ttnn.backend_choice import resolve_backend
     from animatediff_ttnn.motion_backend import select_motion_backend
     from diffusers import MotionAdapter
 
     adapter = MotionAdapter(block_out_channels=(32, 64), motion_layers_per_block=1, motion_norm_num_groups=32,
                             motion_num_attention_heads=2)
-    backend, reason = select_motion_backend("auto", tiny_unet, adapter, 64, 64)
-    assert backend.name == "torch" and "validate_on_blackhole.py" in reason
+    choice = resolve_backend("auto", phase=3)
+    assert choice.device is None  # Phase 3's auto does not look for a card: it stays on torch
+    backend = select_motion_backend(choice, tiny_unet, adapter, 64, 64)
+    assert backend.name == "torch" and "validate_on_blackhole.py" in choice.reason
 
 
 # --- real ttnn and a tt-metal checkout, no chip ---

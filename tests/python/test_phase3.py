@@ -99,3 +99,15 @@ def test_blackhole_backend_is_refused_clearly(phase1):
     pipeline = Phase3Pipeline(phase1.sd, phase1.adapter, phase1.adapter_source, backend="blackhole")
     with pytest.raises(BackendUnavailable, match="torch"):
         pipeline.generate(params())
+
+
+def test_from_sources_records_the_dtype_and_why(tiny_models):
+    """Like Phases 1 and 2, the run record says which dtype ran and why (device.choose_dtype)."""
+    from animatediff_ttnn.device import choose_dtype
+
+    pipeline, _ = Phase3Pipeline.from_sources(tiny_models["sd"], tiny_models["motion_adapter"], backend="torch",
+                                              device="cpu")
+    described = pipeline.describe()
+    dtype, reason = choose_dtype(torch.device("cpu"))
+    assert described["dtype"] == str(dtype).replace("torch.", "") and described["dtype_reason"] == reason != ""
+

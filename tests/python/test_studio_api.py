@@ -22,6 +22,7 @@ SIGNATURES = {
     "needs_motion_adapter": ["phase"],
     "build_pipeline": ["phase", "sd", "adapter", "adapter_source", "device", "dtype", "backend", "preset",
                        "dtype_reason", "checkpoint_steps"],
+    "resolve_backend": ["phase", "requested"],
     "hand_over_backend": ["new", "old"],
     "close_pipeline": ["pipeline"],
     "generate": ["pipeline", "phase", "params", "run_options", "on_step", "on_frame", "cancel", "timings"],
@@ -102,7 +103,8 @@ def loaded(tiny_models):
 def test_every_phase_runs_through_the_contract(loaded, tmp_path, phase, run_options):
     adapter = loaded["adapter"] if api.needs_motion_adapter(phase) else None
     pipeline = api.build_pipeline(phase, loaded["sd"], adapter, loaded["adapter_source"], loaded["device"],
-                                  loaded["dtype"], run_options["backend"])
+                                  loaded["dtype"], run_options["backend"], dtype_reason="why this dtype")
+    assert pipeline.describe()["dtype_reason"] == "why this dtype"  # every phase's run record says why
     params = api.GenerationParams(prompt="a tiny test", num_frames=2, steps=2, **SMALL).validate()
     steps, frames_done, timings = [], [], api.new_timings()
     frames = api.generate(pipeline, phase, params, run_options, on_step=steps.append, on_frame=frames_done.append,

@@ -26,6 +26,7 @@ def test_phase3_writes_gif_with_previews_frames_and_coherence(sc_bundle, sc_mode
     assert len(gif_frames(result["outputs"]["gif"])[0]) == 3
     meta = json.loads(Path(result["metadataPath"]).read_text())
     assert meta["phase"] == 3 and meta["motion_scale"] == 0.5
+    assert meta["dtype"] and meta["dtype_reason"]  # the sidecar passes choose_dtype's sentence through (studio_api.build_pipeline)
     assert_progress_is_monotone(sc_bundle.of("studio/progress", run), 3)
     previews = sc_bundle.of("studio/preview", run)
     assert [p["step"] for p in previews] == [1, 2] and all(len(p["frames"]) == 3 for p in previews)

@@ -137,10 +137,11 @@ class ModelCache:
         loaded.load_s = time.perf_counter() - t0
         return loaded
 
-    def pipeline(self, phase: int, loaded: Loaded, adapter_source: Optional[str], backend: str,
+    def pipeline(self, phase: int, loaded: Loaded, adapter_source: Optional[str], backend: Any,
                  preset: Optional[str] = None) -> Any:
         """A pipeline from the current code. A UNet-backend pipeline (phases 2, 3) keeps the previous
-        one's backend if its code is unchanged (building a TTNN UNet takes minutes)."""
+        one's backend if its code is unchanged (building a TTNN UNet takes minutes). `backend`: a name,
+        or the package's resolved BackendChoice (hashable: equal choices share a pipeline)."""
         api = self.code.api()
         if phase == 1:
             if preset is None:
@@ -155,7 +156,7 @@ class ModelCache:
         if previous is not None and previous[1] == generation:
             return previous[0]
         pipeline = api.build_pipeline(phase, loaded.sd, loaded.adapter, adapter_source, loaded.device, loaded.dtype,
-                                      backend)
+                                      backend, dtype_reason=loaded.dtype_reason)
         if previous is not None:
             old, built_at = previous
             if self.code.reloaded_since(built_at) & {f"{self.code.package}.{m}" for m in BACKEND_MODULES}:

@@ -15,7 +15,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
 import torch
 
-from .tt_metal import detect_blackhole, find_sd_demo, import_sd_demo
+from .tt_metal import DeviceStatus, detect_blackhole, find_sd_demo, import_sd_demo
 from .unet_backend import BackendUnavailable
 
 SUPPORTED_SIZE = (512, 512)  # (height, width) the TTNN UNet is built for
@@ -144,7 +144,9 @@ class BlackholeUNetBackend:
         device_id: int = 0,
         tt_metal_home: Optional[Union[str, Path]] = None,
         steps: Optional[int] = None,
+        device_status: Optional[DeviceStatus] = None,
     ) -> None:
+        """`device_status`: what backend_choice.resolve_backend found (then the card is not looked for again)."""
         # Host-side checks first, so a wrong size, config or step count fails the same way with or
         # without a card, and before the device is opened.
         validate_unet_setup(unet.config, height, width, steps)
@@ -152,7 +154,7 @@ class BlackholeUNetBackend:
             raise ValueError("pass the torch UNet on the CPU; its weights are converted and uploaded from there")
         self._scheduler_kwargs = tt_pndm_kwargs(scheduler_config)
         find_sd_demo(tt_metal_home)  # clear TT_METAL_HOME error before touching ttnn
-        status = detect_blackhole()
+        status = device_status or detect_blackhole()
         if not status.available:
             raise BackendUnavailable(f"no Blackhole device: {status.reason}; the 'torch' backend runs without one")
         self._sd = import_sd_demo(tt_metal_home)

@@ -23,7 +23,7 @@ from .blackhole_backend import (
     validate_unet_setup,
 )
 from .motion_backend import ScaleOnModel, combine_guidance
-from .tt_metal import detect_blackhole, find_sd_demo, import_sd_demo
+from .tt_metal import DeviceStatus, detect_blackhole, find_sd_demo, import_sd_demo
 from .ttnn_motion_unet import host_conv_in, host_conv_out
 from .ttnn_temporal import MAX_FRAMES
 from .unet_backend import BackendUnavailable
@@ -55,9 +55,10 @@ class BlackholeMotionBackend(ScaleOnModel):
 
     def __init__(self, unet: torch.nn.Module, adapter: Any, height: int = SUPPORTED_SIZE[0],
                  width: int = SUPPORTED_SIZE[1], num_frames: Optional[int] = None, device_id: int = 0,
-                 tt_metal_home: Optional[Union[str, Path]] = None) -> None:
+                 tt_metal_home: Optional[Union[str, Path]] = None, device_status: Optional[DeviceStatus] = None) -> None:
+        # device_status: what backend_choice.resolve_backend found (then the card is not looked for again)
         check_request(unet.config, height, width, num_frames, tt_metal_home)
-        status = detect_blackhole()
+        status = device_status or detect_blackhole()
         if not status.available:
             raise BackendUnavailable(f"no Blackhole device: {status.reason}; the 'torch' backend runs without one")
         sd = import_sd_demo(tt_metal_home)

@@ -110,10 +110,8 @@ def run_cli(run: Callable[[GenerationParams, Path, ProgressBar], object], args: 
     started = time.perf_counter()
     try:
         params = params_from_args(args)
-        params.validate()
         check_run_options(args)
-        if "preset" in args.run_options:
-            get_preset(args.preset).check(params)
+        # the parameters (and a preset's steps) are checked once, by run_phaseN, before any model loads
         result = run(params, Path(args.output), bar)
     except ParamError as exc:
         bar.close()

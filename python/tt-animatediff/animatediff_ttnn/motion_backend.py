@@ -8,12 +8,11 @@ runs the same frame loop with tt-metal's TTNN UNet blocks and TTNN motion module
 
 from __future__ import annotations
 
-from typing import Any, Optional, Protocol, Tuple
+from typing import Any, Optional, Protocol
 
 import torch
 
-from .params import validate_backend
-from .unet_backend import BackendUnavailable
+from .backend_choice import BackendChoice
 
 
 class MotionUNetBackend(Protocol):
@@ -82,24 +81,13 @@ class TorchMotionBackend(ScaleOnModel):
         pass
 
 
-def select_motion_backend(requested: str, unet, adapter, height: int, width: int,
-                          tt_metal_home: Optional[str] = None,
-                          num_frames: Optional[int] = None) -> Tuple[MotionUNetBackend, str]:
-    """The backend to run and a sentence saying why it was chosen."""
-    validate_backend(requested)
-    if requested == "blackhole":
-        from .tt_metal import detect_blackhole
-
-        status = detect_blackhole()
-        if not status.available:
-            raise BackendUnavailable(f"backend 'blackhole' cannot run here: {status.reason}. "
-                                     "Use backend 'torch' to run the same frame loop on the CPU.")
+def select_motion_backend(choice: BackendChoice, unet, adapter, height: int, width: int,
+                          tt_metal_home: Optional[str] = None, num_frames: Optional[int] = None) -> MotionUNetBackend:
+    """Build the backend `choice` resolved to (BackendUnavailable for a "blackhole" with no card)."""
+    if choice.require() == "blackhole":
         from .blackhole_motion_backend import BlackholeMotionBackend
 
         # refuses size, architecture, frames and a missing checkout before it opens the device
-        backend = BlackholeMotionBackend(unet, adapter, height, width, num_frames, tt_metal_home=tt_metal_home)
-        return backend, "blackhole: asked for explicitly (the TTNN motion UNet has not run on a card by us yet)"
-    reason = ("torch: asked for explicitly" if requested == "torch"
-              else "torch: Phase 3 on Blackhole is opt-in (backend 'blackhole') until "
-                   "examples/validate_on_blackhole.py has passed on a card")
-    return TorchMotionBackend(unet, adapter), reason
+        return BlackholeMotionBackend(unet, adapter, height, width, num_frames, tt_metal_home=tt_metal_home,
+                                      device_status=choice.device)
+    return TorchMotionBackend(unet, adapter)

@@ -16,19 +16,21 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import torch
 from PIL import Image
 
+from .backend_choice import BackendChoice, resolve_backend
 from .models import DEFAULT_MOTION_ADAPTER, DEFAULT_SD_MODEL, SDComponents, load_motion_adapter, load_sd_components, motion_max_frames
 from .motion_backend import MotionUNetBackend, select_motion_backend
 from .motion_scale import validate_motion_scale  # one definition of the knob for Phase 1 and Phase 3
-from .params import GenerationParams, validate_backend
+from .params import GenerationParams
 from .pipeline import ANIMATEDIFF_SCHEDULER_OVERRIDES, make_scheduler
 from .previews import video_latents_to_previews
 from .progress import CancelToken, FrameCallback, FrameEvent, StepCallback, StepEvent
 from .run_record import RunResult, Timings, finish_run
+from .step_hooks import StepHooks
 from .ttnn_pipeline import decode_frame, encode_prompt
 
 # How much of what the motion modules compute is added (1.0 = AnimateDiff as trained, 0.0 = off).
@@ -42,10 +44,13 @@ def start_latents(seed: int, num_frames: int, latent_size: Tuple[int, int], chan
 
 
 class Phase3Pipeline:
-    def __init__(self, sd: SDComponents, adapter, adapter_source: str, backend: str = "auto",
-                 tt_metal_home: Optional[str] = None):
+    def __init__(self, sd: SDComponents, adapter, adapter_source: str, backend: Union[str, BackendChoice] = "auto",
+                 tt_metal_home: Optional[str] = None, dtype_reason: str = ""):
         self.sd, self.adapter, self.adapter_source = sd, adapter, adapter_source
-        self.requested_backend = validate_backend(backend)
+        # a name is checked and resolved here; a BackendChoice was resolved by the caller (run_phase3)
+        self.backend_choice = backend if isinstance(backend, BackendChoice) else resolve_backend(backend, phase=3)
+        self.requested_backend = self.backend_choice.requested
+        self.dtype_reason = dtype_reason
         self.tt_metal_home = tt_metal_home
         self.max_frames = motion_max_frames(adapter)
         self._backend: Optional[MotionUNetBackend] = None
@@ -55,28 +60,28 @@ class Phase3Pipeline:
 
     @classmethod
     def from_sources(cls, model: str = DEFAULT_SD_MODEL, motion_adapter: str = DEFAULT_MOTION_ADAPTER,
-                     backend: str = "auto", device: str = "auto",
+                     backend: Union[str, BackendChoice] = "auto", device: str = "auto",
                      tt_metal_home: Optional[str] = None) -> Tuple["Phase3Pipeline", float]:
-        from .device import pick_device, pick_dtype
+        from .device import choose_dtype, pick_device
 
-        validate_backend(backend)
+        choice = backend if isinstance(backend, BackendChoice) else resolve_backend(backend, phase=3)
         t0 = time.perf_counter()
         dev = pick_device(device)
-        dtype = pick_dtype(dev)
+        dtype, reason = choose_dtype(dev)
         sd = load_sd_components(model, dtype)
         adapter = load_motion_adapter(motion_adapter, dtype)
         for part in (sd.unet, sd.vae, sd.text_encoder, adapter):
             part.to(dev)
-        return cls(sd, adapter, motion_adapter, backend, tt_metal_home), time.perf_counter() - t0
+        return cls(sd, adapter, motion_adapter, choice, tt_metal_home, dtype_reason=reason), time.perf_counter() - t0
 
     def backend_for(self, params: GenerationParams) -> MotionUNetBackend:
         key = (params.height, params.width)  # a TTNN UNet is built for one image size
         if self._backend is None or (self._backend.name == "blackhole" and key != self._backend_key):
             if self._backend is not None:
                 self._backend.close()
-            self._backend, self.backend_reason = select_motion_backend(
-                self.requested_backend, self.sd.unet, self.adapter, params.height, params.width, self.tt_metal_home,
-                params.num_frames)
+            self._backend = select_motion_backend(self.backend_choice, self.sd.unet, self.adapter, params.height,
+                                                  params.width, self.tt_metal_home, params.num_frames)
+            self.backend_reason = self.backend_choice.reason
             self._backend_key = key
         return self._backend
 
@@ -101,19 +106,18 @@ class Phase3Pipeline:
                                 self.sd.unet.config.in_channels) * scheduler.init_noise_sigma
         timings.encode_s = time.perf_counter() - t0
 
+        def step_event(index: int, _t: Any, step: Dict[str, Any]) -> StepEvent:
+            return StepEvent(phase=3, step=index + 1, total_steps=params.steps, frame=None,
+                             total_frames=params.num_frames, elapsed_s=timings.elapsed(),
+                             previews=video_latents_to_previews(scheduler.last_x0), latents=step["latents"])
+
+        hooks = StepHooks(step_event, on_step, cancel, timings)  # timing, cancel, previews (step_hooks.py)
         for index, t in enumerate(scheduler.timesteps):
-            cancel.raise_if_cancelled()
-            step_start = time.perf_counter()
-            if timings.first_step_s is None:
-                timings.first_step_s = timings.elapsed()
+            hooks.on_step_begin()
             model_input = scheduler.scale_model_input(latents, t)
             noise = backend.guided_noise(model_input, int(t), embeddings, params.guidance_scale)
             latents = scheduler.step(noise, t, latents, eta=0.0).prev_sample
-            timings.steps.append(time.perf_counter() - step_start)
-            if on_step is not None:
-                on_step(StepEvent(phase=3, step=index + 1, total_steps=params.steps, frame=None,
-                                  total_frames=params.num_frames, elapsed_s=timings.elapsed(),
-                                  previews=video_latents_to_previews(scheduler.last_x0), latents=latents))
+            hooks.callback_on_step_end(self, index, t, {"latents": latents})
         timings.denoise_s = sum(timings.steps)
 
         frames: List[Image.Image] = []
@@ -135,6 +139,7 @@ class Phase3Pipeline:
             "backend_reason": self.backend_reason,
             "device": backend.device_description if backend else "",
             "dtype": str(self.sd.unet.dtype).replace("torch.", ""),
+            "dtype_reason": self.dtype_reason,
             "models": {
                 "sd": {"source": self.sd.source, "revision": self.sd.revision},
                 "motion_adapter": {"source": self.adapter_source, "max_frames": self.max_frames},
@@ -154,13 +159,14 @@ def run_phase3(params: GenerationParams, output: Path, pipeline: Optional[Phase3
                device: str = "auto", on_step: Optional[StepCallback] = None, on_frame: Optional[FrameCallback] = None,
                cancel: Optional[CancelToken] = None, motion_scale: Optional[float] = None) -> RunResult:
     """Generate and write the outputs. Nothing is written if the run fails or is cancelled."""
-    params.validate()
-    validate_backend(backend)
+    params.validate()  # before any model loads; generate checks again (it is an entry of its own)
     if motion_scale is not None:
         validate_motion_scale(motion_scale)
     timings = Timings()
     if pipeline is None:
-        pipeline, timings.load_s = Phase3Pipeline.from_sources(model, motion_adapter, backend, device)
+        choice = resolve_backend(backend, phase=3)
+        choice.require()  # a bad name, or "blackhole" with no card: refused before any model loads
+        pipeline, timings.load_s = Phase3Pipeline.from_sources(model, motion_adapter, choice, device)
     frames = pipeline.generate(params, on_step=on_step, on_frame=on_frame, cancel=cancel, timings=timings,
                                motion_scale=motion_scale)
     return finish_run(frames, params, output, timings, pipeline.describe(), pipeline.sd.unet.device, cancel=cancel)

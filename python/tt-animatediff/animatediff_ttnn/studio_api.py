@@ -33,7 +33,9 @@ def build_pipeline(phase: int, sd: Any, adapter: Any, adapter_source: Optional[s
                    backend: str, preset: Optional[str] = None, dtype_reason: str = "",
                    checkpoint_steps: Optional[int] = None) -> Any:
     """A pipeline object for `phase` around already-loaded models (cheap: no weights are copied).
-    Phase 1 takes the preset its adapter was loaded for (load_preset_motion_adapter)."""
+    Phase 1 takes the preset its adapter was loaded for (load_preset_motion_adapter). `dtype_reason`
+    (choose_dtype's sentence) goes into every phase's run record. `backend`: a name (checked and
+    resolved here) or what resolve_backend returned (trusted)."""
     if phase == 1:
         from .pipeline import Phase1Pipeline
         from .presets import DEFAULT_PRESET, get_preset
@@ -43,12 +45,21 @@ def build_pipeline(phase: int, sd: Any, adapter: Any, adapter_source: Optional[s
     if phase == 2:
         from .ttnn_pipeline import Phase2Pipeline
 
-        return Phase2Pipeline(sd, backend)
+        return Phase2Pipeline(sd, backend, dtype_reason=dtype_reason)
     if phase == 3:
         from .motion_pipeline import Phase3Pipeline
 
-        return Phase3Pipeline(sd, adapter, adapter_source, backend)
+        return Phase3Pipeline(sd, adapter, adapter_source, backend, dtype_reason=dtype_reason)
     raise ParamError("phase", f"unknown phase {phase!r}")
+
+
+def resolve_backend(phase: int, requested: str) -> Any:
+    """BackendChoice(requested, resolved, reason, device) for phase 2 or 3: the name checked (ParamError
+    naming `backend`) and a Blackhole card looked for, once. Pass it to build_pipeline as `backend`;
+    `.require()` raises BackendUnavailable when "blackhole" was asked and cannot run here."""
+    from .backend_choice import resolve_backend as resolve
+
+    return resolve(requested, phase)
 
 
 def hand_over_backend(new: Any, old: Any) -> None:

@@ -23,17 +23,19 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from PIL import Image
 
 from .models import DEFAULT_SD_MODEL, SDComponents, load_sd_components
-from .params import GenerationParams, validate_backend, validate_perturbation_strength
+from .backend_choice import BackendChoice, resolve_backend
+from .params import GenerationParams, validate_perturbation_strength
 from .previews import latents_to_previews, predicted_x0
 from .progress import CancelToken, FrameCallback, FrameEvent, StepCallback, StepEvent
 from .run_record import RunResult, Timings, finish_run
-from .unet_backend import BackendUnavailable, UNetBackend
+from .step_hooks import StepHooks
+from .unet_backend import UNetBackend
 
 # How different each frame's starting noise is from the shared base noise (0.0 = identical frames).
 # Try 0.02 for a gentle shimmer, 0.1-0.2 for visible motion; above ~0.3 frames stop looking related.
@@ -81,35 +83,24 @@ def denoise_frames(
     start_latents: Sequence[torch.Tensor],
     steps: int,
     guidance_scale: float,
-    alphas_cumprod: torch.Tensor,
-    on_step: Optional[StepCallback] = None,
+    hooks: Optional[StepHooks] = None,
     on_frame_latents: Optional[Callable[[int, torch.Tensor], None]] = None,
-    cancel: Optional[CancelToken] = None,
-    timings: Optional[Timings] = None,
 ) -> List[torch.Tensor]:
-    """The Phase 2 loop: every frame denoised on its own with a freshly reset scheduler."""
-    cancel = cancel or CancelToken()
-    timings = timings or Timings()
+    """The Phase 2 loop: every frame denoised on its own with a freshly reset scheduler.
+
+    `hooks` (step_hooks.py) time each step, honour cancel and publish previews; `on_frame_latents`
+    gets each frame's final latents (the pipeline decodes them there)."""
+    hooks = hooks or StepHooks()
     finished: List[torch.Tensor] = []
     for frame, start in enumerate(start_latents):
         timesteps = backend.reset_scheduler(steps)  # PNDM history must not leak between frames
         latents = backend.to_native(start)
         for index, t in enumerate(timesteps):
-            cancel.raise_if_cancelled()
-            step_start = time.perf_counter()
-            if timings.first_step_s is None:
-                timings.first_step_s = timings.elapsed()
+            hooks.on_step_begin()
             noise = backend.guided_noise(latents, index, t, embeddings, guidance_scale)
-            previous = latents
-            latents = backend.scheduler_step(noise, index, t, latents)
-            timings.steps.append(time.perf_counter() - step_start)
-            if on_step is not None:
-                # Only the frame being denoised: finished frames were shown once, fully decoded,
-                # so a preview's size does not grow with the number of frames.
-                x0 = predicted_x0(backend.to_torch(previous), backend.to_torch(noise), float(alphas_cumprod[t]))
-                previews = latents_to_previews(x0)
-                on_step(StepEvent(phase=2, step=index + 1, total_steps=len(timesteps), frame=frame,
-                                  total_frames=len(start_latents), elapsed_s=timings.elapsed(), previews=previews))
+            sample, latents = latents, backend.scheduler_step(noise, index, t, latents)
+            hooks.callback_on_step_end(None, index, t, {"frame": frame, "timesteps": timesteps, "sample": sample,
+                                                        "noise_pred": noise, "latents": latents})
         final = backend.to_torch(latents)
         finished.append(final)
         if on_frame_latents is not None:
@@ -117,63 +108,51 @@ def denoise_frames(
     return finished
 
 
-def select_backend(requested: str, sd: SDComponents, height: int, width: int,
-                   tt_metal_home: Optional[str] = None, steps: Optional[int] = None) -> Tuple[UNetBackend, str]:
-    """The backend to run and a sentence saying why it was chosen."""
-    validate_backend(requested)
-    if requested in ("auto", "blackhole"):
-        from .tt_metal import detect_blackhole
+def select_backend(choice: BackendChoice, sd: SDComponents, height: int, width: int,
+                   tt_metal_home: Optional[str] = None, steps: Optional[int] = None) -> UNetBackend:
+    """Build the backend `choice` resolved to (BackendUnavailable for a "blackhole" with no card)."""
+    if choice.require() == "blackhole":
+        from .blackhole_backend import BlackholeUNetBackend
 
-        status = detect_blackhole()
-        if status.available:
-            from .blackhole_backend import BlackholeUNetBackend
-
-            backend = BlackholeUNetBackend(sd.unet, sd.scheduler_config, height=height, width=width,
-                                           tt_metal_home=tt_metal_home, steps=steps)
-            return backend, f"blackhole: {status.device_count} Blackhole device(s) found"
-        if requested == "blackhole":
-            raise BackendUnavailable(f"backend 'blackhole' cannot run here: {status.reason}. "
-                                     "Use backend 'torch' to run the same algorithm on the CPU.")
-        reason = f"torch: no Blackhole device ({status.reason}); running the same loop with the torch UNet"
-    else:
-        reason = "torch: asked for explicitly"
+        return BlackholeUNetBackend(sd.unet, sd.scheduler_config, height=height, width=width,
+                                    tt_metal_home=tt_metal_home, steps=steps, device_status=choice.device)
     from .torch_backend import TorchUNetBackend
 
-    return TorchUNetBackend(sd.unet, sd.scheduler_config), reason
+    return TorchUNetBackend(sd.unet, sd.scheduler_config)
 
 
 class Phase2Pipeline:
-    def __init__(self, sd: SDComponents, backend: str = "auto", tt_metal_home: Optional[str] = None):
+    def __init__(self, sd: SDComponents, backend: Union[str, BackendChoice] = "auto", tt_metal_home: Optional[str] = None,
+                 dtype_reason: str = ""):
         self.sd = sd
-        self.requested_backend = validate_backend(backend)
+        # a name is checked and resolved here; a BackendChoice was resolved by the caller (from_sources)
+        self.backend_choice = backend if isinstance(backend, BackendChoice) else resolve_backend(backend, phase=2)
+        self.requested_backend = self.backend_choice.requested
         self.tt_metal_home = tt_metal_home
         self._backend: Optional[UNetBackend] = None
         self._backend_key: Optional[Tuple[int, int]] = None
         self.backend_reason = ""
         self.last_perturbation_strength: Optional[float] = None
-        self.dtype_reason = ""
+        self.dtype_reason = dtype_reason
 
     @classmethod
-    def from_sources(cls, model: str = DEFAULT_SD_MODEL, backend: str = "auto", device: str = "cpu",
-                     tt_metal_home: Optional[str] = None, dtype: Optional[str] = None) -> Tuple["Phase2Pipeline", float]:
+    def from_sources(cls, model: str = DEFAULT_SD_MODEL, backend: Union[str, BackendChoice] = "auto",
+                     device: str = "cpu", tt_metal_home: Optional[str] = None,
+                     dtype: Optional[str] = None) -> Tuple["Phase2Pipeline", float]:
         from .device import choose_dtype, pick_device
 
-        validate_backend(backend)
+        choice = backend if isinstance(backend, BackendChoice) else resolve_backend(backend, phase=2)
         t0 = time.perf_counter()
         dev = pick_device(device)
         dt, reason = choose_dtype(dev, dtype)
-        if dtype in (None, "auto") and backend != "torch":
-            from .tt_metal import detect_blackhole
-
-            if detect_blackhole().available:  # tt-metal's demo builds its TTNN UNet from fp32 torch weights
-                dt, reason = torch.float32, "fp32 torch weights for the TTNN UNet (it computes in bfloat16 on the card)"
+        if dtype in (None, "auto") and choice.resolved == "blackhole":
+            # tt-metal's demo builds its TTNN UNet from fp32 torch weights
+            dt, reason = torch.float32, "fp32 torch weights for the TTNN UNet (it computes in bfloat16 on the card)"
         sd = load_sd_components(model, dt)
         # All three on the device: CLIP and the VAE left on the CPU in the GPU's fp16 would be slow.
         for part in (sd.unet, sd.vae, sd.text_encoder):
             part.to(dev)
-        pipeline = cls(sd, backend, tt_metal_home)
-        pipeline.dtype_reason = reason
-        return pipeline, time.perf_counter() - t0
+        return cls(sd, choice, tt_metal_home, dtype_reason=reason), time.perf_counter() - t0
 
     def backend_for(self, params: GenerationParams) -> UNetBackend:
         # The TTNN UNet is built for one image size, so the backend is rebuilt when the size changes.
@@ -181,8 +160,9 @@ class Phase2Pipeline:
         if self._backend is None or (self._backend.name == "blackhole" and key != self._backend_key):
             if self._backend is not None:
                 self._backend.close()
-            self._backend, self.backend_reason = select_backend(
-                self.requested_backend, self.sd, params.height, params.width, self.tt_metal_home, params.steps)
+            self._backend = select_backend(self.backend_choice, self.sd, params.height, params.width,
+                                           self.tt_metal_home, params.steps)
+            self.backend_reason = self.backend_choice.reason
             self._backend_key = key
         return self._backend
 
@@ -219,8 +199,17 @@ class Phase2Pipeline:
                                     elapsed_s=timings.elapsed(), latents=latents))
 
         alphas = PNDMScheduler.from_config(self.sd.scheduler_config).alphas_cumprod
-        denoise_frames(backend, embeddings, starts, params.steps, params.guidance_scale, alphas,
-                       on_step=on_step, on_frame_latents=decode_now, cancel=cancel, timings=timings)
+
+        def step_event(index: int, t: int, step: Dict[str, Any]) -> StepEvent:
+            # Only the frame being denoised: finished frames were shown once, fully decoded,
+            # so a preview's size does not grow with the number of frames.
+            x0 = predicted_x0(backend.to_torch(step["sample"]), backend.to_torch(step["noise_pred"]), float(alphas[t]))
+            return StepEvent(phase=2, step=index + 1, total_steps=len(step["timesteps"]), frame=step["frame"],
+                             total_frames=params.num_frames, elapsed_s=timings.elapsed(),
+                             previews=latents_to_previews(x0))
+
+        denoise_frames(backend, embeddings, starts, params.steps, params.guidance_scale,
+                       StepHooks(step_event, on_step, cancel, timings), on_frame_latents=decode_now)
         timings.denoise_s = sum(timings.steps)
         return frames
 
@@ -250,11 +239,12 @@ def run_phase2(params: GenerationParams, output: Path, pipeline: Optional[Phase2
                cancel: Optional[CancelToken] = None, perturbation_strength: Optional[float] = None,
                dtype: Optional[str] = None) -> RunResult:
     """Generate and write the outputs. Nothing is written if the run fails or is cancelled."""
-    params.validate()
-    validate_backend(backend)
+    params.validate()  # before any model loads; generate checks again (it is an entry of its own)
     timings = Timings()
     if pipeline is None:
-        pipeline, timings.load_s = Phase2Pipeline.from_sources(model, backend, device, dtype=dtype)
+        choice = resolve_backend(backend, phase=2)
+        choice.require()  # a bad name, or "blackhole" with no card: refused before any model loads
+        pipeline, timings.load_s = Phase2Pipeline.from_sources(model, choice, device, dtype=dtype)
     frames = pipeline.generate(params, on_step=on_step, on_frame=on_frame, cancel=cancel, timings=timings,
                                perturbation_strength=perturbation_strength)
     return finish_run(frames, params, output, timings, pipeline.describe(), pipeline.sd.unet.device, cancel=cancel)

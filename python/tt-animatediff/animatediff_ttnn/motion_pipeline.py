@@ -15,19 +15,24 @@ plain SD 1.4 picture of its own noise, and the temporal-coherence figure in the 
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple, Union
 
 import torch
 from PIL import Image
 
+from . import creative
 from .backend_choice import BackendChoice, resolve_backend
+from .free_noise import window_noise
+from .long_clips import ContextWindows
 from .models import DEFAULT_MOTION_ADAPTER, DEFAULT_SD_MODEL, SDComponents, load_motion_adapter, load_sd_components, motion_max_frames
 from .motion_backend import MotionUNetBackend, select_motion_backend
 from .motion_scale import validate_motion_scale  # one definition of the knob for Phase 1 and Phase 3
 from .params import GenerationParams
 from .pipeline import ANIMATEDIFF_SCHEDULER_OVERRIDES, make_scheduler
 from .previews import video_latents_to_previews
+from .prompt_schedule import interpolate_frames
 from .progress import CancelToken, FrameCallback, FrameEvent, StepCallback, StepEvent
 from .run_record import RunResult, Timings, finish_run
 from .step_hooks import StepHooks
@@ -37,10 +42,25 @@ from .ttnn_pipeline import decode_frame, encode_prompt
 MOTION_SCALE = 1.0
 
 
-def start_latents(seed: int, num_frames: int, latent_size: Tuple[int, int], channels: int = 4) -> torch.Tensor:
-    """(1, 4, F, h, w) standard-normal latents from the seed - drawn exactly as Phase 1 draws them."""
+def start_latents(seed: int, num_frames: int, latent_size: Tuple[int, int], channels: int = 4,
+                  windows: Optional[ContextWindows] = None) -> torch.Tensor:
+    """(1, 4, F, h, w) standard-normal latents from the seed - drawn exactly as Phase 1 draws them,
+    and with context windows rearranged as Phase 1 does (free_noise.window_noise)."""
     generator = torch.Generator("cpu").manual_seed(seed)
-    return torch.randn((1, channels, num_frames, *latent_size), generator=generator)
+    latents = torch.randn((1, channels, num_frames, *latent_size), generator=generator)
+    return window_noise(latents, windows, generator)
+
+
+def text_embeddings(sd: SDComponents, params: GenerationParams, controls: creative.ResolvedControls) -> torch.Tensor:
+    """CLIP output for the run: (2, 77, D) [uncond, cond] for one prompt; with a prompt schedule one
+    pair per frame, (2*F, 77, D) b-major (all uncond frames, then all cond frames), the cond half
+    blended between scheduled frames as Phase 1 blends it (prompt_schedule.interpolate_frames)."""
+    if not controls.rows:
+        return encode_prompt(sd, params.prompt, params.negative_prompt)
+    pairs = {frame: encode_prompt(sd, prompt, params.negative_prompt) for frame, prompt in controls.prompt.items()}
+    cond = interpolate_frames({frame: pair[1] for frame, pair in pairs.items()}, params.num_frames)
+    uncond = pairs[0][0].expand_as(cond)
+    return torch.cat([uncond, cond])
 
 
 class Phase3Pipeline:
@@ -57,6 +77,7 @@ class Phase3Pipeline:
         self._backend_key: Optional[Tuple[int, int]] = None
         self.backend_reason = ""
         self.last_motion_scale: Optional[float] = None
+        self.last_controls: Optional[creative.ResolvedControls] = None
 
     @classmethod
     def from_sources(cls, model: str = DEFAULT_SD_MODEL, motion_adapter: str = DEFAULT_MOTION_ADAPTER,
@@ -88,9 +109,11 @@ class Phase3Pipeline:
     def generate(self, params: GenerationParams, on_step: Optional[StepCallback] = None,
                  on_frame: Optional[FrameCallback] = None, cancel: Optional[CancelToken] = None,
                  timings: Optional[Timings] = None, motion_scale: Optional[float] = None) -> List[Image.Image]:
-        params.validate(max_frames=self.max_frames)
+        params.validate()  # the frame limit follows from the context window (creative.resolve)
         scale = validate_motion_scale(MOTION_SCALE if motion_scale is None else motion_scale)
-        self.last_motion_scale = scale
+        controls = creative.resolve(params, self.max_frames, self.adapter, scale, schedule_needs_windows=False)
+        creative.unsupported_on(controls, self.requested_backend)  # before a device is opened
+        self.last_motion_scale, self.last_controls = scale, controls
         timings = timings or Timings()
         cancel = cancel or CancelToken()
         cancel.raise_if_cancelled()
@@ -98,12 +121,12 @@ class Phase3Pipeline:
         backend.motion_scale = scale
 
         t0 = time.perf_counter()
-        embeddings = backend.prepare_text_embeddings(encode_prompt(self.sd, params.prompt, params.negative_prompt))
+        embeddings = backend.prepare_text_embeddings(text_embeddings(self.sd, params, controls))
         scheduler = make_scheduler(self.sd.scheduler_config)
         scheduler.set_timesteps(params.steps)
         factor = 2 ** (len(self.sd.vae.config.block_out_channels) - 1)
         latents = start_latents(params.seed, params.num_frames, (params.height // factor, params.width // factor),
-                                self.sd.unet.config.in_channels) * scheduler.init_noise_sigma
+                                self.sd.unet.config.in_channels, controls.windows) * scheduler.init_noise_sigma
         timings.encode_s = time.perf_counter() - t0
 
         def step_event(index: int, _t: Any, step: Dict[str, Any]) -> StepEvent:
@@ -112,12 +135,14 @@ class Phase3Pipeline:
                              previews=video_latents_to_previews(scheduler.last_x0), latents=step["latents"])
 
         hooks = StepHooks(step_event, on_step, cancel, timings)  # timing, cancel, previews (step_hooks.py)
-        for index, t in enumerate(scheduler.timesteps):
-            hooks.on_step_begin()
-            model_input = scheduler.scale_model_input(latents, t)
-            noise = backend.guided_noise(model_input, int(t), embeddings, params.guidance_scale)
-            latents = scheduler.step(noise, t, latents, eta=0.0).prev_sample
-            hooks.callback_on_step_end(self, index, t, {"latents": latents})
+        # windows and LoRAs for this run only (the blackhole backend has been refused them above)
+        with creative.frame_loop_applied(backend.model, controls) if backend.name == "torch" else nullcontext():
+            for index, t in enumerate(scheduler.timesteps):
+                hooks.on_step_begin()
+                model_input = scheduler.scale_model_input(latents, t)
+                noise = backend.guided_noise(model_input, int(t), embeddings, params.guidance_scale)
+                latents = scheduler.step(noise, t, latents, eta=0.0).prev_sample
+                hooks.callback_on_step_end(self, index, t, {"latents": latents})
         timings.denoise_s = sum(timings.steps)
 
         frames: List[Image.Image] = []
@@ -146,6 +171,7 @@ class Phase3Pipeline:
             },
             "scheduler": {"class": "DDIMScheduler", **ANIMATEDIFF_SCHEDULER_OVERRIDES},
             "motion_scale": self.last_motion_scale,
+            "creative": self.last_controls.describe() if self.last_controls else None,
         }
 
     def close(self) -> None:

@@ -59,6 +59,10 @@ class FrameLoopMotionUNet(nn.Module):
         self.names = sorted(motion_modules)
         self.motion_modules = module_tree(motion_modules)
         self.motion_scale = float(motion_scale)
+        # Long clips (set per run by creative.frame_loop_applied): FreeNoise windows in every motion
+        # module, and the pixel sequences in slices of this many (None = all at once).
+        self.windows = None
+        self.pixel_chunk: Optional[int] = None
         self._check_layout()
 
     @classmethod
@@ -77,11 +81,12 @@ class FrameLoopMotionUNet(nn.Module):
     # ---- one call -------------------------------------------------------------------------------
     def forward(self, sample: torch.Tensor, timestep, encoder_hidden_states: torch.Tensor) -> torch.Tensor:
         """sample (B, 4, F, h, w) as for `UNetMotionModel`; encoder_hidden_states (B, 77, D) once per
-        batch row, not repeated per frame. Returns the noise prediction (B, 4, F, h, w)."""
+        batch row, or (B*F, 77, D) one per frame (b-major, as diffusers orders a prompt schedule's
+        embeddings). Returns the noise prediction (B, 4, F, h, w)."""
         num_frames = sample.shape[2]
         frames = list(sample.to(self.unet.dtype).unbind(2))
         emb = self.time_embedding(timestep, sample.shape[0], sample.device)
-        text = encoder_hidden_states.to(self.unet.dtype)
+        text = self.frame_texts(encoder_hidden_states.to(self.unet.dtype), sample.shape[0], num_frames)
         frames = self.per_frame(self.unet.conv_in, frames)
         skips: List[Frames] = [frames]
         for index in range(len(self.unet.down_blocks)):
@@ -105,6 +110,15 @@ class FrameLoopMotionUNet(nn.Module):
         return self.unet.time_embedding(self.unet.time_proj(t).to(self.unet.dtype))
 
     @staticmethod
+    def frame_texts(text: torch.Tensor, batch: int, num_frames: int) -> List[torch.Tensor]:
+        """One (B, 77, D) text embedding per frame: the same tensor F times, or each frame's own."""
+        if text.shape[0] == batch:
+            return [text] * num_frames
+        if text.shape[0] != batch * num_frames:
+            raise ValueError(f"encoder_hidden_states: {text.shape[0]} rows, expected {batch} or {batch * num_frames}")
+        return list(text.reshape(batch, num_frames, *text.shape[1:]).unbind(1))
+
+    @staticmethod
     def per_frame(layer, frames: Frames, *args, **kwargs) -> Frames:
         """A spatial layer, called once per frame at batch B (this is where the TTNN UNet runs)."""
         return [layer(x, *args, **kwargs) for x in frames]
@@ -117,11 +131,11 @@ class FrameLoopMotionUNet(nn.Module):
         module: TemporalTransformer = self.motion_modules.get_submodule(name)
         batch, channels, height, width = frames[0].shape
         stacked = torch.stack(frames, dim=1).reshape(batch * len(frames), channels, height, width)
-        out = stacked + self.motion_scale * module.motion(stacked, len(frames))
+        out = stacked + self.motion_scale * module.motion(stacked, len(frames), self.windows, self.pixel_chunk)
         return list(out.reshape(batch, len(frames), channels, height, width).unbind(1))
 
-    def attention(self, attention, frames: Frames, text: torch.Tensor) -> Frames:
-        return self.per_frame(lambda x: attention(x, encoder_hidden_states=text, return_dict=False)[0], frames)
+    def attention(self, attention, frames: Frames, text: List[torch.Tensor]) -> Frames:
+        return [attention(x, encoder_hidden_states=t, return_dict=False)[0] for x, t in zip(frames, text)]
 
     def down_block(self, index: int, frames: Frames, emb, text) -> Tuple[Frames, List[Frames]]:
         block = self.unet.down_blocks[index]

@@ -21,6 +21,7 @@ from PIL import Image
 from . import creative
 from .cpu_speedups import use_onednn_linear
 from .device import choose_dtype, dtype_name, pick_device
+from .free_noise import window_noise
 from .models import DEFAULT_SD_MODEL, SDComponents, load_preset_motion_adapter, load_sd_components, motion_max_frames
 from .params import GenerationParams, ParamError
 from .presets import ANIMATEDIFF_SCHEDULER_OVERRIDES, DEFAULT_PRESET, PRESETS, Preset, get_preset  # noqa: F401
@@ -257,10 +258,9 @@ class Phase1Pipeline:
                 width=params.width,
                 num_inference_steps=params.steps,
                 guidance_scale=params.guidance_scale,
-                # FreeNoise shuffles the first window's noise along the clip (noise_type), so with windows
-                # diffusers draws it (the same fp32 draw in an fp32 pipeline)
-                latents=None if controls.windows and controls.windows.noise_type != "random"
-                else self.initial_latents(params, generator),
+                # with windows, later frames start from a shuffle of earlier frames' noise (noise_type): the
+                # same rearrangement, from the same generator, as diffusers' FreeNoise and as Phase 3
+                latents=window_noise(self.initial_latents(params, generator), controls.windows, generator),
                 generator=generator,
                 output_type="pil",
                 decode_chunk_size=DECODE_CHUNK_FRAMES,

@@ -91,3 +91,22 @@ def schedule_rows(schedule: Dict[int, str], num_frames: int) -> List[Tuple[int, 
 def format_schedule(schedule: Dict[int, str]) -> str:
     """The CLI form back: '0: a | 16: b'."""
     return " | ".join(f"{frame}: {prompt}" for frame, prompt in schedule.items())
+
+
+def interpolate_frames(embeddings: Dict[int, "torch.Tensor"], num_frames: int) -> "torch.Tensor":
+    """{scheduled frame: its prompt's embedding (77, D)} -> one embedding per frame (F, 77, D), blended
+    linearly between scheduled frames and held after the last, exactly as diffusers' FreeNoise prompt
+    path does it (`_encode_prompt_free_noise` + `_lerp`), which Phase 1 runs. Phase 3 calls this."""
+    import torch
+
+    frames = dict(sorted(embeddings.items()))
+    frames[num_frames - 1] = frames[list(frames)[-1]]  # the last prompt holds to the end
+    keys = list(frames)
+    if len(keys) == 1:  # a one-frame clip: nothing to blend
+        return frames[keys[0]][None].clone()
+    out = frames[keys[0]].new_zeros((num_frames, *frames[keys[0]].shape))
+    for start, end in zip(keys, keys[1:]):
+        count = end - start + 1
+        alphas = [i / (count - 1) for i in range(count)]
+        out[start:end + 1] = torch.stack([(1 - a) * frames[start] + a * frames[end] for a in alphas])
+    return out

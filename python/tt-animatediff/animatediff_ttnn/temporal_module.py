@@ -26,11 +26,13 @@ of a diffusers `AnimateDiffTransformer3D` (or one motion module of a `MotionAdap
 from __future__ import annotations
 
 import math
-from typing import Dict
+from typing import Dict, Optional
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from .free_noise import windowed
 
 
 class FramePositions(nn.Module):
@@ -109,9 +111,16 @@ class TemporalBlock(nn.Module):
         self.norm3 = nn.LayerNorm(channels)
         self.ff = FeedForward(channels)
 
-    def forward(self, tokens: torch.Tensor) -> torch.Tensor:  # (B*H*W, F, C)
+    def attentions(self, tokens: torch.Tensor) -> torch.Tensor:  # (B*H*W, F, C)
         tokens = tokens + self.attn1(self.pos_embed(self.norm1(tokens)))
-        tokens = tokens + self.attn2(self.pos_embed(self.norm2(tokens)))
+        return tokens + self.attn2(self.pos_embed(self.norm2(tokens)))
+
+    def forward(self, tokens: torch.Tensor, windows=None) -> torch.Tensor:  # (B*H*W, F, C)
+        if windows is None:
+            tokens = self.attentions(tokens)
+        else:  # FreeNoise: the attentions per window of frames, blended (free_noise.py); the feed-forward on all
+            tokens = windowed(self.attentions, tokens, windows.context_length, windows.context_stride,
+                              windows.weighting)
         return tokens + self.ff(self.norm3(tokens))
 
 
@@ -127,26 +136,34 @@ class TemporalTransformer(nn.Module):
         self.transformer_blocks = nn.ModuleList([TemporalBlock(channels, heads, max_frames) for _ in range(num_layers)])
         self.proj_out = nn.Linear(channels, channels)
 
-    def motion(self, hidden_states: torch.Tensor, num_frames: int) -> torch.Tensor:
-        """What the module adds to its input (the residual branch alone); `forward` adds it back."""
+    def motion(self, hidden_states: torch.Tensor, num_frames: int, windows=None,
+               pixel_chunk: Optional[int] = None) -> torch.Tensor:
+        """What the module adds to its input (the residual branch alone); `forward` adds it back.
+        `windows` (long_clips.ContextWindows): FreeNoise context windows; `pixel_chunk`: run the
+        per-pixel sequences that many at a time (the same result, less memory for long clips)."""
         batch_frames, channels, height, width = hidden_states.shape  # (2*16, 320, 64, 64)
         if batch_frames % num_frames:
             raise ValueError(f"num_frames: {batch_frames} rows are not a whole number of {num_frames}-frame videos")
-        if num_frames > self.max_frames:
-            raise ValueError(f"num_frames: {num_frames} is more than this module's {self.max_frames} frame positions")
+        span = num_frames if windows is None else min(windows.context_length, num_frames)
+        if span > self.max_frames:
+            raise ValueError(f"num_frames: {span} is more than this module's {self.max_frames} frame positions")
         batch = batch_frames // num_frames
         # (B*F, C, H, W) -> (B, C, F, H, W): GroupNorm over each video's frames together
         x = hidden_states.reshape(batch, num_frames, channels, height, width).permute(0, 2, 1, 3, 4)
         x = self.norm(x)
         # (B, C, F, H, W) -> (B, H, W, F, C) -> (B*H*W, F, C): one sequence of F frames per pixel
         x = x.permute(0, 3, 4, 2, 1).reshape(batch * height * width, num_frames, channels)
-        x = self.proj_in(x)
-        for block in self.transformer_blocks:
-            x = block(x)
-        x = self.proj_out(x)
+        x = torch.cat([self.sequences(part, windows) for part in x.split(pixel_chunk or x.shape[0])])
         # (B*H*W, F, C) -> (B, H, W, F, C) -> (B, F, C, H, W) -> (B*F, C, H, W)
         x = x.reshape(batch, height, width, num_frames, channels).permute(0, 3, 4, 1, 2)
         return x.reshape(batch_frames, channels, height, width)
+
+    def sequences(self, x: torch.Tensor, windows=None) -> torch.Tensor:
+        """proj_in -> blocks -> proj_out on (N, F, C) pixel sequences; each sequence on its own."""
+        x = self.proj_in(x)
+        for block in self.transformer_blocks:
+            x = block(x, windows)
+        return self.proj_out(x)
 
     def forward(self, hidden_states: torch.Tensor, num_frames: int) -> torch.Tensor:
         return hidden_states + self.motion(hidden_states, num_frames)

@@ -56,3 +56,29 @@ def test_phase3_refuses_bad_or_foreign_options_naming_the_field(sc_bundle, sc_mo
     with pytest.raises(RpcError) as err:
         sc_bundle.request("studio/generate", phase3_request(sc_models, tmp_path, **extra))
     assert err.value.code == -32602 and err.value.data["field"] == field
+
+
+def test_phase3_runs_a_prompt_schedule_and_a_motion_lora_and_records_them(sc_bundle, sc_models, tmp_path):
+    """The creative controls reach Phase 3 through the one parameter definition: the run record says
+    what ran (schedule rows, the LoRA with its weight, no windows for a short clip)."""
+    schedule = "0: a lighthouse at dusk | 2: a lighthouse in a storm"
+    lora = f"{sc_models['motion_lora_ckpt']}:0.7"
+    result = sc_bundle.request("studio/generate", phase3_request(
+        sc_models, tmp_path / "out", params={"numFrames": 4, "steps": 2, "promptSchedule": schedule,
+                                             "motionLoras": lora}), timeout=180)
+    assert result["status"] == "completed" and len(gif_frames(result["outputs"]["gif"])[0]) == 4
+    meta = json.loads(Path(result["metadataPath"]).read_text())
+    assert meta["phase"] == 3 and meta["params"]["prompt_schedule"] == schedule
+    creative = meta["creative"]
+    assert creative["prompt_schedule"] == [
+        {"from_frame": 0, "to_frame": 1, "prompt": "a lighthouse at dusk"},
+        {"from_frame": 2, "to_frame": 3, "prompt": "a lighthouse in a storm"}]
+    assert [(l["source"], l["weight"]) for l in creative["motion_loras"]] == [(sc_models["motion_lora_ckpt"], 0.7)]
+    assert creative["context_windows"] is None
+
+
+def test_phase3_refuses_a_window_above_the_trained_length_naming_the_field(sc_bundle, sc_models, tmp_path):
+    with pytest.raises(RpcError) as err:
+        sc_bundle.request("studio/generate", phase3_request(sc_models, tmp_path, params={"numFrames": 40,
+                                                                                          "contextLength": 17}))
+    assert err.value.code == -32602 and err.value.data["field"] == "params.contextLength"

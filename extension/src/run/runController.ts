@@ -283,7 +283,7 @@ export function blackholeState(env: Environment | undefined): BlackholeState {
     : { state: 'unavailable', reason: env.blackhole.reason };
 }
 
-/** The run record's `creative` part: what a Phase 1 run did with windows, schedule, LoRAs, motion scale. */
+/** The run record's `creative` part: what a Phase 1 or 3 run did with windows, schedule, LoRAs, motion scale. */
 export function creativeOf(metadataPath: string | null): Record<string, unknown> {
   if (!metadataPath) return {};
   try {

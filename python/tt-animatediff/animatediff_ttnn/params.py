@@ -144,8 +144,8 @@ PARAMETERS: Tuple[Param, ...] = (
           suggested="a red panda walking through a bamboo forest, soft morning light, highly detailed"),
     Param("negative_prompt", "str", "", "What to steer away from (classifier-free guidance).", max_length=2000,
           form=True, suggested="blurry, low quality, distorted"),
-    Param("num_frames", "int", 8, "Number of frames. Above the motion adapter's trained window Phase 1 renders "
-          "with context windows (context_length).", minimum=1, maximum=256, setting=True, form=True,
+    Param("num_frames", "int", 8, "Number of frames. Above the motion adapter's trained window Phases 1 and 3 "
+          "render with context windows (context_length).", minimum=1, maximum=256, setting=True, form=True,
           cli_aliases=("--frames",), label="Frames",
           maximum_why="every decoded frame is kept in memory until the GIF is written (0.75 MB per 512x512 "
                       "frame), and Phase 2 denoises every frame from scratch"),
@@ -162,23 +162,23 @@ PARAMETERS: Tuple[Param, ...] = (
     Param("fps", "int", 8, "Frames per second of the GIF/MP4/WebP.", minimum=1, maximum=60),
     Param("formats", "choices", ("gif",), "Output formats (gif is always written).",
           choices=("gif", "mp4", "webp", "png")),
-    # Longer and directed clips (Phase 1; creative.py). Phase 2 has no motion modules and ignores them.
+    # Longer and directed clips (Phases 1 and 3; creative.py). Phase 2 has no motion modules and ignores them.
     Param("prompt_schedule", "str", "", "Prompt travel: '0: PROMPT | 16: PROMPT' (frame: prompt, blended in "
-          "between; the CLI also takes a file). Empty: the prompt for every frame.", max_length=8000, phases=(1,),
+          "between; the CLI also takes a file). Empty: the prompt for every frame.", max_length=8000, phases=(1, 3),
           form=True),
     Param("motion_loras", "str", "", "Motion LoRAs with weights: 'zoom-in:0.8,pan-left:0.5' (camera moves "
           "zoom-in/out, pan-left/right, tilt-up/down, rolling-clockwise/anticlockwise; or a hub id, folder or "
-          "file).", max_length=2000, phases=(1,), form=True, cli_aliases=("--motion-lora",), label="Motion LoRAs"),
+          "file).", max_length=2000, phases=(1, 3), form=True, cli_aliases=("--motion-lora",), label="Motion LoRAs"),
     Param("context_length", "int", 0, "FreeNoise context window in frames, at most the motion adapter's "
           "trained length (32 for v1-5-2); 0 = automatic: windows of that length only when num_frames is above "
-          "it.", minimum=0, maximum=256, phases=(1,), form=True, label="Context window"),
+          "it.", minimum=0, maximum=256, phases=(1, 3), form=True, label="Context window"),
     Param("context_stride", "int", 4, "Frames between the starts of two context windows.", minimum=1, maximum=256,
-          phases=(1,)),
+          phases=(1, 3)),
     Param("context_weighting", "choice", "pyramid", "How overlapping windows are averaged per frame.",
-          choices=("pyramid", "flat", "delayed_reverse_sawtooth"), phases=(1,)),
+          choices=("pyramid", "flat", "delayed_reverse_sawtooth"), phases=(1, 3)),
     Param("noise_type", "choice", "shuffle_context", "Starting noise of later windows: a shuffle of the first "
           "window's, a repeat of it, or fresh noise.", choices=("shuffle_context", "repeat_context", "random"),
-          phases=(1,)),
+          phases=(1, 3)),
     # How and where to run (top-level request fields, not part of GenerationParams).
     Param("backend", "choice", "auto", "The UNet of Phases 2 and 3: blackhole (TTNN on the card), torch, or auto "
           "(Phase 2: blackhole when a device is found; Phase 3: torch until its port has been validated on a "

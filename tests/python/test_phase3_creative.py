@@ -179,3 +179,23 @@ def test_blackhole_backend_refuses_by_name_before_opening_anything(phase1, tiny_
         pipeline.generate(params(**extra))
     assert err.value.field == field and "blackhole" in str(err.value) and "torch" in str(err.value)
     assert opened == []  # refused before the backend (and its device) was even asked for
+
+
+@pytest.mark.parametrize("frames, length, stride", [(24, 8, 4), (22, 8, 3), (64, 16, 4), (8, 8, 4)])
+def test_window_noise_is_diffusers_draw_for_draw(frames, length, stride):
+    """Both phases start from free_noise.window_noise: the same tensor diffusers' FreeNoise prepares
+    from the same seed (shuffle_context; its random draws from the same generator)."""
+    from types import SimpleNamespace
+
+    from diffusers.pipelines.free_noise_utils import AnimateDiffFreeNoiseMixin
+
+    from animatediff_ttnn.free_noise import window_noise
+
+    pipe = SimpleNamespace(_free_noise_context_length=length, _free_noise_context_stride=stride,
+                           _free_noise_noise_type="shuffle_context", vae_scale_factor=8)
+    theirs = AnimateDiffFreeNoiseMixin._prepare_latents_free_noise(
+        pipe, 1, 4, frames, 16, 16, torch.float32, "cpu", torch.Generator().manual_seed(3))
+    generator = torch.Generator().manual_seed(3)
+    ours = window_noise(torch.randn((1, 4, frames, 2, 2), generator=generator),
+                        ContextWindows(length, stride), generator)
+    assert torch.equal(ours, theirs)

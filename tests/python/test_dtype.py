@@ -56,3 +56,24 @@ def test_phase2_torch_backend_bf16_matches_fp32_within_tolerance(tiny_models):
         assert pipeline.describe()["dtype"] == dtype
     assert not np.array_equal(frames["float32"], frames["bfloat16"])
     assert psnr(frames["float32"], frames["bfloat16"]) > 30
+
+
+def test_phase2_on_a_blackhole_card_gets_fp32_weights_cli_and_studio_alike(monkeypatch):
+    """One function decides: tt-metal's TTNN UNet is built from fp32 torch weights, whether the run
+    comes from the CLI (from_sources) or the studio (studio_api.choose_dtype, the sidecar's cache)."""
+    from animatediff_ttnn import studio_api, tt_metal
+    from animatediff_ttnn.backend_choice import resolve_backend
+
+    monkeypatch.setattr(device, "cpu_bf16_support", lambda: "avx512_bf16")
+    # a card that is there, as far as the backend choice can tell (no card is needed to pick a dtype)
+    monkeypatch.setattr(tt_metal, "detect_blackhole", lambda: tt_metal.DeviceStatus(True, 1, "a test card"))
+    choice = resolve_backend("auto", 2)
+    assert choice.resolved == "blackhole"
+    cpu = torch.device("cpu")
+    for choose in (device.choose_dtype, studio_api.choose_dtype):
+        dtype, reason = choose(cpu, None, phase=2, backend=choice.resolved)
+        assert dtype == torch.float32 and "TTNN UNet" in reason
+        assert choose(cpu, "auto", phase=2, backend="blackhole")[0] == torch.float32
+        assert choose(cpu, "bfloat16", phase=2, backend="blackhole") == (torch.bfloat16, "asked for explicitly")
+        assert choose(cpu, None, phase=2, backend="torch")[0] == torch.bfloat16  # the torch loop: the CPU's native
+        assert choose(cpu, None, phase=3, backend="blackhole")[0] == torch.bfloat16  # only Phase 2's demo UNet

@@ -27,7 +27,7 @@ SIGNATURES = {
     "close_pipeline": ["pipeline"],
     "generate": ["pipeline", "phase", "params", "run_options", "on_step", "on_frame", "cancel", "timings"],
     "pick_device": ["requested"],
-    "choose_dtype": ["device", "requested"],
+    "choose_dtype": ["device", "requested", "phase", "backend"],
     "check_preset": ["preset", "params"],
     "preset_uses_adapter_setting": ["preset"],
     "load_preset_motion_adapter": ["preset", "source", "steps", "device", "dtype"],

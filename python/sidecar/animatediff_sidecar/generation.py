@@ -82,7 +82,8 @@ class GenerateJob(Job):
         # (the other presets bring their own motion module: the motionAdapter setting is quality's)
 
         # 7. Load them (or take them from the cache).
-        loaded = runner.cache.load(sd_source, adapter_source, req.device, req.run.get("dtype"), preset, params.steps)
+        loaded = runner.cache.load(sd_source, adapter_source, req.device, req.run.get("dtype"), preset, params.steps,
+                                   phase=req.phase, backend=getattr(backend, "resolved", backend))
         timings.load_s = loaded.load_s
         self.models_reloaded = loaded.models_reloaded
         token.raise_if_cancelled()

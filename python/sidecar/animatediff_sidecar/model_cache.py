@@ -13,6 +13,7 @@ All methods run on the generation worker thread.
 from __future__ import annotations
 
 import gc
+import inspect
 import os
 import time
 from collections import OrderedDict
@@ -104,7 +105,8 @@ class ModelCache:
         gc.collect()
 
     def load(self, sd_source: str, adapter_source: Optional[str], requested_device: str,
-             dtype_name: Optional[str] = None, preset: Optional[str] = None, steps: Optional[int] = None) -> Loaded:
+             dtype_name: Optional[str] = None, preset: Optional[str] = None, steps: Optional[int] = None,
+             phase: Optional[int] = None, backend: Optional[str] = None) -> Loaded:
         """SD components (and the motion adapter when asked: `adapter_source`, or with `preset` that
         preset's own), moved to the device, in the dtype the hardware (or `dtype_name`) says."""
         device, dtype = self.resolve_device(requested_device)
@@ -112,7 +114,10 @@ class ModelCache:
         reason = ""
         if hasattr(api, "choose_dtype"):  # older copies of the lesson pick the dtype in pick_device only
             try:
-                dtype, reason = api.choose_dtype(device, dtype_name)
+                # the lesson decides (Phase 2 on a Blackhole card wants fp32 weights); older copies take two arguments
+                takes_backend = "backend" in inspect.signature(api.choose_dtype).parameters
+                extra = {"phase": phase, "backend": backend} if takes_backend else {}
+                dtype, reason = api.choose_dtype(device, dtype_name, **extra)
             except ValueError as exc:
                 raise InvalidParams("dtype", str(exc).split(": ", 1)[-1]) from exc
         t0 = time.perf_counter()

@@ -60,12 +60,18 @@ def cpu_bf16_support() -> str:
     return ""
 
 
-def choose_dtype(device: torch.device, requested: Optional[str] = None) -> Tuple[torch.dtype, str]:
-    """The dtype to run the networks in, and a sentence saying why."""
+def choose_dtype(device: torch.device, requested: Optional[str] = None, phase: Optional[int] = None,
+                 backend: Optional[str] = None) -> Tuple[torch.dtype, str]:
+    """The dtype to run the networks in, and a sentence saying why. The one place that decides it,
+    for the CLI (from_sources) and the studio (studio_api.choose_dtype, the sidecar's model cache).
+    `backend`: the resolved UNet backend name of `phase` (a BackendChoice's `.resolved`)."""
     if requested and requested != "auto":
         if requested not in _DTYPE_NAMES:
             raise ValueError(f"dtype: unknown {requested!r}; choose from {list(DTYPE_CHOICES)}")
         return _DTYPE_NAMES[requested], "asked for explicitly"
+    if phase == 2 and backend == "blackhole":
+        # tt-metal's demo builds its TTNN UNet from fp32 torch weights (the card computes in bfloat16)
+        return torch.float32, "fp32 torch weights for the TTNN UNet (it computes in bfloat16 on the card)"
     if device.type == "cuda":
         return torch.float16, "CUDA GPUs compute fp16 natively"
     if device.type == "cpu":

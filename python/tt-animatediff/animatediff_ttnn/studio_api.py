@@ -103,12 +103,14 @@ def pick_device(requested: str) -> Tuple[Any, Any]:
     return device, pick_dtype(device)
 
 
-def choose_dtype(device: Any, requested: Optional[str] = None) -> Tuple[Any, str]:
-    """(torch.dtype, why): what the hardware computes natively unless `requested` names one;
+def choose_dtype(device: Any, requested: Optional[str] = None, phase: Optional[int] = None,
+                 backend: Optional[str] = None) -> Tuple[Any, str]:
+    """(torch.dtype, why): what the hardware computes natively unless `requested` names one, or
+    what the phase's resolved `backend` needs (Phase 2 on a Blackhole card: fp32 torch weights);
     ValueError("dtype: ...") for an unknown name."""
     from .device import choose_dtype as choose
 
-    return choose(device, requested)
+    return choose(device, requested, phase=phase, backend=backend)
 
 
 def check_preset(preset: str, params: GenerationParams) -> None:

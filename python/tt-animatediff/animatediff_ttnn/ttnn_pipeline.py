@@ -144,10 +144,7 @@ class Phase2Pipeline:
         choice = backend if isinstance(backend, BackendChoice) else resolve_backend(backend, phase=2)
         t0 = time.perf_counter()
         dev = pick_device(device)
-        dt, reason = choose_dtype(dev, dtype)
-        if dtype in (None, "auto") and choice.resolved == "blackhole":
-            # tt-metal's demo builds its TTNN UNet from fp32 torch weights
-            dt, reason = torch.float32, "fp32 torch weights for the TTNN UNet (it computes in bfloat16 on the card)"
+        dt, reason = choose_dtype(dev, dtype, phase=2, backend=choice.resolved)
         sd = load_sd_components(model, dt)
         # All three on the device: CLIP and the VAE left on the CPU in the GPU's fp16 would be slow.
         for part in (sd.unet, sd.vae, sd.text_encoder):

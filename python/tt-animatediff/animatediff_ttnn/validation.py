@@ -195,6 +195,7 @@ def check_phase3_blocks(backend: Any, reference: Any, frames: int) -> List[Check
     text = torch.randn(2, 77, config.cross_attention_dim)
     emb, tt_emb = reference.time_embedding(500, 2, "cpu"), backend.time_embedding(500)
     tt_text = backend.prepare_text_embeddings(text)
+    ref_text = [text] * frames  # the reference's blocks take one text embedding per frame (prompt travel)
     up = lambda xs: [backend.upload_rows(to_rows(x)) for x in xs]  # noqa: E731
     checks: List[Check] = []
 
@@ -212,17 +213,17 @@ def check_phase3_blocks(backend: Any, reference: Any, frames: int) -> List[Check
         x = [torch.randn(2, config.block_out_channels[0], side, side) for _ in range(frames)]
         skips, hw = [x], (side, side)
         for i in range(len(reference.unet.down_blocks)):
-            out, block_skips = reference.down_block(i, x, emb, text)
+            out, block_skips = reference.down_block(i, x, emb, ref_text)
             if not run(f"down_blocks.{i}", lambda: model.down_block(i, up(x), tt_emb, tt_text, hw)[0], out):
                 return checks
             x, skips, hw = out, skips + block_skips, tuple(out[0].shape[2:])
-        out = reference.mid_block(x, emb, text)
+        out = reference.mid_block(x, emb, ref_text)
         if not run("mid_block", lambda: model.mid_block(up(x), tt_emb, tt_text, hw), out):
             return checks
         x = out
         for i, block in enumerate(reference.unet.up_blocks):
             block_skips, skips = skips[-len(block.resnets):], skips[: -len(block.resnets)]
-            out = reference.up_block(i, x, block_skips, emb, text, None)
+            out = reference.up_block(i, x, block_skips, emb, ref_text, None)
             tt_skips = [up(s) for s in block_skips]
             if not run(f"up_blocks.{i}", lambda: model.up_block(i, up(x), tt_skips, tt_emb, tt_text, hw)[0], out):
                 return checks

@@ -39,6 +39,13 @@ def phase2(tiny_models):
     return pipeline
 
 
+def frames_array(frames):
+    """PIL frames as one int16 array, so differences between two runs can go negative."""
+    import numpy as np
+
+    return np.stack([np.asarray(f, dtype=np.int16) for f in frames])
+
+
 def gif_frames(path):
     """Every frame of a GIF as RGB arrays, plus its size and per-frame durations."""
     import numpy as np

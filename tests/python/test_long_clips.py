@@ -8,7 +8,7 @@ from animatediff_ttnn import long_clips
 from animatediff_ttnn.params import SPEC, GenerationParams, ParamError
 from animatediff_ttnn.pipeline import ANIMATEDIFF_SCHEDULER_OVERRIDES, run_phase1
 
-from conftest import gif_frames
+from conftest import frames_array, gif_frames
 
 TINY_WINDOW = 16  # the tiny adapter's motion_max_seq_length
 
@@ -17,10 +17,6 @@ def params(**kw):
     base = dict(prompt="a red fox running", negative_prompt="blurry", num_frames=8, steps=2, seed=7, width=64, height=64)
     base.update(kw)
     return GenerationParams(**base)
-
-
-def as_array(frames):
-    return np.stack([np.asarray(f, dtype=np.int16) for f in frames])
 
 
 def unet_layout(unet):
@@ -72,7 +68,7 @@ def test_windowed_run_equals_diffusers_free_noise(tiny_models, monkeypatch):
                                           dtype="float32")  # bare diffusers runs fp32
     p = params(num_frames=24, context_length=8, context_stride=4,
                prompt_schedule="0: a red fox running | 12: a white owl flying")
-    mine = as_array(ours.generate(p))
+    mine = frames_array(ours.generate(p))
 
     bare = AnimateDiffPipeline.from_pretrained(tiny_models["sd"],
                                                motion_adapter=MotionAdapter.from_pretrained(tiny_models["motion_adapter"]))
@@ -80,7 +76,7 @@ def test_windowed_run_equals_diffusers_free_noise(tiny_models, monkeypatch):
     bare.set_progress_bar_config(disable=True)
     bare.enable_free_noise(context_length=8, context_stride=4)
     bare.enable_free_noise_split_inference(long_clips.SPATIAL_SPLIT_PIXELS, long_clips.TEMPORAL_SPLIT_FRAMES)
-    theirs = as_array(bare(prompt={0: "a red fox running", 12: "a white owl flying"}, negative_prompt="blurry",
+    theirs = frames_array(bare(prompt={0: "a red fox running", 12: "a white owl flying"}, negative_prompt="blurry",
                            num_frames=24, height=64, width=64, num_inference_steps=2, guidance_scale=7.5,
                            generator=torch.Generator("cpu").manual_seed(7), output_type="pil").frames[0])
     assert np.abs(mine - theirs).max() == 0
@@ -89,22 +85,22 @@ def test_windowed_run_equals_diffusers_free_noise(tiny_models, monkeypatch):
 def test_one_window_equals_no_windows_and_split_inference_changes_nothing(phase1, monkeypatch):
     """FreeNoise over a single window is the plain computation (fp32 rounding: <= 1 level); slicing the
     batch for memory gives the same frames as not slicing it."""
-    plain = as_array(phase1.generate(params()))
-    one_window = as_array(phase1.generate(params(prompt_schedule="0: a red fox running")))
+    plain = frames_array(phase1.generate(params()))
+    one_window = frames_array(phase1.generate(params(prompt_schedule="0: a red fox running")))
     assert phase1.last_controls.windows.context_length == 8
     assert np.abs(plain - one_window).max() <= 1
 
     long = params(num_frames=24, steps=1, context_length=8, context_stride=4)
-    sliced = as_array(phase1.generate(long))
+    sliced = frames_array(phase1.generate(long))
     monkeypatch.setattr(long_clips, "TEMPORAL_SPLIT_FRAMES", 10_000)
     monkeypatch.setattr(long_clips, "SPATIAL_SPLIT_PIXELS", 10_000_000)
-    whole = as_array(phase1.generate(long))
+    whole = frames_array(phase1.generate(long))
     assert np.abs(sliced - whole).max() <= 1
 
 
 def test_windows_are_switched_off_after_the_run_even_when_it_fails(phase1):
     before = unet_layout(phase1.pipe.unet)
-    reference = as_array(phase1.generate(params(num_frames=4)))
+    reference = frames_array(phase1.generate(params(num_frames=4)))
     phase1.generate(params(num_frames=24, steps=1, context_length=8))
     assert unet_layout(phase1.pipe.unet) == before and not phase1.pipe.free_noise_enabled
 
@@ -114,7 +110,7 @@ def test_windows_are_switched_off_after_the_run_even_when_it_fails(phase1):
     with pytest.raises(RuntimeError):
         phase1.generate(params(num_frames=24, steps=1, context_length=8), on_step=boom)
     assert unet_layout(phase1.pipe.unet) == before and not phase1.pipe.free_noise_enabled
-    assert np.array_equal(as_array(phase1.generate(params(num_frames=4))), reference)
+    assert np.array_equal(frames_array(phase1.generate(params(num_frames=4))), reference)
 
 
 def test_free_noise_blocks_share_the_motion_weights(phase1):

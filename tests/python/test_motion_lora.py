@@ -12,6 +12,8 @@ from animatediff_ttnn.motion_lora import check_fits, load_lora_pairs
 from animatediff_ttnn.motion_scale import motion_scale_applied, scale_motion_residual
 from animatediff_ttnn.params import GenerationParams, ParamError
 
+from conftest import frames_array
+
 
 def params(**kw):
     base = dict(prompt="a red fox running", negative_prompt="blurry", num_frames=6, steps=2, seed=5, width=64, height=64)
@@ -19,13 +21,9 @@ def params(**kw):
     return GenerationParams(**base)
 
 
-def as_array(frames):
-    return np.stack([np.asarray(f, dtype=np.int16) for f in frames])
-
-
 @pytest.fixture(scope="module")
 def plain(phase1):
-    return as_array(phase1.generate(params()))
+    return frames_array(phase1.generate(params()))
 
 
 def lora(tiny_models, weight, which="motion_lora_ckpt"):
@@ -33,10 +31,10 @@ def lora(tiny_models, weight, which="motion_lora_ckpt"):
 
 
 def test_a_motion_lora_changes_the_output_and_weight_0_does_not(phase1, tiny_models, plain):
-    changed = as_array(phase1.generate(params(**lora(tiny_models, 1.0))))
+    changed = frames_array(phase1.generate(params(**lora(tiny_models, 1.0))))
     assert np.abs(changed - plain).max() > 8
-    assert np.array_equal(as_array(phase1.generate(params(**lora(tiny_models, 0.0)))), plain)
-    assert np.array_equal(as_array(phase1.generate(params())), plain)  # nothing stays applied after a run
+    assert np.array_equal(frames_array(phase1.generate(params(**lora(tiny_models, 0.0)))), plain)
+    assert np.array_equal(frames_array(phase1.generate(params())), plain)  # nothing stays applied after a run
     record = phase1.describe()["creative"]["motion_loras"]
     assert record == []
 
@@ -64,11 +62,11 @@ def test_two_loras_at_once_equal_merging_them_into_the_weights(phase1, tiny_mode
     from animatediff_ttnn.pipeline import Phase1Pipeline
 
     loras = [(tiny_models["motion_lora_ckpt"], 0.7), (tiny_models["motion_lora"], -0.5)]
-    ours = as_array(phase1.generate(params(motion_loras=",".join(f"{s}:{w}" for s, w in loras))))
+    ours = frames_array(phase1.generate(params(motion_loras=",".join(f"{s}:{w}" for s, w in loras))))
     assert [l["targets"] for l in phase1.describe()["creative"]["motion_loras"]] == [56, 56]
     merged = Phase1Pipeline(phase1.sd, merged_adapter(phase1.adapter, loras), "merged", phase1.device, phase1.dtype)
     try:
-        assert np.abs(ours - as_array(merged.generate(params()))).max() <= 1
+        assert np.abs(ours - frames_array(merged.generate(params()))).max() <= 1
     finally:
         phase1.sd.extras.pop(("unet_motion", id(merged.adapter)), None)
 
@@ -84,7 +82,7 @@ def test_matches_diffusers_load_lora_weights_on_the_hub_layout(tiny_models, monk
     ours, _ = Phase1Pipeline.from_sources(tiny_models["sd"], tiny_models["motion_adapter"], device="cpu",
                                           dtype="float32")  # bare diffusers runs fp32
     p = params(**lora(tiny_models, 0.8, "motion_lora"))
-    mine = as_array(ours.generate(p))
+    mine = frames_array(ours.generate(p))
     bare = AnimateDiffPipeline.from_pretrained(tiny_models["sd"],
                                                motion_adapter=MotionAdapter.from_pretrained(tiny_models["motion_adapter"]))
     bare.scheduler = DDIMScheduler.from_pretrained(tiny_models["sd"], subfolder="scheduler", **ANIMATEDIFF_SCHEDULER_OVERRIDES)
@@ -92,7 +90,7 @@ def test_matches_diffusers_load_lora_weights_on_the_hub_layout(tiny_models, monk
     bare.load_lora_weights(tiny_models["motion_lora"], weight_name="diffusion_pytorch_model.safetensors",
                            adapter_name="tiny")
     bare.set_adapters(["tiny"], adapter_weights=[0.8])
-    theirs = as_array(bare(prompt=p.prompt, negative_prompt=p.negative_prompt, num_frames=p.num_frames, height=64,
+    theirs = frames_array(bare(prompt=p.prompt, negative_prompt=p.negative_prompt, num_frames=p.num_frames, height=64,
                            width=64, num_inference_steps=2, guidance_scale=7.5,
                            generator=torch.Generator("cpu").manual_seed(p.seed), output_type="pil").frames[0])
     assert np.abs(mine - theirs).max() <= 1
@@ -170,8 +168,8 @@ def test_motion_scale_1_is_as_trained_and_other_values_scale_the_residual(phase1
     x, out = torch.randn(3, 4), torch.randn(3, 4)
     assert scale_motion_residual(x, out, 1.0) is out and scale_motion_residual(x, out, 0.0) is x
     assert torch.allclose(scale_motion_residual(x, out, 2.0), x + 2 * (out - x))
-    assert np.array_equal(as_array(phase1.generate(params(), motion_scale=1.0)), plain)
-    stronger = as_array(phase1.generate(params(), motion_scale=1.5))
+    assert np.array_equal(frames_array(phase1.generate(params(), motion_scale=1.0)), plain)
+    stronger = frames_array(phase1.generate(params(), motion_scale=1.5))
     assert np.abs(stronger - plain).max() > 8
     for bad in (-0.1, 2.5, "fast", True):
         with pytest.raises(ParamError) as err:

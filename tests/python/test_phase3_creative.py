@@ -17,7 +17,7 @@ from animatediff_ttnn.motion_pipeline import Phase3Pipeline, run_phase3
 from animatediff_ttnn.params import GenerationParams, ParamError
 from animatediff_ttnn.temporal_module import TemporalTransformer
 
-from conftest import gif_frames
+from conftest import frames_array, gif_frames
 from test_temporal_module import diffusers_module
 
 FOX, OWL = "a red fox running", "a white owl flying"
@@ -37,7 +37,7 @@ def params(**kw):
 def run(pipeline, p, **kw):
     seen = []
     frames = pipeline.generate(p, on_step=lambda e: seen.append(e.latents), **kw)
-    return np.stack([np.asarray(f, dtype=np.int16) for f in frames]), seen[-1].float()
+    return frames_array(frames), seen[-1].float()
 
 
 def assert_same_run(phase1, phase3, p, **kw):

@@ -9,6 +9,8 @@ from animatediff_ttnn.params import GenerationParams, ParamError
 from animatediff_ttnn.prompt_schedule import (format_schedule, parse_prompt_schedule, schedule_rows, schedule_text,
                                               validate_schedule)
 
+from conftest import frames_array
+
 FOX, OWL = "a red fox running", "a white owl flying"
 
 
@@ -16,10 +18,6 @@ def params(**kw):
     base = dict(prompt=FOX, negative_prompt="blurry", num_frames=12, steps=2, seed=3, width=64, height=64)
     base.update(kw)
     return GenerationParams(**base)
-
-
-def as_array(frames):
-    return np.stack([np.asarray(f, dtype=np.int16) for f in frames])
 
 
 def test_parse_the_cli_form_lines_json_and_a_file(tmp_path):
@@ -60,9 +58,9 @@ def test_a_scheduled_frame_beyond_the_clip_is_refused_before_any_model_runs(phas
 def test_two_prompt_schedule_changes_the_frames_where_it_says(phase1):
     """With the motion modules off (motion_scale 0) each frame depends only on its own prompt and noise:
     frame 0 must be the fox run's, frames 6..11 the owl run's, and the blend in between neither."""
-    fox = as_array(phase1.generate(params(), motion_scale=0.0))
-    owl = as_array(phase1.generate(params(prompt=OWL), motion_scale=0.0))
-    travel = as_array(phase1.generate(params(prompt_schedule=f"0: {FOX} | 6: {OWL}"), motion_scale=0.0))
+    fox = frames_array(phase1.generate(params(), motion_scale=0.0))
+    owl = frames_array(phase1.generate(params(prompt=OWL), motion_scale=0.0))
+    travel = frames_array(phase1.generate(params(prompt_schedule=f"0: {FOX} | 6: {OWL}"), motion_scale=0.0))
     assert np.abs(travel[0] - fox[0]).max() <= 1
     assert all(np.abs(travel[i] - owl[i]).max() <= 1 for i in range(6, 12))
     for i in range(1, 6):  # embeddings blend fox -> owl: each in-between frame is neither run's (beyond rounding)
@@ -75,9 +73,9 @@ def test_two_prompt_schedule_changes_the_frames_where_it_says(phase1):
 
 
 def test_with_motion_the_schedule_still_moves_the_clip_from_one_prompt_to_the_other(phase1):
-    fox = as_array(phase1.generate(params()))
-    owl = as_array(phase1.generate(params(prompt=OWL)))
-    travel = as_array(phase1.generate(params(prompt_schedule=f"0: {FOX} | 6: {OWL}")))
+    fox = frames_array(phase1.generate(params()))
+    owl = frames_array(phase1.generate(params(prompt=OWL)))
+    travel = frames_array(phase1.generate(params(prompt_schedule=f"0: {FOX} | 6: {OWL}")))
 
     def dist(a, b):
         return float(np.abs(a - b).mean())

@@ -60,6 +60,15 @@ function scenario(name, needs, fn, timeout = 240_000) {
 /** The preview webview's frame (it may be in a background tab: fine for reading). */
 async function preview() { return webviewFrame(page, '#run-form', { timeout: 30_000 }); }
 
+/** The GIF of the run just finished: the panel's final-gif path once it differs from `before` and exists. */
+async function newGifPath(before, what) {
+  const gif = (await preview()).locator('#final-gif');
+  return waitFor(what, async () => {
+    const p = await gif.getAttribute('data-path');
+    return p && p !== before && fs.existsSync(p) ? p : null;
+  }, { timeout: 30_000 });
+}
+
 /** Bring the preview to the front (its tab, else the command) and return its frame, for clicking. */
 async function showPreview() {
   const previewTab = tab(page, 'AnimateDiff Preview');
@@ -306,11 +315,7 @@ describe('AnimateDiff Lesson Studio in a real VS Code (code-server + headless Ch
     await armStatusLog(f);
     await f.locator('#run-phase1').click();
     await waitRun('Phase 1 with a prompt schedule');
-    const gif = (await preview()).locator('#final-gif');
-    const gifPath = await waitFor('the new run\'s GIF', async () => {
-      const p = await gif.getAttribute('data-path');
-      return p && p !== before && fs.existsSync(p) ? p : null;
-    }, { timeout: 30_000 });
+    const gifPath = await newGifPath(before, 'the new run\'s GIF');
     const meta = readJson(gifPath.replace(/\.gif$/, '.json'));
     assert.equal(meta.params.prompt_schedule, schedule);
     assert.deepEqual(meta.creative.prompt_schedule.map((r) => [r.from_frame, r.to_frame, r.prompt]),
@@ -333,11 +338,7 @@ describe('AnimateDiff Lesson Studio in a real VS Code (code-server + headless Ch
     await armStatusLog(f);
     await f.locator('#run-phase1').click();
     await waitRun('Phase 1 with the Lightning preset');
-    const gif = (await preview()).locator('#final-gif');
-    const gifPath = await waitFor('the preset run\'s GIF', async () => {
-      const p = await gif.getAttribute('data-path');
-      return p && p !== before && fs.existsSync(p) ? p : null;
-    }, { timeout: 30_000 });
+    const gifPath = await newGifPath(before, 'the preset run\'s GIF');
     assert.equal(fs.readFileSync(gifPath).subarray(0, 6).toString('latin1'), 'GIF89a');
     const meta = readJson(gifPath.replace(/\.gif$/, '.json'));
     assert.equal(meta.preset.name, 'lightning');

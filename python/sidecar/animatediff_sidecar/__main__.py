@@ -12,8 +12,9 @@ import sys
 
 
 def main(argv=None) -> int:
-    from . import stdio_guard
+    from . import malloc_arena, stdio_guard
 
+    malloc_arena.use_one_malloc_arena()  # before any thread allocates: see malloc_arena.py
     guard = stdio_guard.install()
     parser = argparse.ArgumentParser(prog="python -m animatediff_sidecar", description=__doc__.split("\n\n")[0])
     parser.add_argument("--scratchpad", default=None,

@@ -60,11 +60,14 @@ class TorchMotionBackend(ScaleOnModel):
     name = "torch"
 
     def __init__(self, unet, adapter, motion_scale: float = 1.0):
+        from .cpu_memory import keep_freed_memory
         from .cpu_speedups import use_onednn_linear
         from .motion_unet import FrameLoopMotionUNet
 
         self.model = FrameLoopMotionUNet.from_adapter(unet, adapter, motion_scale).eval()
         use_onednn_linear(self.model)  # fp32 on AMD AVX-512 CPUs: linear layers ~2x faster (cpu_speedups.py)
+        if unet.device.type == "cpu":
+            keep_freed_memory()  # reuse each step's freed memory (cpu_memory.py)
         self.device, self.dtype = unet.device, unet.dtype
         self.device_description = f"torch {self.device.type} ({str(self.dtype).replace('torch.', '')})"
 

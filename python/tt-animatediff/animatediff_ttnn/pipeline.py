@@ -19,6 +19,7 @@ import torch
 from PIL import Image
 
 from . import creative
+from .cpu_memory import keep_freed_memory
 from .cpu_speedups import use_onednn_linear
 from .device import choose_dtype, dtype_name, pick_device
 from .free_noise import window_noise
@@ -180,6 +181,8 @@ class Phase1Pipeline:
         adapter, source, checkpoint_steps = load_preset_motion_adapter(chosen, motion_adapter, steps, dt)
         for part in (sd.unet, sd.vae, sd.text_encoder, adapter):
             part.to(dev)
+        if dev.type == "cpu":
+            keep_freed_memory()  # reuse each step's freed memory (cpu_memory.py)
         pipeline = cls(sd, adapter, source, dev, dt, chosen, reason, checkpoint_steps)
         return pipeline, time.perf_counter() - t0
 

@@ -1,0 +1,53 @@
+"""CPU speed-up: keep the memory a step frees for the next step, instead of handing it back to the OS.
+
+A UNet step or a VAE decode on the CPU allocates and frees gigabytes of activations, most of them
+blocks of many megabytes. glibc's malloc serves such blocks with a fresh `mmap` and returns them with
+`munmap` on free, so every step the kernel maps and zero-fills the same memory again: millions of
+page faults and seconds of system time per run. Told to serve everything from its heap and never trim
+it, malloc reuses the freed blocks instead. Same arithmetic, same results; measured on a 2-core AMD
+EPYC (bf16, 512x512): a VAE decode of 2 frames 14.0 -> 11.9 s, one 8-frame UNet call about 6 % faster.
+The cost: the process keeps its peak memory until it exits (the studio's sidecar keeps its models
+loaded anyway); the benchmark reports peak RSS with it on.
+
+`keep_freed_memory()` applies it once per process, on Linux with glibc only; the pipelines call it when
+torch computes the networks on the CPU. ANIMATEDIFF_KEEP_FREED_MEMORY=0 turns it off.
+
+These settings are per process, but malloc's free lists are per *arena*, and a thread that is not the
+main one gets its own arena, whose large blocks are mmap'ed whatever the settings. A program that runs
+generation on another thread must limit malloc to one arena before that thread first allocates
+(`mallopt(M_ARENA_MAX, 1)` at its start): the studio's sidecar does (animatediff_sidecar/malloc_arena.py).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import platform
+from typing import Optional
+
+# mallopt parameter numbers, from glibc's <malloc.h>
+M_TRIM_THRESHOLD = -1
+M_MMAP_MAX = -4
+NEVER_TRIM = 2**31 - 1  # bytes: mallopt takes an int; glibc trims only a free top chunk larger than this
+
+ENV = "ANIMATEDIFF_KEEP_FREED_MEMORY"
+_applied: Optional[bool] = None
+
+
+def _glibc_mallopt():
+    """glibc's mallopt, or None (another C library, another OS, or turned off by the environment)."""
+    if os.environ.get(ENV, "").strip() == "0" or platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return None
+    try:
+        return ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return None
+
+
+def keep_freed_memory() -> bool:
+    """Serve large blocks from the heap and never trim it (once per process); True when in effect."""
+    global _applied
+    if _applied is None:
+        mallopt = _glibc_mallopt()
+        _applied = bool(mallopt and mallopt(M_MMAP_MAX, 0) == 1 and mallopt(M_TRIM_THRESHOLD, NEVER_TRIM) == 1)
+    return _applied

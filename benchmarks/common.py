@@ -195,11 +195,14 @@ def emit(result: Dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
-def run_worker(module: str, args: List[str], threads: Optional[int], timeout: Optional[float] = None) -> Dict[str, Any]:
-    """Run `python -m benchmarks.<module> args...` in a fresh process; its stderr goes to ours."""
+def run_worker(module: str, args: List[str], threads: Optional[int], timeout: Optional[float] = None,
+               env: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
+    """Run `python -m benchmarks.<module> args...` in a fresh process (`env` added to its environment);
+    its stderr goes to ours."""
     cmd = [sys.executable, "-m", f"benchmarks.{module}", *args]
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=ROOT, env=child_env(threads), stdout=subprocess.PIPE, text=True, timeout=timeout)
+    proc = subprocess.run(cmd, cwd=ROOT, env={**child_env(threads), **(env or {})}, stdout=subprocess.PIPE, text=True,
+                          timeout=timeout)
     wall = time.perf_counter() - t0
     results = [json.loads(line[len(RESULT_PREFIX):]) for line in proc.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
     if proc.returncode != 0 or not results:

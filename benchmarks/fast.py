@@ -7,7 +7,8 @@
 2. ours, Quality preset (same job; dtype by capability: bf16 here)        - projected the same way
 3. ours, Fast (AnimateDiff-Lightning 4-step, no CFG)                      - end to end
 4. bare diffusers set up as the Lightning model card says (fp32 on CPU)   - end to end
-(+ ours AnimateLCM end to end with --animatelcm), the bf16 quality guard and the VAE decode per dtype.
+(+ ours AnimateLCM end to end with --animatelcm; + ours Fast with glibc's malloc defaults, i.e. without
+cpu_memory.py's kept memory, with --ab-memory), the bf16 quality guard and the VAE decode per dtype.
 Each job runs in a fresh process (its peak RSS is its own); the machine and its load are recorded.
 Writes benchmarks/results/<time>-presets-<mode>.json and, with --write-latest, benchmarks/presets-latest.{json,md}.
 """
@@ -32,6 +33,8 @@ def parse(argv=None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="tiny models instead of the full-size ones")
     p.add_argument("--measure-steps", type=int, default=2, help="steps measured of the 25-step runs (default 2)")
     p.add_argument("--animatelcm", action="store_true", help="also run the AnimateLCM preset end to end")
+    p.add_argument("--ab-memory", action="store_true",
+                   help="also run ours Fast with malloc's defaults (ANIMATEDIFF_KEEP_FREED_MEMORY=0): cpu_memory.py's share")
     p.add_argument("--skip", default="", help="comma list: bare-quality,ours-quality,ours-lightning,bare-lightning,guard,vae")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--warm-runs", type=int, default=1,
@@ -73,6 +76,8 @@ def main(argv=None) -> int:
         ("bare-quality", w, args.measure_steps),
         ("bare-lightning", replace(lightning, motion_adapter=str(paths["lightning"] / "animatediff_lightning_4step_diffusers.safetensors")), 0),
     ]
+    if args.ab_memory:
+        jobs.append(("ours-lightning-malloc-defaults", lightning, 0))
     if args.animatelcm:
         jobs.append(("ours-animatelcm", replace(w, steps=6, guidance_scale=2.0), 0))
     jobs += [("guard", replace(w, width=256, height=256) if not args.quick else w, 0), ("vae", w, 0)]
@@ -90,10 +95,10 @@ def main(argv=None) -> int:
         log(f"{name} ...")
         t0 = time.perf_counter()
         try:
-            result = run_worker("fast_job", [name, "--workload", job_w.to_json(), "--out", str(out),
-                                             "--measure-steps", str(measure), *extra,
+            result = run_worker("fast_job", [name.replace("-malloc-defaults", ""), "--workload", job_w.to_json(),
+                                             "--out", str(out), "--measure-steps", str(measure), *extra,
                                              *(["--warm-runs", str(args.warm_runs)] if name == "ours-lightning" else [])],
-                                    args.threads)
+                                args.threads, env={"ANIMATEDIFF_KEEP_FREED_MEMORY": "0"} if "malloc-defaults" in name else None)
         except Exception as exc:  # noqa: BLE001 - one failed job must not lose the others
             log(f"{name} FAILED: {exc}")
             record.setdefault("errors", {})[name] = str(exc)[-3000:]

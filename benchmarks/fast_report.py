@@ -15,7 +15,8 @@ GOAL_QUALITY_SPEEDUP = 2.5
 BEFORE_RSS_GB = 8.0  # ours Fast (Lightning 4-step) at 512x512, the record before this one (2026-11-30 14:42)
 LABELS = {"bare-quality": "bare diffusers, DDIM (docs setup)", "ours-quality": "ours, Quality",
           "ours-lightning": "ours, Fast (Lightning 4-step)", "bare-lightning": "bare diffusers, Lightning (model card setup)",
-          "ours-animatelcm": "ours, Fast (AnimateLCM 6-step)"}
+          "ours-animatelcm": "ours, Fast (AnimateLCM 6-step)",
+          "ours-lightning-malloc-defaults": "ours, Fast (Lightning 4-step), malloc defaults (A/B)"}
 CFG_JOBS = ("bare-quality", "ours-quality", "ours-animatelcm")
 
 
@@ -72,6 +73,13 @@ def render(record: Dict[str, Any]) -> str:
     goals = [f"- {goal}: {measured}" for goal, measured in goal_rows(record)]
     if goals:
         lines += ["", "Goals:", *goals]
+    kept, defaults = jobs.get("ours-lightning"), jobs.get("ours-lightning-malloc-defaults")
+    if kept and defaults:
+        lines += ["", "Keeping freed memory for reuse (cpu_memory.py), A/B of ours Fast first runs in fresh processes: "
+                      f"time to GIF {to_gif(defaults):.0f} s with glibc's malloc defaults -> {to_gif(kept):.0f} s kept; "
+                      f"per step {defaults['step_median_s']:.1f} -> {kept['step_median_s']:.1f} s; VAE decode "
+                      f"{defaults['decode_s']:.1f} -> {kept['decode_s']:.1f} s; peak RSS "
+                      f"{defaults['peak_rss_mb'] / 1024:.1f} -> {kept['peak_rss_mb'] / 1024:.1f} GB."]
     guard = jobs.get("guard")
     if guard:
         lines += ["", f"Quality guard, bf16 vs fp32 (our Phase 1, {guard['steps']} DDIM steps): one UNet call relative "

@@ -1,13 +1,14 @@
 """Where a Fast (Lightning 4-step) run's time goes, and A/B of exact speed-up candidates, in one process.
 
-    python -m benchmarks.fast_profile [--quick] [--ab unet,vae,sdpa] [--runs 2]
+    python -m benchmarks.fast_profile [--quick] [--ab unet,vae,compile] [--runs 2]
 
 1. cold: load our Phase 1 pipeline with the Lightning preset (model load timed);
 2. `--runs` generations of the seed's job (8 frames, 512x512, 4 steps, no CFG), each timed by hooks:
    text encoding, each UNet call, each VAE decode call (the first run in a fresh process pays
    oneDNN's first-call costs; the later ones are what a studio sidecar that keeps its models sees);
 3. A/B, alternating the variants so drifting load hits both: one UNet call (channels_last or not;
-   SDPA backend), one VAE decode per dtype / layout / chunk size, with PSNR against fp32.
+   SDPA backend), one VAE decode per dtype / layout / chunk size, with PSNR against fp32; with `compile`,
+   the UNet eager vs torch.compile (Inductor, freezing): compile time, per-call time, difference.
 Prints one JSON line (BENCH_RESULT) with everything.
 """
 
@@ -105,6 +106,33 @@ def ab_unet(pipeline, params, reps: int) -> Dict[str, Any]:
     return res
 
 
+def ab_compile(pipeline, params, reps: int) -> Dict[str, Any]:
+    """One Lightning step's UNet call, eager vs torch.compile with Inductor's freezing (weights folded
+    and prepacked for oneDNN), in this process: what the compile costs and what each call saves."""
+    import torch
+    import torch._inductor.config as inductor
+
+    inductor.freezing = True
+    unet = pipeline.pipe.unet
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(1, 4, params.num_frames, params.height // 8, params.width // 8, generator=g).to(unet.dtype)
+    text = torch.randn(params.num_frames, 77, unet.config.cross_attention_dim, generator=g).to(unet.dtype)
+    compiled = torch.compile(unet)
+    res: Dict[str, Any] = {}
+    with torch.no_grad():
+        ref = unet(x, 500, encoder_hidden_states=text).sample.float()
+        t0 = time.perf_counter()
+        out = compiled(x, 500, encoder_hidden_states=text).sample.float()
+        res["compile_and_first_call_s"] = round(time.perf_counter() - t0, 1)
+        res["compiled_rel_diff_vs_eager"] = float((out - ref).norm() / ref.norm())
+        res["eager_s"], res["compiled_s"] = [], []
+        for _ in range(reps):
+            res["eager_s"].append(best_time(lambda: unet(x, 500, encoder_hidden_states=text), 1))
+            res["compiled_s"].append(best_time(lambda: compiled(x, 500, encoder_hidden_states=text), 1))
+    res["peak_rss_mb"] = peak_rss_mb()
+    return res
+
+
 def ab_vae(w, reps: int) -> Dict[str, Any]:
     """The SD VAE decoder at the job's size: dtype x layout x frames per call; PSNR vs fp32."""
     import numpy as np
@@ -167,6 +195,8 @@ def main(argv=None) -> None:
     ab = set(args.ab.split(","))
     if "unet" in ab:
         result["unet_ab"] = ab_unet(pipeline, params, args.reps)
+    if "compile" in ab:
+        result["compile_ab"] = ab_compile(pipeline, params, args.reps)
     del pipeline
     if "vae" in ab:
         result["vae_ab"] = ab_vae(w, args.reps)

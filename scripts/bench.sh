@@ -8,6 +8,8 @@
 #   scripts/bench.sh --write-latest    also update benchmarks/latest.json + latest.md (the committed table)
 #   scripts/bench.sh --presets [--quick] [--write-latest]   the presets benchmark (issue 11): 8 frames at 512x512,
 #                                      bare diffusers vs Quality vs Fast (Lightning), benchmarks/fast.py (~30 min quiet)
+#   scripts/bench.sh --linear-ab [--write-latest]   cpu_speedups.py's oneDNN linear re-measured against bf16
+#                                      (benchmarks/linear_ab.py, ~4 min quiet)
 # Any other option goes to `python -m benchmarks.run` (see --help there).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -18,5 +20,9 @@ export PYTHONPATH="$root:$root/python/tt-animatediff:$root/python/sidecar${PYTHO
 if [[ "${1:-}" == "--presets" ]]; then
   shift
   exec .venv/bin/python -m benchmarks.fast "$@"
+fi
+if [[ "${1:-}" == "--linear-ab" ]]; then
+  shift
+  exec .venv/bin/python -m benchmarks.linear_ab "$@"
 fi
 exec .venv/bin/python -m benchmarks.run "$@"

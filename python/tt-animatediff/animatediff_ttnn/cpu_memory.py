@@ -4,10 +4,14 @@ A UNet step or a VAE decode on the CPU allocates and frees gigabytes of activati
 blocks of many megabytes. glibc's malloc serves such blocks with a fresh `mmap` and returns them with
 `munmap` on free, so every step the kernel maps and zero-fills the same memory again: millions of
 page faults and seconds of system time per run. Told to serve everything from its heap and never trim
-it, malloc reuses the freed blocks instead. Same arithmetic, same results; measured on a 2-core AMD
-EPYC (bf16, 512x512): a VAE decode of 2 frames 14.0 -> 11.9 s, one 8-frame UNet call about 6 % faster.
-The cost: the process keeps its peak memory until it exits (the studio's sidecar keeps its models
-loaded anyway); the benchmark reports peak RSS with it on.
+it, malloc reuses the freed blocks instead. Same arithmetic, same results. Measured on a 2-core AMD
+EPYC, Lightning 4 steps, 8 frames at 512x512 in bf16 (`scripts/bench.sh --presets --ab-memory`): time
+to GIF 232 -> 192 s, a step 44 -> 34 s, the VAE decode 56 -> 49 s.
+The cost: peak resident memory 8.1 -> 9.2 GB (blocks of one size do not always fit the holes others
+left, so the heap grows past what is alive at once), and the process keeps it until it exits (the
+studio's sidecar keeps its models loaded anyway). Tried and not kept: mmap for blocks over 32 MiB only
+(8.1 GB but 227 s: the large blocks are the costly ones); malloc_trim between denoising and decode
+(no lower peak: it is reached while denoising).
 
 `keep_freed_memory()` applies it once per process, on Linux with glibc only; the pipelines call it when
 torch computes the networks on the CPU. ANIMATEDIFF_KEEP_FREED_MEMORY=0 turns it off.

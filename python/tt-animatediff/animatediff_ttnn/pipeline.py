@@ -181,8 +181,6 @@ class Phase1Pipeline:
         adapter, source, checkpoint_steps = load_preset_motion_adapter(chosen, motion_adapter, steps, dt)
         for part in (sd.unet, sd.vae, sd.text_encoder, adapter):
             part.to(dev)
-        if dev.type == "cpu":
-            keep_freed_memory()  # reuse each step's freed memory (cpu_memory.py)
         pipeline = cls(sd, adapter, source, dev, dt, chosen, reason, checkpoint_steps)
         return pipeline, time.perf_counter() - t0
 
@@ -214,6 +212,8 @@ class Phase1Pipeline:
         if dtype not in (None, "auto") and dtype_name(self.dtype) != dtype_name(choose_dtype(self.device, dtype)[0]):
             raise ParamError("dtype", f"this pipeline was built in {dtype_name(self.dtype)}, not {dtype}")
         self.check(params)
+        if self.device.type == "cpu":
+            keep_freed_memory()  # from here on, each step reuses the memory the last one freed (cpu_memory.py)
         controls = creative.resolve(params, self.max_frames, self.adapter, motion_scale)
         self.last_controls = controls
         timings = timings or Timings()

@@ -77,3 +77,18 @@ def test_a_worker_thread_needs_the_sidecars_single_arena():
     result = probe("worker+keep+arena")
     assert result["arena"] is True and result["keep"] is True
     assert result["faults"] < REPEATS * PAGES // 4
+
+
+def test_only_machines_with_the_ram_for_it_keep_freed_memory_unless_told(monkeypatch):
+    from animatediff_ttnn import cpu_memory
+
+    monkeypatch.delenv(cpu_memory.ENV, raising=False)
+    monkeypatch.setattr(cpu_memory, "total_memory_gib", lambda: cpu_memory.MIN_MEMORY_GIB - 1)
+    assert not cpu_memory.wanted()
+    monkeypatch.setenv(cpu_memory.ENV, "1")
+    assert cpu_memory.wanted()
+    monkeypatch.setattr(cpu_memory, "total_memory_gib", lambda: cpu_memory.MIN_MEMORY_GIB)
+    monkeypatch.setenv(cpu_memory.ENV, "0")
+    assert not cpu_memory.wanted()
+    monkeypatch.delenv(cpu_memory.ENV)
+    assert cpu_memory.wanted()

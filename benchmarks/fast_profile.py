@@ -74,15 +74,23 @@ def best_time(fn, reps: int) -> float:
     return round(best, 3)
 
 
+def unet_inputs(unet, params):
+    """One Lightning step's UNet input: latents (1, 4, F, h, w) and text (F, 77, D), seeded, in the UNet's dtype."""
+    import torch
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(1, 4, params.num_frames, params.height // 8, params.width // 8, generator=g).to(unet.dtype)
+    text = torch.randn(params.num_frames, 77, unet.config.cross_attention_dim, generator=g).to(unet.dtype)
+    return x, text
+
+
 def ab_unet(pipeline, params, reps: int) -> Dict[str, Any]:
     """One Lightning step's UNet call: default layout vs channels_last; SDPA backends."""
     import torch
     from torch.nn.attention import SDPBackend, sdpa_kernel
 
     unet = pipeline.pipe.unet
-    g = torch.Generator().manual_seed(0)
-    x = torch.randn(1, 4, params.num_frames, params.height // 8, params.width // 8, generator=g).to(unet.dtype)
-    text = torch.randn(params.num_frames, 77, unet.config.cross_attention_dim, generator=g).to(unet.dtype)
+    x, text = unet_inputs(unet, params)
     call = lambda: unet(x, 500, encoder_hidden_states=text).sample  # noqa: E731
     res: Dict[str, Any] = {}
     with torch.no_grad():
@@ -117,9 +125,7 @@ def op_shares(pipeline, params) -> Dict[str, Any]:
     from torch.profiler import ProfilerActivity, profile
 
     unet = pipeline.pipe.unet
-    g = torch.Generator().manual_seed(0)
-    x = torch.randn(1, 4, params.num_frames, params.height // 8, params.width // 8, generator=g).to(unet.dtype)
-    text = torch.randn(params.num_frames, 77, unet.config.cross_attention_dim, generator=g).to(unet.dtype)
+    x, text = unet_inputs(unet, params)
     with torch.no_grad():
         unet(x, 500, encoder_hidden_states=text)  # first-call costs out of the way
         with profile(activities=[ProfilerActivity.CPU]) as prof:
@@ -141,9 +147,7 @@ def ab_compile(pipeline, params, reps: int) -> Dict[str, Any]:
 
     inductor.freezing = True
     unet = pipeline.pipe.unet
-    g = torch.Generator().manual_seed(0)
-    x = torch.randn(1, 4, params.num_frames, params.height // 8, params.width // 8, generator=g).to(unet.dtype)
-    text = torch.randn(params.num_frames, 77, unet.config.cross_attention_dim, generator=g).to(unet.dtype)
+    x, text = unet_inputs(unet, params)
     compiled = torch.compile(unet)
     res: Dict[str, Any] = {}
     with torch.no_grad():

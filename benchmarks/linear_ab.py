@@ -51,7 +51,7 @@ def main(argv=None) -> int:
     from animatediff_ttnn.cpu_memory import keep_freed_memory
     from animatediff_ttnn.cpu_speedups import OneDNNLinear
 
-    keep_freed_memory()  # as the product runs on a CPU
+    keep_freed_memory(torch.device("cpu"))  # as the product runs on a CPU
     w = workload("quick" if args.quick else "full")
     ensure_models(w)
     unet = UNet2DConditionModel.from_pretrained(w.sd, subfolder="unet")

@@ -34,7 +34,7 @@ if "arena" in mode:
 def work():
     if "keep" in mode:
         from animatediff_ttnn.cpu_memory import keep_freed_memory
-        print("keep", keep_freed_memory())
+        print("keep", keep_freed_memory(torch.device("cpu")))
     for _ in range({WARMUP}):  # the first rounds grow the heap until a freed block fits the next one
         torch.empty({BLOCK}, dtype=torch.uint8).fill_(1)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
@@ -93,3 +93,11 @@ def test_only_machines_with_the_ram_for_it_keep_freed_memory_unless_told(monkeyp
     assert not cpu_memory.wanted()
     monkeypatch.delenv(cpu_memory.ENV)
     assert cpu_memory.wanted()
+
+
+def test_only_a_cpu_device_changes_malloc():
+    """The pipelines pass their device: a GPU (here the meta device) run leaves malloc as it is."""
+    code = ("import torch; from animatediff_ttnn.cpu_memory import keep_freed_memory as keep; "
+            "print(keep(torch.device('meta')), keep(torch.device('cpu')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True).stdout
+    assert out.split() == ["False", "True"]

@@ -16,7 +16,7 @@ ones); malloc_trim between denoising and decode (no lower peak).
 
 `keep_freed_memory()` applies it once per process, on Linux with glibc only, on machines with at least
 MIN_MEMORY_GIB of RAM (the extra peak must not push a machine into swap; below that the speed is not
-worth the risk); the pipelines call it when torch computes the networks on the CPU.
+worth the risk); the pipelines and torch backends call it with their device, and it acts only for the CPU.
 ANIMATEDIFF_KEEP_FREED_MEMORY=0 turns it off, =1 on whatever the RAM.
 
 These settings are per process, but malloc's free lists are per *arena*, and a thread that is not the
@@ -73,10 +73,11 @@ def _glibc_mallopt():
         return None
 
 
-def keep_freed_memory() -> bool:
-    """Serve large blocks from the heap and never trim it (once per process); True when in effect."""
+def keep_freed_memory(device) -> bool:
+    """When `device` (a torch.device) is the CPU: serve large blocks from the heap and never trim it
+    (once per process). True when in effect."""
     global _applied
-    if _applied is None:
+    if _applied is None and device.type == "cpu":
         mallopt = _glibc_mallopt()
         _applied = bool(mallopt and mallopt(M_MMAP_MAX, 0) == 1 and mallopt(M_TRIM_THRESHOLD, NEVER_TRIM) == 1)
-    return _applied
+    return bool(_applied)

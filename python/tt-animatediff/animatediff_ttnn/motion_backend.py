@@ -66,8 +66,7 @@ class TorchMotionBackend(ScaleOnModel):
 
         self.model = FrameLoopMotionUNet.from_adapter(unet, adapter, motion_scale).eval()
         use_onednn_linear(self.model)  # fp32 on AMD AVX-512 CPUs: linear layers ~2x faster (cpu_speedups.py)
-        if unet.device.type == "cpu":
-            keep_freed_memory()  # reuse each step's freed memory (cpu_memory.py)
+        keep_freed_memory(unet.device)  # on the CPU: reuse each step's freed memory (cpu_memory.py)
         self.device, self.dtype = unet.device, unet.dtype
         self.device_description = f"torch {self.device.type} ({str(self.dtype).replace('torch.', '')})"
 

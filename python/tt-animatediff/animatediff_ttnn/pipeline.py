@@ -212,8 +212,7 @@ class Phase1Pipeline:
         if dtype not in (None, "auto") and dtype_name(self.dtype) != dtype_name(choose_dtype(self.device, dtype)[0]):
             raise ParamError("dtype", f"this pipeline was built in {dtype_name(self.dtype)}, not {dtype}")
         self.check(params)
-        if self.device.type == "cpu":
-            keep_freed_memory()  # from here on, each step reuses the memory the last one freed (cpu_memory.py)
+        keep_freed_memory(self.device)  # on the CPU, each step from here on reuses the memory the last one freed
         controls = creative.resolve(params, self.max_frames, self.adapter, motion_scale)
         self.last_controls = controls
         timings = timings or Timings()

@@ -20,8 +20,7 @@ class TorchUNetBackend:
         from .cpu_speedups import use_onednn_linear
 
         use_onednn_linear(unet)  # fp32 on AMD AVX-512 CPUs: linear layers ~2x faster (cpu_speedups.py)
-        if unet.device.type == "cpu":
-            keep_freed_memory()  # reuse each step's freed memory (cpu_memory.py)
+        keep_freed_memory(unet.device)  # on the CPU: reuse each step's freed memory (cpu_memory.py)
         self.unet = unet
         self.scheduler_config = dict(scheduler_config)
         self.device = unet.device

@@ -156,7 +156,7 @@ def cpu_seconds(pid: str = "self") -> Optional[float]:
 def machine() -> Dict[str, Any]:
     import torch
 
-    from animatediff_ttnn.device import cpu_model
+    from animatediff_ttnn.runtime.device import cpu_model
 
     info = {
         "cpu": cpu_model(),

@@ -38,7 +38,7 @@ def linear_path(model, args) -> int:
     """--onednn-linear on|off: force the core's oneDNN linear switch either way (default: as the core does)."""
     import os
 
-    from animatediff_ttnn import cpu_speedups
+    from animatediff_ttnn.runtime import cpu_speedups
 
     if args.onednn_linear == "off":
         for m in model.modules():
@@ -92,7 +92,7 @@ def unet(args, w: Workload) -> Dict[str, Any]:
         frames, text = w.num_frames, pipeline.sd.text_encoder
         shape = (2, 4, w.num_frames, w.height // 8, w.width // 8)
     else:
-        from animatediff_ttnn.models import load_sd_components
+        from animatediff_ttnn.models.loading import load_sd_components
 
         sd = load_sd_components(w.sd)
         model, frames, text = sd.unet, 1, sd.text_encoder
@@ -122,7 +122,7 @@ def unet(args, w: Workload) -> Dict[str, Any]:
 def set_linear(model, path: str) -> None:
     import torch
 
-    from animatediff_ttnn.cpu_speedups import OneDNNLinear
+    from animatediff_ttnn.runtime.cpu_speedups import OneDNNLinear
 
     for m in model.modules():
         if isinstance(m, torch.nn.Linear):
@@ -171,8 +171,8 @@ def ab(args, w: Workload) -> Dict[str, Any]:
             model, frames, hidden = pipeline.pipe.unet, w.num_frames, pipeline.sd.text_encoder.config.hidden_size
             shape = (2, 4, w.num_frames, w.height // 8, w.width // 8)
         else:
-            from animatediff_ttnn.cpu_speedups import use_onednn_linear
-            from animatediff_ttnn.models import load_sd_components
+            from animatediff_ttnn.runtime.cpu_speedups import use_onednn_linear
+            from animatediff_ttnn.models.loading import load_sd_components
 
             sd = load_sd_components(w.sd)
             use_onednn_linear(sd.unet)  # as the torch backend does

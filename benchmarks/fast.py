@@ -8,7 +8,7 @@
 3. ours, Fast (AnimateDiff-Lightning 4-step, no CFG)                      - end to end
 4. bare diffusers set up as the Lightning model card says (fp32 on CPU)   - end to end
 (+ ours AnimateLCM end to end with --animatelcm; + ours Fast with glibc's malloc defaults, i.e. without
-cpu_memory.py's kept memory, with --ab-memory), the bf16 quality guard and the VAE decode per dtype.
+runtime/cpu_memory.py's kept memory, with --ab-memory), the bf16 quality guard and the VAE decode per dtype.
 Each job runs in a fresh process (its peak RSS is its own); the machine and its load are recorded.
 Writes benchmarks/results/<time>-presets-<mode>.json and, with --write-latest, benchmarks/presets-latest.{json,md}.
 """
@@ -34,7 +34,7 @@ def parse(argv=None) -> argparse.Namespace:
     p.add_argument("--measure-steps", type=int, default=2, help="steps measured of the 25-step runs (default 2)")
     p.add_argument("--animatelcm", action="store_true", help="also run the AnimateLCM preset end to end")
     p.add_argument("--ab-memory", action="store_true",
-                   help="also run ours Fast with malloc's defaults (ANIMATEDIFF_KEEP_FREED_MEMORY=0): cpu_memory.py's share")
+                   help="also run ours Fast with malloc's defaults (ANIMATEDIFF_KEEP_FREED_MEMORY=0): runtime/cpu_memory.py's share")
     p.add_argument("--skip", default="", help="comma list: bare-quality,ours-quality,ours-lightning,bare-lightning,guard,vae")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--warm-runs", type=int, default=1,

@@ -132,7 +132,7 @@ def run_generation(job: str, w: Workload, measure_steps: int, adapter_config: st
 
 
 def our_run(pipeline, params, on_step, total_steps: int):
-    from animatediff_ttnn.run_record import Timings
+    from animatediff_ttnn.runtime.timings import Timings
 
     timings = Timings()
     t0 = time.perf_counter()

@@ -36,7 +36,7 @@ def timed_hooks(module, name: str, log: Dict[str, List[float]]):
 
 
 def profile_runs(pipeline, params, runs: int) -> List[Dict[str, Any]]:
-    from animatediff_ttnn.run_record import Timings
+    from animatediff_ttnn.runtime.timings import Timings
 
     pipe, out = pipeline.pipe, []
     vae_decode = pipe.vae.decode

@@ -75,7 +75,7 @@ def render(record: Dict[str, Any]) -> str:
         lines += ["", "Goals:", *goals]
     kept, defaults = jobs.get("ours-lightning"), jobs.get("ours-lightning-malloc-defaults")
     if kept and defaults:
-        lines += ["", "Keeping freed memory for reuse (cpu_memory.py), A/B of ours Fast first runs in fresh processes: "
+        lines += ["", "Keeping freed memory for reuse (runtime/cpu_memory.py), A/B of ours Fast first runs in fresh processes: "
                       f"time to GIF {to_gif(defaults):.0f} s with glibc's malloc defaults -> {to_gif(kept):.0f} s kept; "
                       f"per step {defaults['step_median_s']:.1f} -> {kept['step_median_s']:.1f} s; VAE decode "
                       f"{defaults['decode_s']:.1f} -> {kept['decode_s']:.1f} s; peak RSS "
@@ -121,7 +121,7 @@ def goal_rows(record: Dict[str, Any]) -> List[Tuple[str, str]]:
         rss = fast["peak_rss_mb"] / 1024
         verdict = "no regression" if rss <= BEFORE_RSS_GB + 0.15 else f"regression, +{rss - BEFORE_RSS_GB:.1f} GB"
         defaults = jobs.get("ours-lightning-malloc-defaults")
-        why = (f"; keeping freed memory (cpu_memory.py) bought {to_gif(defaults):.0f} -> {to_gif(fast):.0f} s "
+        why = (f"; keeping freed memory (runtime/cpu_memory.py) bought {to_gif(defaults):.0f} -> {to_gif(fast):.0f} s "
                f"for {defaults['peak_rss_mb'] / 1024:.1f} -> {rss:.1f} GB in this run, and "
                "ANIMATEDIFF_KEEP_FREED_MEMORY=0 trades it back") if defaults else ""
         rows.append(("Peak RSS at 512x512, no regression",

@@ -1,4 +1,4 @@
-"""cpu_speedups.py re-measured against bf16 (issue 11): which linear-layer kernels still pay.
+"""runtime/cpu_speedups.py re-measured against bf16 (issue 11): which linear-layer kernels still pay.
 
     scripts/bench.sh --linear-ab [--quick] [--write-latest]   (~4 min on a quiet 2-core machine)
 
@@ -48,8 +48,8 @@ def main(argv=None) -> int:
 
     from diffusers import MotionAdapter, UNet2DConditionModel, UNetMotionModel
 
-    from animatediff_ttnn.cpu_memory import keep_freed_memory
-    from animatediff_ttnn.cpu_speedups import OneDNNLinear
+    from animatediff_ttnn.runtime.cpu_memory import keep_freed_memory
+    from animatediff_ttnn.runtime.cpu_speedups import OneDNNLinear
 
     keep_freed_memory(torch.device("cpu"))  # as the product runs on a CPU
     w = workload("quick" if args.quick else "full")
@@ -62,7 +62,7 @@ def main(argv=None) -> int:
     x = torch.randn(2, 4, w.num_frames, w.height // 8, w.width // 8, generator=g)
     text = torch.randn(2 * w.num_frames, 77, model32.config.cross_attention_dim, generator=g)
     variants = [("fp32, MKL linear (diffusers' kernels)", model32, torch.nn.Linear),
-                ("fp32, oneDNN linear (cpu_speedups.py, as shipped)", model32, OneDNNLinear),
+                ("fp32, oneDNN linear (runtime/cpu_speedups.py, as shipped)", model32, OneDNNLinear),
                 ("bf16, torch's kernels (as shipped)", model16, torch.nn.Linear),
                 ("bf16, oneDNN linear (candidate)", model16, AnyDtypeOneDNNLinear)]
     times: Dict[str, List[float]] = {name: [] for name, _, _ in variants}
@@ -98,7 +98,7 @@ def main(argv=None) -> int:
 def render(record: Dict[str, Any]) -> str:
     m, v = record["machine"], record["variants"]
     base = v["fp32, MKL linear (diffusers' kernels)"]["s"]
-    lines = [f"# cpu_speedups.py re-measured against bf16 ({record['mode']}), {record['started']}", "",
+    lines = [f"# runtime/cpu_speedups.py re-measured against bf16 ({record['mode']}), {record['started']}", "",
              f"Machine: {m['cpu']}, {m['cpu_cores']} cores, {m['torch_threads']} torch threads, torch {m['torch']}. "
              f"Job: {record['job']}, " + ("full-size random weights (the real FLOPs)" if record["mode"] == "full" else
                                            "tiny random weights") + "; fastest of the timed calls, the "

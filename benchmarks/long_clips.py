@@ -44,7 +44,7 @@ def main(argv=None) -> None:
 
     import torch
 
-    import animatediff_ttnn.long_clips as long_clips
+    import animatediff_ttnn.creative.long_clips as long_clips
     from animatediff_ttnn.params import GenerationParams
 
     if args.no_split:  # one slice = the whole batch: split inference without any splitting

@@ -27,8 +27,8 @@ def main(argv=None) -> None:
 
     import torch
 
-    from animatediff_ttnn.models import load_motion_adapter, load_sd_components
-    from animatediff_ttnn.motion_backend import TorchMotionBackend
+    from animatediff_ttnn.models.loading import load_motion_adapter, load_sd_components
+    from animatediff_ttnn.backends.torch_motion_backend import TorchMotionBackend
     from animatediff_ttnn.pipeline import unet_with_motion
 
     sd = load_sd_components(str(args.models / "sd"))

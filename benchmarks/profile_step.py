@@ -100,7 +100,7 @@ def preview_cost(latents, reps: int = 15) -> Dict[str, Any]:
     import json
     import statistics
 
-    from animatediff_ttnn.previews import video_latents_to_previews
+    from animatediff_ttnn.runtime.previews import video_latents_to_previews
 
     try:
         from animatediff_sidecar.images import png_base64
@@ -150,7 +150,7 @@ def flop_mode():
     from torch.utils.flop_counter import FlopCounterMode
 
     # ops torch's table misses: SDPA on CPU (_scaled_dot_product_flash_attention_for_cpu) and the
-    # oneDNN linear layers (animatediff_ttnn.cpu_speedups)
+    # oneDNN linear layers (animatediff_ttnn.runtime.cpu_speedups)
     mapping = {torch.ops.aten._scaled_dot_product_flash_attention_for_cpu: sdpa_flop}
     if hasattr(torch.ops.mkldnn, "_linear_pointwise"):
         mapping[torch.ops.mkldnn._linear_pointwise] = linear_flop

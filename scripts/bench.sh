@@ -8,7 +8,7 @@
 #   scripts/bench.sh --write-latest    also update benchmarks/latest.json + latest.md (the committed table)
 #   scripts/bench.sh --presets [--quick] [--write-latest]   the presets benchmark (issue 11): 8 frames at 512x512,
 #                                      bare diffusers vs Quality vs Fast (Lightning), benchmarks/fast.py (~30 min quiet)
-#   scripts/bench.sh --linear-ab [--write-latest]   cpu_speedups.py's oneDNN linear re-measured against bf16
+#   scripts/bench.sh --linear-ab [--write-latest]   runtime/cpu_speedups.py's oneDNN linear re-measured against bf16
 #                                      (benchmarks/linear_ab.py, ~4 min quiet)
 # Any other option goes to `python -m benchmarks.run` (see --help there).
 set -euo pipefail

@@ -5,7 +5,7 @@
     python3 scripts/sync-parameters.py --check  # exit 1 and name every difference (tests run this)
 
 The copies: extension/src/generated/parameters.ts (the run form's fields, limits and defaults, and
-the presets of animatediff_ttnn/presets.py: each one's steps and guidance for the form) and
+the presets of animatediff_ttnn/models/presets.py: each one's steps and guidance for the form) and
 the animatediff.* settings in package.json (type, default, minimum, maximum, multipleOf, enum,
 description) of every parameter marked `setting=True`. Needs no torch: params.py is plain Python.
 """
@@ -20,7 +20,8 @@ from typing import Any, Dict, List
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "python" / "tt-animatediff"))
 
-from animatediff_ttnn import params, presets  # noqa: E402
+from animatediff_ttnn import params  # noqa: E402
+from animatediff_ttnn.models import presets  # noqa: E402
 
 GENERATED_TS = ROOT / "extension" / "src" / "generated" / "parameters.ts"
 PACKAGE_JSON = ROOT / "package.json"

@@ -5,7 +5,7 @@
 import { PARAMETERS, PRESETS } from './generated/parameters';
 import type { Dtype, GenerateParams, ModelSources, Preset, TorchDevice } from './protocol';
 
-/** Phase 1 presets (animatediff_ttnn/presets.py, generated): each sets the form's steps and guidance. */
+/** Phase 1 presets (animatediff_ttnn/models/presets.py, generated): each sets the form's steps and guidance. */
 export type PresetSpec = (typeof PRESETS)[number];
 export const PRESET_NAMES = PRESETS.map((p) => p.name) as readonly Preset[];
 export const presetSpec = (name: Preset): PresetSpec => PRESETS.find((p) => p.name === name) ?? PRESETS[0];

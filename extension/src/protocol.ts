@@ -242,7 +242,7 @@ export const RunSummary = z.strictObject({
   device: z.string(),
   timings: z.record(z.string(), z.unknown()),
   perturbationStrength: nullableNum,
-  // The temporal-coherence figure of the finished frames (coherence.py); null for older runs.
+  // The temporal-coherence figure of the finished frames (outputs/coherence.py); null for older runs.
   coherence: z.record(z.string(), z.number()).nullable(),
 });
 export type RunSummary = z.infer<typeof RunSummary>;

@@ -26,7 +26,7 @@ def test_download_size_is_the_same_everywhere():
 
 
 def test_the_default_device_is_what_lesson_01_says(monkeypatch):
-    from animatediff_ttnn import device
+    from animatediff_ttnn.runtime import device
 
     text = lesson("01-environment.md")
     assert re.search(r"by default it takes a CUDA GPU if torch sees one, then Apple's MPS, then the CPU", text)

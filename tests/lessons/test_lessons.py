@@ -24,7 +24,7 @@ def sandbox(tmp_path_factory):
     """A fresh HOME with the package deployed where the lesson says, and the tiny models as defaults.
     No lesson builds models: they come from the test fixtures (animatediff_testing, python/testing),
     which are not part of the deployed package."""
-    from animatediff_ttnn.motion_lora import hub_id
+    from animatediff_ttnn.creative.motion_lora import hub_id
     from animatediff_testing.tiny_models import build_tiny_models, write_hub_cache
 
     home = tmp_path_factory.mktemp("home")

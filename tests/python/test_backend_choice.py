@@ -4,8 +4,10 @@ real detect_blackhole and validate_backend (they still run)."""
 
 import pytest
 
-from animatediff_ttnn import backend_choice, params as params_mod, tt_metal
-from animatediff_ttnn.backend_choice import resolve_backend
+from animatediff_ttnn import params as params_mod
+from animatediff_ttnn.backends import choice as backend_choice
+from animatediff_ttnn.backends import tt_metal
+from animatediff_ttnn.backends.choice import resolve_backend
 from animatediff_ttnn.motion_pipeline import run_phase3
 from animatediff_ttnn.params import GenerationParams, ParamError
 from animatediff_ttnn.ttnn_pipeline import run_phase2

@@ -16,9 +16,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "python" / "tt-animatediff"))
 
-from animatediff_ttnn import blackhole_backend as bb  # noqa: E402
-from animatediff_ttnn import tt_metal  # noqa: E402
-from animatediff_ttnn.unet_backend import BackendUnavailable  # noqa: E402
+from animatediff_ttnn.backends import blackhole_backend as bb  # noqa: E402
+from animatediff_ttnn.backends import tt_metal  # noqa: E402
+from animatediff_ttnn.backends.unet_backend import BackendUnavailable  # noqa: E402
 
 PY = f"{sys.version_info.major}.{sys.version_info.minor}"
 # origin None = a namespace package (a plain folder named ttnn on sys.path), not the ttnn wheel
@@ -287,7 +287,7 @@ SD14_STANDIN = SimpleNamespace(config=SD14_UNET_CONFIG)
 
 
 def phase3_backend(**kwargs):
-    from animatediff_ttnn.blackhole_motion_backend import BlackholeMotionBackend
+    from animatediff_ttnn.backends.blackhole_motion_backend import BlackholeMotionBackend
 
     return BlackholeMotionBackend(SD14_STANDIN, adapter=None, **kwargs)
 
@@ -298,7 +298,7 @@ def test_phase3_refuses_other_sizes(tiny_unet):
 
 
 def test_phase3_refuses_other_architectures(tiny_unet):
-    from animatediff_ttnn.blackhole_motion_backend import BlackholeMotionBackend
+    from animatediff_ttnn.backends.blackhole_motion_backend import BlackholeMotionBackend
 
     with pytest.raises(ValueError, match="block_out_channels"):
         BlackholeMotionBackend(tiny_unet, adapter=None)
@@ -327,8 +327,8 @@ def test_phase3_without_chip_says_no_blackhole_device(tmp_path):
 
 @pytest.mark.skipif(HAVE_TTNN and tt_metal.detect_blackhole().available, reason="a Blackhole chip is present")
 def test_phase3_seam_says_cannot_run_here_without_a_chip(tiny_unet):
-    from animatediff_ttnn.backend_choice import resolve_backend
-    from animatediff_ttnn.motion_backend import select_motion_backend
+    from animatediff_ttnn.backends.choice import resolve_backend
+    from animatediff_ttnn.motion_pipeline import select_motion_backend
 
     choice = resolve_backend("blackhole", phase=3)  # resolving says why; building the backend refuses
     assert choice.resolved is None and tt_metal.detect_blackhole().reason in choice.reason
@@ -337,8 +337,8 @@ def test_phase3_seam_says_cannot_run_here_without_a_chip(tiny_unet):
 
 
 def test_phase3_auto_stays_on_torch_and_says_why(tiny_unet):
-    from animatediff_ttnn.backend_choice import resolve_backend
-    from animatediff_ttnn.motion_backend import select_motion_backend
+    from animatediff_ttnn.backends.choice import resolve_backend
+    from animatediff_ttnn.motion_pipeline import select_motion_backend
     from diffusers import MotionAdapter
 
     adapter = MotionAdapter(block_out_channels=(32, 64), motion_layers_per_block=1, motion_norm_num_groups=32,

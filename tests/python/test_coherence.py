@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from animatediff_ttnn.coherence import temporal_coherence
+from animatediff_ttnn.outputs.coherence import temporal_coherence
 
 SIZE, FRAMES, PAN_PX = 128, 8, 3
 

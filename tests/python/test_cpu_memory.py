@@ -1,4 +1,4 @@
-"""Keeping freed memory (animatediff_ttnn/cpu_memory.py + the sidecar's malloc_arena.py) does what it says.
+"""Keeping freed memory (animatediff_ttnn/runtime/cpu_memory.py + the sidecar's malloc_arena.py) does what it says.
 
 Counted, not timed: page faults while a thread allocates and frees a 64 MiB tensor ten times, after
 thirty rounds of warm-up (what a UNet step does with its activations, in miniature). Measured: 163,850
@@ -33,7 +33,7 @@ if "arena" in mode:
 
 def work():
     if "keep" in mode:
-        from animatediff_ttnn.cpu_memory import keep_freed_memory
+        from animatediff_ttnn.runtime.cpu_memory import keep_freed_memory
         print("keep", keep_freed_memory(torch.device("cpu")))
     for _ in range({WARMUP}):  # the first rounds grow the heap until a freed block fits the next one
         torch.empty({BLOCK}, dtype=torch.uint8).fill_(1)
@@ -81,7 +81,7 @@ def test_a_worker_thread_needs_the_sidecars_single_arena():
 
 
 def test_only_machines_with_the_ram_for_it_keep_freed_memory_unless_told(monkeypatch):
-    from animatediff_ttnn import cpu_memory
+    from animatediff_ttnn.runtime import cpu_memory
 
     monkeypatch.delenv(cpu_memory.ENV, raising=False)
     monkeypatch.setattr(cpu_memory, "total_memory_gib", lambda: cpu_memory.MIN_MEMORY_GIB - 1)
@@ -97,7 +97,7 @@ def test_only_machines_with_the_ram_for_it_keep_freed_memory_unless_told(monkeyp
 
 def test_only_a_cpu_device_changes_malloc():
     """The pipelines pass their device: a GPU (here the meta device) run leaves malloc as it is."""
-    code = ("import torch; from animatediff_ttnn.cpu_memory import keep_freed_memory as keep; "
+    code = ("import torch; from animatediff_ttnn.runtime.cpu_memory import keep_freed_memory as keep; "
             "print(keep(torch.device('meta')), keep(torch.device('cpu')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True).stdout
     assert out.split() == ["False", "True"]

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from animatediff_ttnn import device
+from animatediff_ttnn.runtime import device
 from animatediff_ttnn.params import GenerationParams
 
 from conftest import SMALL
@@ -61,8 +61,9 @@ def test_phase2_torch_backend_bf16_matches_fp32_within_tolerance(tiny_models):
 def test_phase2_on_a_blackhole_card_gets_fp32_weights_cli_and_studio_alike(monkeypatch):
     """One function decides: tt-metal's TTNN UNet is built from fp32 torch weights, whether the run
     comes from the CLI (from_sources) or the studio (studio_api.choose_dtype, the sidecar's cache)."""
-    from animatediff_ttnn import studio_api, tt_metal
-    from animatediff_ttnn.backend_choice import resolve_backend
+    from animatediff_ttnn import studio_api
+    from animatediff_ttnn.backends import tt_metal
+    from animatediff_ttnn.backends.choice import resolve_backend
 
     monkeypatch.setattr(device, "cpu_bf16_support", lambda: "avx512_bf16")
     # a card that is there, as far as the backend choice can tell (no card is needed to pick a dtype)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from animatediff_ttnn.export import atomic_path, export_frames, write_json
+from animatediff_ttnn.outputs.export import atomic_path, export_frames, write_json
 
 from conftest import gif_frames, leftovers
 
@@ -49,7 +49,7 @@ def test_rewrite_replaces_whole_file(tmp_path):
 # -- a run's files appear together or not at all -------------------------------------------------
 
 def _write_run(folder, **kwargs):
-    from animatediff_ttnn.export import write_outputs
+    from animatediff_ttnn.outputs.export import write_outputs
 
     gif = folder / "run1.gif"
     return write_outputs(frames(), gif, 4, ["gif", "webp", "png"], lambda outputs: {"outputs": outputs},
@@ -61,7 +61,8 @@ def test_a_format_failing_late_leaves_none_of_the_run(tmp_path, monkeypatch):
     import errno
 
     from animatediff_ttnn.params import GenerationParams
-    from animatediff_ttnn.run_record import Timings, finish_run
+    from animatediff_ttnn.outputs.run_record import finish_run
+    from animatediff_ttnn.runtime.timings import Timings
 
     real_save = Image.Image.save
 
@@ -81,7 +82,7 @@ def test_metadata_failing_leaves_none_of_the_run(tmp_path):
     def broken(_outputs):
         raise OSError(28, "No space left on device")
 
-    from animatediff_ttnn.export import write_outputs
+    from animatediff_ttnn.outputs.export import write_outputs
 
     with pytest.raises(OSError):
         write_outputs(frames(), tmp_path / "run1.gif", 4, ["gif", "mp4"], broken, tmp_path / "run1.json")
@@ -89,7 +90,7 @@ def test_metadata_failing_leaves_none_of_the_run(tmp_path):
 
 
 def test_cancel_during_export_stops_it_and_a_late_cancel_is_refused(tmp_path):
-    from animatediff_ttnn.progress import CancelToken, Cancelled
+    from animatediff_ttnn.runtime.progress import CancelToken, Cancelled
 
     token = CancelToken()
     calls = []
@@ -119,7 +120,7 @@ def crash_during_commit(folder):
 
 
 def test_clean_interrupted_removes_only_what_a_crashed_run_left(tmp_path):
-    from animatediff_ttnn.export import clean_interrupted, write_json
+    from animatediff_ttnn.outputs.export import clean_interrupted, write_json
 
     left = crash_during_commit(tmp_path)
     assert {"run1.gif", "run1.webp", "run1_frames"} <= set(left)  # looks finished, but no run1.json

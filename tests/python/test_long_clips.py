@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from animatediff_ttnn import long_clips
+from animatediff_ttnn.creative import long_clips
 from animatediff_ttnn.params import SPEC, GenerationParams, ParamError
-from animatediff_ttnn.pipeline import ANIMATEDIFF_SCHEDULER_OVERRIDES, run_phase1
+from animatediff_ttnn.models.presets import ANIMATEDIFF_SCHEDULER_OVERRIDES
+from animatediff_ttnn.pipeline import run_phase1
 
 from conftest import frames_array, gif_frames
 

@@ -5,8 +5,8 @@ import logging
 import pytest
 import torch
 
-from animatediff_ttnn.models import ModelNotFound, is_local, load_motion_adapter, load_sd_components
-from animatediff_ttnn.motion_checkpoint import infer_adapter_config, read_checkpoint
+from animatediff_ttnn.models.loading import ModelNotFound, is_local, load_motion_adapter, load_sd_components
+from animatediff_ttnn.models.motion_checkpoint import infer_adapter_config, read_checkpoint
 
 
 @pytest.mark.parametrize("kind", ["motion_ckpt", "motion_safetensors"])

@@ -17,7 +17,7 @@ RELATIVE_TOLERANCE = 1e-5
 def models(tiny_models):
     from diffusers import UNetMotionModel
 
-    from animatediff_ttnn.models import load_motion_adapter, load_sd_components
+    from animatediff_ttnn.models.loading import load_motion_adapter, load_sd_components
 
     sd = load_sd_components(tiny_models["sd"])
     adapter = load_motion_adapter(tiny_models["motion_adapter"])

@@ -54,7 +54,7 @@ def test_cli_flags_come_from_the_definition(script, run_options):
         assert p.flag in actions[p.name].option_strings
         expected = ",".join(p.initial()) if p.kind == "choices" else p.initial()
         if "preset" in run_options and p.name in PRESET_DEFAULTED:
-            expected = None  # the chosen preset's (presets.py)
+            expected = None  # the chosen preset's (models/presets.py)
         assert actions[p.name].default == expected, p.name
     for name in run_options:
         assert actions[name].default == SPEC[name].default_for(phase)
@@ -89,6 +89,6 @@ def test_every_limit_is_enforced_by_the_python_check():
 
 
 def test_device_list_is_the_definition():
-    from animatediff_ttnn.device import DEVICE_CHOICES
+    from animatediff_ttnn.runtime.device import DEVICE_CHOICES
 
     assert DEVICE_CHOICES == SPEC["device"].choices

@@ -5,8 +5,9 @@ import pytest
 import torch
 
 from animatediff_ttnn.params import GenerationParams, ParamError
-from animatediff_ttnn.pipeline import ANIMATEDIFF_SCHEDULER_OVERRIDES, run_phase1
-from animatediff_ttnn.progress import CancelToken, Cancelled
+from animatediff_ttnn.models.presets import ANIMATEDIFF_SCHEDULER_OVERRIDES
+from animatediff_ttnn.pipeline import run_phase1
+from animatediff_ttnn.runtime.progress import CancelToken, Cancelled
 
 from conftest import SMALL, gif_frames, leftovers
 
@@ -67,7 +68,7 @@ def test_matches_bare_diffusers_animatediff_exactly(tiny_models, monkeypatch):
 
 
 def test_fp32_as_shipped_stays_within_fp32_rounding_of_bare_diffusers(tiny_models):
-    """In fp32, linear layers may run through oneDNN (cpu_speedups.py, AMD AVX-512 CPUs):
+    """In fp32, linear layers may run through oneDNN (runtime/cpu_speedups.py, AMD AVX-512 CPUs):
     summation order differs from MKL's, so a few pixels may move by a level or two, no more."""
     from animatediff_ttnn.pipeline import Phase1Pipeline
 

@@ -6,7 +6,7 @@ import torch
 
 from animatediff_ttnn import ttnn_pipeline
 from animatediff_ttnn.params import GenerationParams, ParamError
-from animatediff_ttnn.progress import CancelToken, Cancelled
+from animatediff_ttnn.runtime.progress import CancelToken, Cancelled
 from animatediff_ttnn.ttnn_pipeline import Phase2Pipeline, frame_noise, run_phase2
 
 from conftest import SMALL, gif_frames, leftovers
@@ -110,7 +110,7 @@ def test_auto_backend_falls_back_to_torch_and_says_why(tiny_models):
 def test_from_sources_puts_clip_and_vae_on_the_device_too(tiny_models, monkeypatch):
     """--device cuda must not leave the text encoder and the VAE on the CPU (in fp16 there, slowly).
     No GPU here: the meta device stands in for it."""
-    from animatediff_ttnn import device as device_mod
+    from animatediff_ttnn.runtime import device as device_mod
     from animatediff_ttnn.ttnn_pipeline import Phase2Pipeline
 
     monkeypatch.setattr(device_mod, "pick_device", lambda requested="auto": torch.device("meta"))

@@ -7,7 +7,7 @@ import torch
 from animatediff_ttnn import motion_pipeline
 from animatediff_ttnn.motion_pipeline import Phase3Pipeline, run_phase3
 from animatediff_ttnn.params import GenerationParams, ParamError
-from animatediff_ttnn.progress import CancelToken, Cancelled
+from animatediff_ttnn.runtime.progress import CancelToken, Cancelled
 
 from conftest import SMALL, gif_frames, leftovers
 
@@ -99,7 +99,7 @@ def test_too_many_frames_names_num_frames(phase3):
 
 
 def test_blackhole_backend_is_refused_clearly(phase1):
-    from animatediff_ttnn.unet_backend import BackendUnavailable
+    from animatediff_ttnn.backends.unet_backend import BackendUnavailable
 
     pipeline = Phase3Pipeline(phase1.sd, phase1.adapter, phase1.adapter_source, backend="blackhole")
     with pytest.raises(BackendUnavailable, match="torch"):
@@ -108,7 +108,7 @@ def test_blackhole_backend_is_refused_clearly(phase1):
 
 def test_from_sources_records_the_dtype_and_why(tiny_models):
     """Like Phases 1 and 2, the run record says which dtype ran and why (device.choose_dtype)."""
-    from animatediff_ttnn.device import choose_dtype
+    from animatediff_ttnn.runtime.device import choose_dtype
 
     pipeline, _ = Phase3Pipeline.from_sources(tiny_models["sd"], tiny_models["motion_adapter"], backend="torch",
                                               device="cpu")

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from animatediff_ttnn.free_noise import frame_windows, window_weights
-from animatediff_ttnn.long_clips import ContextWindows
+from animatediff_ttnn.creative.free_noise import frame_windows, window_weights
+from animatediff_ttnn.creative.long_clips import ContextWindows
 from animatediff_ttnn.motion_pipeline import Phase3Pipeline, run_phase3
 from animatediff_ttnn.params import GenerationParams, ParamError
 from animatediff_ttnn.temporal_module import TemporalTransformer
@@ -189,7 +189,7 @@ def test_window_noise_is_diffusers_draw_for_draw(frames, length, stride):
 
     from diffusers.pipelines.free_noise_utils import AnimateDiffFreeNoiseMixin
 
-    from animatediff_ttnn.free_noise import window_noise
+    from animatediff_ttnn.creative.free_noise import window_noise
 
     pipe = SimpleNamespace(_free_noise_context_length=length, _free_noise_context_stride=stride,
                            _free_noise_noise_type="shuffle_context", vae_scale_factor=8)

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 import torch
 
-from animatediff_ttnn import models
+from animatediff_ttnn.models import loading as models
 from animatediff_ttnn.params import GenerationParams, ParamError
 from animatediff_ttnn.pipeline import Phase1Pipeline
-from animatediff_ttnn.presets import (ANIMATELCM_LORA_FILE, ANIMATELCM_REPO, LIGHTNING_REPO, PRESETS, get_preset,
+from animatediff_ttnn.models.presets import (ANIMATELCM_LORA_FILE, ANIMATELCM_REPO, LIGHTNING_REPO, PRESETS, get_preset,
                                       lightning_file)
 
 from conftest import SMALL

@@ -8,7 +8,7 @@ def test_motion_unet_shares_weights_and_matches_diffusers(tiny_models, monkeypat
     from diffusers import UNetMotionModel
 
     monkeypatch.setenv("ANIMATEDIFF_ONEDNN_LINEAR", "0")  # bit-exact comparison: the same BLAS as diffusers
-    from animatediff_ttnn.models import load_motion_adapter, load_sd_components
+    from animatediff_ttnn.models.loading import load_motion_adapter, load_sd_components
     from animatediff_ttnn.pipeline import unet_with_motion
 
     sd = load_sd_components(tiny_models["sd"])
@@ -34,8 +34,8 @@ def test_motion_unet_shares_weights_and_matches_diffusers(tiny_models, monkeypat
 
 
 def test_onednn_linear_switch_keeps_weights_and_results(tiny_models, monkeypatch):
-    from animatediff_ttnn.cpu_speedups import OneDNNLinear, use_onednn_linear
-    from animatediff_ttnn.models import load_sd_components
+    from animatediff_ttnn.runtime.cpu_speedups import OneDNNLinear, use_onednn_linear
+    from animatediff_ttnn.models.loading import load_sd_components
 
     unet = load_sd_components(tiny_models["sd"]).unet
     before = {k: v.clone() for k, v in unet.state_dict().items()}

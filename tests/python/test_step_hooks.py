@@ -2,9 +2,9 @@
 
 import pytest
 
-from animatediff_ttnn.progress import CancelToken, Cancelled, StepEvent
-from animatediff_ttnn.run_record import Timings
-from animatediff_ttnn.step_hooks import StepHooks
+from animatediff_ttnn.runtime.progress import CancelToken, Cancelled, StepEvent
+from animatediff_ttnn.runtime.timings import Timings
+from animatediff_ttnn.runtime.step_hooks import StepHooks
 
 
 def event(index, _t, kwargs):

@@ -23,6 +23,7 @@ SIGNATURES = {
     "build_pipeline": ["phase", "sd", "adapter", "adapter_source", "device", "dtype", "backend", "preset",
                        "dtype_reason", "checkpoint_steps"],
     "resolve_backend": ["phase", "requested"],
+    "backend_is_stale": ["reloaded_modules"],
     "hand_over_backend": ["new", "old"],
     "close_pipeline": ["pipeline"],
     "generate": ["pipeline", "phase", "params", "run_options", "on_step", "on_frame", "cancel", "timings"],
@@ -49,7 +50,7 @@ SIGNATURES = {
     "is_local": ["source"],
     "hub_cache_dir": [],
 }
-VALUES = ["PARAMETERS", "GenerationParams", "ParamError", "ROLES"]
+VALUES = ["CONTRACT_VERSION", "BACKEND_MODULES", "PARAMETERS", "GenerationParams", "ParamError", "ROLES"]
 
 
 @pytest.mark.parametrize("name", sorted(SIGNATURES))
@@ -61,6 +62,26 @@ def test_values_are_there():
     for name in VALUES:
         assert hasattr(api, name), name
     assert set(api.ROLES) == {"sd", "motion_adapter"}
+
+
+def test_the_sidecar_asks_for_this_contract_version():
+    """Two spellings of one number: the package's CONTRACT_VERSION and the version the sidecar requires
+    (it cannot import the package to ask: the scratchpad's copy is read before anything is imported)."""
+    from animatediff_sidecar.user_code import REQUIRED_CONTRACT, read_contract_version
+
+    assert api.CONTRACT_VERSION == REQUIRED_CONTRACT
+    assert read_contract_version(Path(api.__file__).parents[1]) == REQUIRED_CONTRACT  # read as the sidecar reads it
+
+
+def test_backend_modules_name_real_modules_and_judge_staleness():
+    package = Path(api.__file__).parent
+    for name in api.BACKEND_MODULES:
+        path = package.joinpath(*name.split("."))
+        assert path.with_suffix(".py").is_file() or (path / "__init__.py").is_file(), name
+    assert api.backend_is_stale(["animatediff_ttnn.temporal_module"])
+    assert api.backend_is_stale(["animatediff_ttnn.backends.torch_motion_backend"])
+    assert not api.backend_is_stale(["animatediff_ttnn.runtime.previews", "animatediff_ttnn.ttnn_pipeline"])
+    assert not api.backend_is_stale(["animatediff_ttnn.backendsx"])  # a prefix of a name is not the module
 
 
 def test_imports_without_torch():

@@ -89,7 +89,7 @@ def test_bad_frame_counts_name_num_frames():
 def test_adapter_modules_from_folder_and_original_checkpoint(tiny_models):
     """Diffusers folder, .ckpt and .safetensors in the original layout: the same modules, the same
     weights, under diffusers' UNetMotionModel names; the modules share the adapter's tensors."""
-    from animatediff_ttnn.models import load_motion_adapter
+    from animatediff_ttnn.models.loading import load_motion_adapter
 
     adapter = load_motion_adapter(tiny_models["motion_adapter"])
     modules = motion_modules_from_adapter(adapter)

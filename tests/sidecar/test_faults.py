@@ -101,7 +101,7 @@ _WRITERS["webp"] = _webp
 
 def test_cancel_during_export_stops_it_and_leaves_nothing(sc_spawn, sc_models, tmp_path):
     pad = copy_lesson(tmp_path / "pad")
-    with open(pad / "animatediff_ttnn" / "export.py", "a", encoding="utf-8") as handle:
+    with open(pad / "animatediff_ttnn" / "outputs" / "export.py", "a", encoding="utf-8") as handle:
         handle.write(SLOW_WEBP)
     out = tmp_path / "out"
     client = sc_spawn("--scratchpad", str(pad))

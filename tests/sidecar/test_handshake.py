@@ -92,7 +92,7 @@ def test_environment_reports_this_machine(sc_spawn, sc_models, tmp_path):
     home = env["ttMetalHome"]
     assert home["value"] == str(checkout) and home["valid"] is False and home["demoPath"] is None
     assert "Stable Diffusion demo" in home["error"]
-    assert env["scratchpad"] == {"path": str(pad), "deployed": True, "version": "0.1.0"}
+    assert env["scratchpad"] == {"path": str(pad), "deployed": True, "version": "0.2.0"}
     by_role = {m["role"]: m for m in env["models"]}
     assert by_role["sd"]["available"] is True and by_role["sd"]["kind"] == "local" and by_role["sd"]["sizeBytes"] > 0
     assert by_role["motionAdapter"]["available"] is False and by_role["motionAdapter"]["fix"]

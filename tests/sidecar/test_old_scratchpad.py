@@ -1,9 +1,11 @@
-"""A scratchpad deployed before the studio's contract (studio_api.py) existed: the sidecar answers
-ScratchpadOutdated, saying how to redeploy without losing edits, and touches none of the files."""
+"""A scratchpad deployed before the studio's contract (studio_api.py) existed, or before its current
+version: the sidecar answers ScratchpadOutdated, saying how to redeploy without losing edits, and touches
+none of the files."""
 
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 import pytest
@@ -17,9 +19,24 @@ def _hashes(folder: Path):
             for p in sorted(folder.rglob("*")) if p.is_file() and "__pycache__" not in p.parts}
 
 
-def test_a_scratchpad_older_than_the_studio_gets_a_redeploy_error(sc_spawn, sc_models, tmp_path):
-    pad = copy_lesson(tmp_path / "tt-animatediff")
+def _without_contract(pad: Path) -> str:
     (pad / "animatediff_ttnn" / "studio_api.py").unlink()  # what a copy deployed before the contract lacks
+    return "animatediff_ttnn/studio_api.py"
+
+
+def _before_the_layout(pad: Path) -> str:
+    """A copy from before the package layout (wave 3): its studio_api.py has no CONTRACT_VERSION."""
+    api = pad / "animatediff_ttnn" / "studio_api.py"
+    text = api.read_text(encoding="utf-8")
+    assert text.count("\nCONTRACT_VERSION = ") == 1
+    api.write_text(re.sub(r"\nCONTRACT_VERSION = \d+\n", "\n", text), encoding="utf-8")
+    return "animatediff_ttnn/studio_api.py of contract version 2 (it has version 1)"
+
+
+@pytest.mark.parametrize("make_old", [_without_contract, _before_the_layout])
+def test_a_scratchpad_older_than_the_studio_gets_a_redeploy_error(sc_spawn, sc_models, tmp_path, make_old):
+    pad = copy_lesson(tmp_path / "tt-animatediff")
+    missing = make_old(pad)
     edited = pad / "animatediff_ttnn" / "ttnn_pipeline.py"
     edited.write_text(edited.read_text(encoding="utf-8") + "\n# my edit\n", encoding="utf-8")
     before = _hashes(pad)
@@ -31,7 +48,7 @@ def test_a_scratchpad_older_than_the_studio_gets_a_redeploy_error(sc_spawn, sc_m
         with pytest.raises(RpcError) as err:
             client.request(method, params, timeout=120)
         assert err.value.code == -32007, (method, err.value.code, err.value.message)
-        assert err.value.data == {"path": str(pad.resolve()), "missing": "animatediff_ttnn/studio_api.py"}
+        assert err.value.data == {"path": str(pad.resolve()), "missing": missing}
         message = err.value.message
         assert "deployed before this version of the studio" in message
         assert '"AnimateDiff: Deploy Project to Scratchpad"' in message  # the command's title in package.json

@@ -187,11 +187,11 @@ def test_module_dependencies_of_the_lesson_package():
     import animatediff_ttnn.ttnn_pipeline as ttnn_pipeline
 
     deps = _module_level_imports(ttnn_pipeline)
-    assert {"animatediff_ttnn.previews", "animatediff_ttnn.params", "animatediff_ttnn.progress"} <= deps
-    assert "animatediff_ttnn.tt_metal" not in deps  # imported inside a function: always fresh
-    order = _topological({"animatediff_ttnn.previews", "animatediff_ttnn.pipeline"},
+    assert {"animatediff_ttnn.runtime.previews", "animatediff_ttnn.params", "animatediff_ttnn.runtime.progress"} <= deps
+    assert "animatediff_ttnn.backends.tt_metal" not in deps  # imported inside a function: always fresh
+    order = _topological({"animatediff_ttnn.runtime.previews", "animatediff_ttnn.pipeline"},
                          {"animatediff_ttnn.pipeline": _module_level_imports(pipeline)})
-    assert order == ["animatediff_ttnn.previews", "animatediff_ttnn.pipeline"]
+    assert order == ["animatediff_ttnn.runtime.previews", "animatediff_ttnn.pipeline"]
 
 
 def test_pipeline_source_prefers_a_deployed_scratchpad(tmp_path):

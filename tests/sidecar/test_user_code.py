@@ -78,19 +78,35 @@ def decode(b64: str) -> np.ndarray:
 
 
 def test_editing_a_module_reloads_the_modules_that_import_from_it(client, sc_models, pad, tmp_path):
-    """ttnn_pipeline does `from .previews import latents_to_previews`: editing previews.py must
+    """ttnn_pipeline does `from .runtime.previews import latents_to_previews`: editing previews.py must
     reach it, so both are re-imported, deps first."""
     out = tmp_path / "out"
     before = run(client, sc_models, out)
     assert max(decode(p["frames"][0]).max() for p in client.of("studio/preview", before["runId"])) > 0
-    with edited(pad / PKG / "previews.py", "pixels = ((rgb + 1.0) * 127.5)", "pixels = (rgb * 0.0)"):
+    with edited(pad / PKG / "runtime" / "previews.py", "pixels = ((rgb + 1.0) * 127.5)", "pixels = (rgb * 0.0)"):
         after = run(client, sc_models, out)
     order = after["reloadedModules"]
-    assert f"{PKG}.previews" in order and f"{PKG}.ttnn_pipeline" in order
-    assert order.index(f"{PKG}.previews") < order.index(f"{PKG}.ttnn_pipeline")
+    assert f"{PKG}.runtime.previews" in order and f"{PKG}.ttnn_pipeline" in order
+    assert order.index(f"{PKG}.runtime.previews") < order.index(f"{PKG}.ttnn_pipeline")
     previews = client.of("studio/preview", after["runId"])
     assert previews and all(decode(f).max() == 0 for p in previews for f in p["frames"])  # black: the edit ran
     assert after["modelsReloaded"] is False
+
+
+def test_an_edited_motion_module_is_used_by_the_next_phase3_run(client, sc_models, pad, tmp_path):
+    """Phase 3's UNet backend is built once and handed from run to run (a TTNN UNet takes minutes to
+    build); an edit to the code it is made of (temporal_module.py) must make the next run build it anew."""
+    out = tmp_path / "out"
+    assert run(client, sc_models, out, phase=3)["status"] == "completed"  # the backend is built
+    target = pad / PKG / "temporal_module.py"
+    anchor = "        x = self.proj_in(x)\n"
+    assert anchor in target.read_text(encoding="utf-8")
+    with edited(target, anchor, '        raise RuntimeError("edited motion module ran")\n' + anchor):
+        with pytest.raises(RpcError) as err:
+            run(client, sc_models, out, phase=3)
+    assert err.value.code == -32003 and err.value.data["message"] == "edited motion module ran"
+    assert err.value.data["file"] == os.path.realpath(target)
+    assert run(client, sc_models, out, phase=3)["status"] == "completed"  # the file is back: runs again
 
 
 NOISY = '''

@@ -15,7 +15,7 @@ import torch
 from temporal_cases import motion_module
 
 import ttnn
-from animatediff_ttnn import tt_metal
+from animatediff_ttnn.backends import tt_metal
 from animatediff_ttnn.ttnn_temporal import MAX_FRAMES, TtTemporalTransformer
 
 # (channels, real head size, padded head size) of SD 1.x's motion modules: 8 heads each.

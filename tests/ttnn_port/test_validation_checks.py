@@ -10,7 +10,7 @@ from golden_ttnn import GoldenTtnn, round_bf16
 from tiny_motion_unet import BATCH, golden_motion_unet, models  # noqa: F401 (fixture)
 
 import ttnn
-from animatediff_ttnn import validation
+from animatediff_ttnn.backends import validation
 
 
 def tiny_adapter():

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { readConfig } from '../config';
 import { backupRel, copyRel, hashExisting, listFiles, readManifest, writeManifest } from '../deploy/files';
-import { nextManifest, planDeploy, type ConflictResolution } from '../deploy/manifest';
+import { describeOrphanedEdits, movedTo, nextManifest, planDeploy, type ConflictResolution, type FileHashes } from '../deploy/manifest';
 import { explainPipFailure, pipInstallArgs, runPip } from '../deploy/pip';
 import { sidecarPaths } from '../sidecar/launch';
 import { resolveStudioInterpreter, type Studio } from '../studio';
@@ -83,6 +83,7 @@ export async function deployProject(studio: Studio, runs: RunController, rawArgs
   // The sidecar picks its pipeline source at start: restart it so it uses the scratchpad now.
   if (studio.client.isRunning && !runs.isRunning) await studio.client.restart().catch((e: Error) => log.warn(`Sidecar restart after deploy failed: ${e.message}`));
 
+  if (plan.orphanedEdits.length) void warnAboutOrphanedEdits(plan.orphanedEdits, bundle, bundleDir, target);
   const kept = resolution === 'keep' && plan.conflicts.length ? ` Kept your ${plan.conflicts.length} changed file(s).` : '';
   const backed = backups.length ? ` Your changed file(s) were backed up as *.bak.` : '';
   const pick = await vscode.window.showInformationMessage(
@@ -92,6 +93,25 @@ export async function deployProject(studio: Studio, runs: RunController, rawArgs
   );
   if (pick === 'Open ttnn_pipeline.py') await vscode.commands.executeCommand(CommandIds.openTtnnPipeline);
   if (pick === 'Show Log') log.show();
+}
+
+/** Edits to files the lesson no longer has are kept, never deleted; say so, and where each file went. */
+async function warnAboutOrphanedEdits(orphans: string[], bundle: FileHashes, bundleDir: string, target: string): Promise<void> {
+  const first = orphans.find((rel) => movedTo(rel, bundle) !== undefined);
+  const compare = first ? `Compare ${first.split('/').pop()}` : undefined;
+  const pick = await vscode.window.showWarningMessage(
+    `AnimateDiff: ${describeOrphanedEdits(orphans, bundle)}`,
+    ...(compare ? [compare] : []),
+  );
+  if (first && pick === compare) {
+    const to = movedTo(first, bundle)!;
+    await vscode.commands.executeCommand(
+      'vscode.diff',
+      vscode.Uri.file(path.join(target, ...first.split('/'))),
+      vscode.Uri.file(path.join(bundleDir, ...to.split('/'))),
+      `${first} (yours) ↔ ${to} (lesson)`,
+    );
+  }
 }
 
 async function askAboutConflicts(conflicts: string[], bundleDir: string, target: string): Promise<ConflictResolution | undefined> {

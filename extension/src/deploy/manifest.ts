@@ -51,6 +51,30 @@ export function planDeploy(bundle: FileHashes, target: FileHashes, previous?: De
   return plan;
 }
 
+/**
+ * Where an edited file the bundle dropped most likely went: the one bundle file with the same name in
+ * another folder (the lesson package moved its machinery into folders: `animatediff_ttnn/export.py`
+ * became `animatediff_ttnn/outputs/export.py`). Undefined when there is no such file, or several.
+ */
+export function movedTo(rel: string, bundle: FileHashes): string | undefined {
+  const name = rel.split('/').pop();
+  const candidates = Object.keys(bundle).filter((b) => b !== rel && b.split('/').pop() === name);
+  return candidates.length === 1 ? candidates[0] : undefined;
+}
+
+/** One line for the learner about edits the new lesson no longer uses, naming where each file went. */
+export function describeOrphanedEdits(orphans: string[], bundle: FileHashes): string {
+  const parts = orphans.map((rel) => {
+    const to = movedTo(rel, bundle);
+    return to ? `${rel} (now ${to})` : rel;
+  });
+  const list = parts.length <= 3 ? parts.join(', ') : `${parts.slice(0, 3).join(', ')} and ${parts.length - 3} more`;
+  return (
+    `You had changed ${list}, which this version of the lesson no longer uses. Your version stays where it ` +
+    'is, untouched; carry your change over to the new file to keep it in effect.'
+  );
+}
+
 export type ConflictResolution = 'keep' | 'overwrite';
 
 /** What the next manifest records: the bundle hash of each file we wrote or found identical.

@@ -73,7 +73,7 @@ export function toRunCard(run: RunSummary, uriOf: (file: string) => string | nul
   };
 }
 
-/** One line each: what the measure says (coherence.py explains them; the lesson's Phase 3 step too). */
+/** One line each: what the measure says (outputs/coherence.py explains them; the lesson's Phase 3 step too). */
 const COHERENCE_LABELS: [string, string, number][] = [
   ['similarity', 'frame-to-frame SSIM (1 = identical)', 3],
   ['motion_px', 'motion, px per frame (block matching)', 2],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backupName, nextManifest, parseManifest, planDeploy, type DeployManifest } from '../../src/deploy/manifest';
+import { backupName, describeOrphanedEdits, movedTo, nextManifest, parseManifest, planDeploy, type DeployManifest } from '../../src/deploy/manifest';
 
 const h = (c: string) => c.repeat(64);
 const meta = { deployedAt: '2026-01-01T00:00:00.000Z', extensionVersion: '0.1.0' };
@@ -33,6 +33,28 @@ describe('planDeploy', () => {
     const plan = planDeploy({}, { 'gone.py': h('1'), 'edited.py': h('9') }, previous);
     expect(plan.obsolete).toEqual(['gone.py']);
     expect(plan.orphanedEdits).toEqual(['edited.py']);
+  });
+});
+
+describe('edits to files the lesson moved', () => {
+  // The lesson package 0.2 moved its machinery into folders; a learner's edit to an old file is kept.
+  const h = (c: string) => c.repeat(64);
+  const bundle = { 'animatediff_ttnn/outputs/export.py': h('b'), 'animatediff_ttnn/models/loading.py': h('c'), 'a/x.py': h('d'), 'b/x.py': h('e') };
+
+  it('names the one file of the same name in another folder, and nothing when there is none or several', () => {
+    expect(movedTo('animatediff_ttnn/export.py', bundle)).toBe('animatediff_ttnn/outputs/export.py');
+    expect(movedTo('animatediff_ttnn/models.py', bundle)).toBeUndefined(); // renamed: no guess
+    expect(movedTo('x.py', bundle)).toBeUndefined(); // two candidates: no guess
+  });
+
+  it('an edited file the bundle dropped is kept (orphaned), and the message says where it went', () => {
+    const previous = { version: 1 as const, deployedAt: '', extensionVersion: '', files: { 'animatediff_ttnn/export.py': h('a') } };
+    const plan = planDeploy(bundle, { 'animatediff_ttnn/export.py': h('f') }, previous);
+    expect(plan.orphanedEdits).toEqual(['animatediff_ttnn/export.py']);
+    expect(plan.obsolete).toEqual([]);
+    const text = describeOrphanedEdits(plan.orphanedEdits, bundle);
+    expect(text).toContain('animatediff_ttnn/export.py (now animatediff_ttnn/outputs/export.py)');
+    expect(text).toContain('stays where it is');
   });
 });
 

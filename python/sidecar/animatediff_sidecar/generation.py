@@ -15,7 +15,7 @@ from typing import Any, List, Optional
 from . import __version__
 from .jobs import Job
 from .output_folder import check_output_folder, output_errors
-from .protocol import BackendUnavailable, GenerateParams, GenerateResult, timings_to_wire
+from .protocol import GenerateParams, GenerateResult, timings_to_wire
 from .tracker import Tracker
 
 log = logging.getLogger(__name__)
@@ -62,18 +62,13 @@ class GenerateJob(Job):
         # 5. Phases 2 and 3: which UNet backend runs, decided once (a card looked for once); the
         # pipeline trusts the choice. A "blackhole" with no card is refused here, before any model loads.
         backend = req.backend
-        if req.phase in (2, 3) and hasattr(api, "resolve_backend"):
+        if req.phase in (2, 3):
             backend = api.resolve_backend(req.phase, req.backend)
             backend.require()
-        elif req.phase in (2, 3) and req.backend == "blackhole":  # a lesson copy older than resolve_backend
-            status = api.detect_blackhole()
-            if not status.available:
-                raise BackendUnavailable(f"backend 'blackhole' cannot run here: {status.reason}. "
-                                         "Use backend 'torch' to run the same algorithm on the CPU.")
 
         # 6. Which models: the SD source, and the motion adapter the phase and preset need.
         sd_source = req.models.sd or api.default_source("sd")
-        preset = req.run.get("preset") if req.phase == 1 and hasattr(api, "check_preset") else None
+        preset = req.run.get("preset") if req.phase == 1 else None
         if preset is not None:
             api.check_preset(preset, params)  # e.g. Lightning steps that match no checkpoint, before loading
         adapter_source = None

@@ -1,7 +1,7 @@
 """One malloc arena for the whole sidecar, set before any thread starts.
 
 The lesson package keeps the memory a step frees for the next step on CPU runs
-(animatediff_ttnn/cpu_memory.py: no mmap for large blocks, no trimming). glibc applies those settings
+(animatediff_ttnn/runtime/cpu_memory.py: no mmap for large blocks, no trimming). glibc applies those settings
 to each *arena*'s heap, and every thread but the main one allocates from an arena of its own whose
 large blocks are mmap'ed regardless; the sidecar generates on its worker thread. With a single arena
 the worker allocates from the main heap and the lesson's settings take effect

@@ -13,7 +13,6 @@ All methods run on the generation worker thread.
 from __future__ import annotations
 
 import gc
-import inspect
 import os
 import time
 from collections import OrderedDict
@@ -24,8 +23,6 @@ from .protocol import InvalidParams
 from .user_code import UserCode
 
 MAX_PER_ROLE = 2  # resident copies per role (e.g. one CPU fp32 and one CUDA fp16 SD)
-# Modules whose reload means a built UNet backend is stale (the rest of a pipeline is rebuilt per run).
-BACKEND_MODULES = ("unet_backend", "torch_backend", "blackhole_backend", "tt_metal", "motion_backend")
 
 
 @dataclass
@@ -111,21 +108,16 @@ class ModelCache:
         preset's own), moved to the device, in the dtype the hardware (or `dtype_name`) says."""
         device, dtype = self.resolve_device(requested_device)
         api = self.code.api()
-        reason = ""
-        if hasattr(api, "choose_dtype"):  # older copies of the lesson pick the dtype in pick_device only
-            try:
-                # the lesson decides (Phase 2 on a Blackhole card wants fp32 weights); older copies take two arguments
-                takes_backend = "backend" in inspect.signature(api.choose_dtype).parameters
-                extra = {"phase": phase, "backend": backend} if takes_backend else {}
-                dtype, reason = api.choose_dtype(device, dtype_name, **extra)
-            except ValueError as exc:
-                raise InvalidParams("dtype", str(exc).split(": ", 1)[-1]) from exc
+        try:  # the lesson decides (Phase 2 on a Blackhole card wants fp32 weights)
+            dtype, reason = api.choose_dtype(device, dtype_name, phase=phase, backend=backend)
+        except ValueError as exc:
+            raise InvalidParams("dtype", str(exc).split(": ", 1)[-1]) from exc
         t0 = time.perf_counter()
         loaded = Loaded(sd=None, device=device, dtype=dtype, dtype_reason=reason)
         loaded.sd, fresh = self._get("sd", sd_source, device, dtype, lambda: api.load_sd(sd_source, device, dtype))
         if fresh:
             loaded.loaded.append("sd")
-        if preset is not None and hasattr(api, "load_preset_motion_adapter"):
+        if preset is not None:
             # one entry per preset and step count (each Lightning step count is its own checkpoint)
             key = f"{preset}:{steps}:{adapter_source or ''}"
             (loaded.adapter, loaded.adapter_source, loaded.checkpoint_steps), fresh = self._get(
@@ -148,10 +140,7 @@ class ModelCache:
         one's backend if its code is unchanged (building a TTNN UNet takes minutes). `backend`: a name,
         or the package's resolved BackendChoice (hashable: equal choices share a pipeline)."""
         api = self.code.api()
-        if phase == 1:
-            if preset is None:
-                return api.build_pipeline(1, loaded.sd, loaded.adapter, adapter_source, loaded.device, loaded.dtype,
-                                          backend)
+        if phase == 1:  # (the request always carries a preset for Phase 1: its default is filled in)
             return api.build_pipeline(1, loaded.sd, loaded.adapter, loaded.adapter_source, loaded.device, loaded.dtype,
                                       backend, preset=preset, dtype_reason=loaded.dtype_reason,
                                       checkpoint_steps=loaded.checkpoint_steps)
@@ -164,7 +153,7 @@ class ModelCache:
                                       backend, dtype_reason=loaded.dtype_reason)
         if previous is not None:
             old, built_at = previous
-            if self.code.reloaded_since(built_at) & {f"{self.code.package}.{m}" for m in BACKEND_MODULES}:
+            if api.backend_is_stale(self.code.reloaded_since(built_at)):
                 api.close_pipeline(old)
             else:
                 api.hand_over_backend(pipeline, old)

@@ -153,7 +153,8 @@ class OutputFolderError(SidecarError):
 
 
 class ScratchpadOutdated(SidecarError):
-    """The scratchpad holds a lesson copy deployed before the studio's contract (studio_api.py) existed."""
+    """The scratchpad holds a lesson copy deployed before the studio's contract (studio_api.py) existed,
+    or before the contract version this sidecar speaks (studio_api.CONTRACT_VERSION)."""
 
     code = ErrorCode.SCRATCHPAD_OUTDATED
     DEPLOY_COMMAND = "AnimateDiff: Deploy Project to Scratchpad"  # package.json, command animatediff.deployProject
@@ -161,7 +162,7 @@ class ScratchpadOutdated(SidecarError):
     def __init__(self, path: str, missing: str):
         super().__init__(
             f"your scratchpad {path} was deployed before this version of the studio: it has no {missing}, "
-            f"the module the studio calls. Run \"{self.DEPLOY_COMMAND}\" (Command Palette) to bring it up to "
+            f"which the studio calls. Run \"{self.DEPLOY_COMMAND}\" (Command Palette) to bring it up to "
             "date. Deploy adds the new files and asks about every file you changed: keep yours, or overwrite "
             "it after a backup copy (<name>.<time>.bak); nothing you edited is replaced without asking.",
             {"path": path, "missing": missing})
@@ -543,7 +544,7 @@ class RunSummary:
     device: str
     timings: Dict[str, Any]
     perturbation_strength: Optional[float]
-    coherence: Optional[Dict[str, float]] = None  # the run's temporal-coherence figure (coherence.py)
+    coherence: Optional[Dict[str, float]] = None  # the run's temporal-coherence figure (outputs/coherence.py)
 
 
 @attrs.define

@@ -31,6 +31,9 @@ PACKAGE = "animatediff_ttnn"
 SCRATCHPAD_ENV = "ANIMATEDIFF_SCRATCHPAD"
 BUNDLE_ENV = "ANIMATEDIFF_BUNDLE"
 DEFAULT_SCRATCHPAD = Path("~/tt-scratchpad/tt-animatediff")
+CONTRACT_FILE = f"{PACKAGE}/studio_api.py"
+# The studio_api.CONTRACT_VERSION this sidecar speaks; an older copy is told to redeploy.
+REQUIRED_CONTRACT = 2
 
 
 def default_bundle() -> Path:
@@ -50,6 +53,17 @@ def read_version(folder: Path) -> Optional[str]:
         return None
     match = re.search(r"^__version__\s*=\s*['\"]([^'\"]+)['\"]", text, re.MULTILINE)
     return match.group(1) if match else None
+
+
+def read_contract_version(folder: Path) -> int:
+    """`CONTRACT_VERSION` of the copy's studio_api.py, read from the file (no import): 0 without the
+    file, 1 for the copies from before the number existed."""
+    try:
+        text = (Path(folder) / CONTRACT_FILE).read_text(encoding="utf-8")
+    except OSError:
+        return 0
+    match = re.search(r"^CONTRACT_VERSION\s*=\s*(\d+)", text, re.MULTILINE)
+    return int(match.group(1)) if match else 1
 
 
 @dataclass(frozen=True)
@@ -130,11 +144,13 @@ class UserCode:
 
     def api(self) -> "Contract":
         """The package's contract, `animatediff_ttnn.studio_api`: the only module the sidecar uses.
-        A scratchpad deployed before the contract existed gets ScratchpadOutdated (how to redeploy),
-        not the ModuleNotFoundError a learner could not act on."""
-        contract = self.source.package_dir / "studio_api.py"
-        if self.source.kind == "scratchpad" and not contract.is_file():
-            raise ScratchpadOutdated(str(self.source.path), f"{PACKAGE}/studio_api.py")
+        A scratchpad deployed before this contract version gets ScratchpadOutdated (how to redeploy),
+        not the ModuleNotFoundError or AttributeError a learner could not act on."""
+        if self.source.kind == "scratchpad":
+            version = read_contract_version(self.source.path)
+            if version < REQUIRED_CONTRACT:
+                missing = CONTRACT_FILE if version == 0 else f"{CONTRACT_FILE} of contract version {REQUIRED_CONTRACT} (it has version {version})"
+                raise ScratchpadOutdated(str(self.source.path), missing)
         return Contract(self.module("studio_api"), self)
 
     def module(self, name: str) -> ModuleType:

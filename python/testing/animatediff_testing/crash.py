@@ -18,7 +18,7 @@ CRASH_DURING_COMMIT = f"""
 import os, sys
 from pathlib import Path
 from PIL import Image
-from animatediff_ttnn import export
+from animatediff_ttnn.outputs import export
 
 real = os.replace
 def replace(src, dst):

@@ -154,7 +154,7 @@ def write_lightning_checkpoints(folder: Path, adapter_kwargs: Dict, step_counts=
     from diffusers import MotionAdapter
     from safetensors.torch import save_file
 
-    from animatediff_ttnn.presets import LIGHTNING_STEPS, lightning_file
+    from animatediff_ttnn.models.presets import LIGHTNING_STEPS, lightning_file
 
     folder.mkdir(parents=True, exist_ok=True)
     paths = {}
@@ -221,7 +221,7 @@ def build_tiny_preset_models(out: Path, sd_folder: Path, adapter_kwargs: Optiona
     Tiny by default; `adapter_kwargs={}` gives the full-size (v1-5-2) architecture for benchmarks."""
     from diffusers import MotionAdapter, UNet2DConditionModel
 
-    from animatediff_ttnn.presets import ANIMATELCM_LORA_FILE, ANIMATELCM_REPO, LIGHTNING_REPO
+    from animatediff_ttnn.models.presets import ANIMATELCM_LORA_FILE, ANIMATELCM_REPO, LIGHTNING_REPO
 
     adapter_kwargs = TINY_ADAPTER if adapter_kwargs is None else adapter_kwargs
     lightning = write_lightning_checkpoints(out / "lightning", adapter_kwargs, step_counts)
@@ -299,7 +299,7 @@ def build_full_size_models(out: Path, seed: int = 0) -> Dict[str, Path]:
 
 def build_tiny_models(out: Path) -> Dict[str, Path]:
     """Write every tiny model under `out`; returns the paths by role. Safe to call again."""
-    from animatediff_ttnn.motion_checkpoint import save_original_motion_checkpoint
+    from animatediff_ttnn.models.motion_checkpoint import save_original_motion_checkpoint
 
     out = Path(out)
     paths = {

@@ -8,14 +8,14 @@ import time
 from pathlib import Path
 from typing import Callable, Optional, Tuple
 
-from .models import ModelNotFound
+from .models.loading import ModelNotFound
 from .params import GENERATION, SPEC, GenerationParams, Param, ParamError
-from .sources import default_source
-from .presets import get_preset
+from .models.sources import default_source
+from .models.presets import get_preset
 
 PRESET_DEFAULTED = ("steps", "guidance_scale")  # with a preset flag, None here means "the preset's"
-from .progress import Cancelled, StepEvent
-from .unet_backend import BackendUnavailable
+from .runtime.progress import Cancelled, StepEvent
+from .backends.unet_backend import BackendUnavailable
 
 
 def base_parser(description: str, default_output: str, motion_adapter: bool = True,
@@ -61,7 +61,7 @@ def params_from_args(args: argparse.Namespace) -> GenerationParams:
         values["steps"] = preset.steps if values["steps"] is None else values["steps"]
         values["guidance_scale"] = preset.guidance_scale if values["guidance_scale"] is None else values["guidance_scale"]
     if values.get("prompt_schedule"):  # on the command line it may also name a file that holds it
-        from .prompt_schedule import schedule_text
+        from .creative.prompt_schedule import schedule_text
 
         values["prompt_schedule"] = schedule_text(values["prompt_schedule"])
     return GenerationParams(**values)

@@ -13,37 +13,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import List, Optional
+from typing import Optional
 
-from .sources import (ADAPTER_DOWNLOAD_PATTERNS, DEFAULT_MOTION_ADAPTER, DEFAULT_SD_MODEL, SD_DOWNLOAD_PATTERNS,
-                      hub_cache_dir)
-from .presets import ANIMATELCM_LORA_FILE, ANIMATELCM_REPO, LIGHTNING_REPO, get_preset, lightning_file
-
-
-def patterns_for(target: str) -> List[str]:
-    """`repo:file` fetches that one file. Lightning repos hold one checkpoint per step count (the
-    preset's 4-step one by default); AnimateLCM's repo holds an adapter folder plus its LoRA; other
-    motion adapters are single-folder repos; everything else is treated as an SD pipeline repo."""
-    repo_id, _, filename = target.partition(":")
-    if filename:
-        return [filename]
-    from .lora_spec import HUB_PREFIX, LORA_DOWNLOAD_PATTERNS
-
-    if repo_id.startswith(HUB_PREFIX):  # a v2 camera-move motion LoRA: its one weights file
-        return LORA_DOWNLOAD_PATTERNS
-    if repo_id == LIGHTNING_REPO:
-        return [lightning_file(get_preset("lightning").steps)]
-    if repo_id == ANIMATELCM_REPO:
-        return ADAPTER_DOWNLOAD_PATTERNS + [ANIMATELCM_LORA_FILE]
-    return ADAPTER_DOWNLOAD_PATTERNS if "motion-adapter" in repo_id or "animatediff" in repo_id.lower() else SD_DOWNLOAD_PATTERNS
-
-
-def preset_targets(name: str, steps: Optional[int] = None) -> List[str]:
-    """Everything a preset runs with: the SD model, its motion module (and LoRA)."""
-    preset = get_preset(name)
-    if preset.name == "lightning":
-        return [DEFAULT_SD_MODEL, f"{LIGHTNING_REPO}:{lightning_file(steps or preset.steps)}"]
-    return [DEFAULT_SD_MODEL, preset.motion_adapter]
+from .models.presets import get_preset
+from .models.sources import DEFAULT_MOTION_ADAPTER, DEFAULT_SD_MODEL, hub_cache_dir, patterns_for, preset_targets
 
 
 def download_model(target: str, revision: Optional[str] = None, tqdm_class=None) -> str:
@@ -71,7 +44,7 @@ def main(argv=None) -> int:
         except ValueError as exc:
             parser.error(str(exc))
     args.repos = args.repos or [DEFAULT_SD_MODEL, DEFAULT_MOTION_ADAPTER]
-    from .lora_spec import hub_id
+    from .creative.lora_spec import hub_id
 
     args.repos = [hub_id(repo) for repo in args.repos]  # 'zoom-in' -> guoyww/animatediff-motion-lora-zoom-in
     if args.dry_run:

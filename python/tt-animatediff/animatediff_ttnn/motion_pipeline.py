@@ -22,20 +22,23 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 import torch
 from PIL import Image
 
-from . import creative
-from .backend_choice import BackendChoice, resolve_backend
-from .free_noise import window_noise
-from .long_clips import ContextWindows
-from .models import DEFAULT_MOTION_ADAPTER, DEFAULT_SD_MODEL, SDComponents, load_motion_adapter, load_sd_components, motion_max_frames
-from .motion_backend import MotionUNetBackend, select_motion_backend
-from .motion_scale import validate_motion_scale  # one definition of the knob for Phase 1 and Phase 3
+from .creative import controls as creative
+from .backends.choice import BackendChoice, resolve_backend
+from .creative.free_noise import window_noise
+from .creative.long_clips import ContextWindows
+from .models.loading import SDComponents, load_motion_adapter, load_sd_components, motion_max_frames
+from .models.presets import ANIMATEDIFF_SCHEDULER_OVERRIDES
+from .models.sources import DEFAULT_MOTION_ADAPTER, DEFAULT_SD_MODEL
+from .backends.motion_backend import MotionUNetBackend
+from .creative.motion_scale import validate_motion_scale  # one definition of the knob for Phase 1 and Phase 3
 from .params import GenerationParams
-from .pipeline import ANIMATEDIFF_SCHEDULER_OVERRIDES, make_scheduler
-from .previews import video_latents_to_previews
-from .prompt_schedule import interpolate_frames
-from .progress import CancelToken, FrameCallback, FrameEvent, StepCallback, StepEvent
-from .run_record import RunResult, Timings, finish_run
-from .step_hooks import StepHooks
+from .pipeline import make_scheduler
+from .runtime.previews import video_latents_to_previews
+from .creative.prompt_schedule import interpolate_frames
+from .runtime.progress import CancelToken, FrameCallback, FrameEvent, StepCallback, StepEvent
+from .outputs.run_record import RunResult, finish_run
+from .runtime.timings import Timings
+from .runtime.step_hooks import StepHooks
 from .ttnn_pipeline import decode_frame, encode_prompt
 
 # How much of what the motion modules compute is added (1.0 = AnimateDiff as trained, 0.0 = off).
@@ -63,6 +66,20 @@ def text_embeddings(sd: SDComponents, params: GenerationParams, controls: creati
     return torch.cat([uncond, cond])
 
 
+def select_motion_backend(choice: BackendChoice, unet, adapter, height: int, width: int,
+                          tt_metal_home: Optional[str] = None, num_frames: Optional[int] = None) -> MotionUNetBackend:
+    """Build the backend `choice` resolved to (BackendUnavailable for a "blackhole" with no card)."""
+    if choice.require() == "blackhole":
+        from .backends.blackhole_motion_backend import BlackholeMotionBackend
+
+        # refuses size, architecture, frames and a missing checkout before it opens the device
+        return BlackholeMotionBackend(unet, adapter, height, width, num_frames, tt_metal_home=tt_metal_home,
+                                      device_status=choice.device)
+    from .backends.torch_motion_backend import TorchMotionBackend
+
+    return TorchMotionBackend(unet, adapter)
+
+
 class Phase3Pipeline:
     def __init__(self, sd: SDComponents, adapter, adapter_source: str, backend: Union[str, BackendChoice] = "auto",
                  tt_metal_home: Optional[str] = None, dtype_reason: str = ""):
@@ -83,7 +100,7 @@ class Phase3Pipeline:
     def from_sources(cls, model: str = DEFAULT_SD_MODEL, motion_adapter: str = DEFAULT_MOTION_ADAPTER,
                      backend: Union[str, BackendChoice] = "auto", device: str = "auto",
                      tt_metal_home: Optional[str] = None) -> Tuple["Phase3Pipeline", float]:
-        from .device import choose_dtype, pick_device
+        from .runtime.device import choose_dtype, pick_device
 
         choice = backend if isinstance(backend, BackendChoice) else resolve_backend(backend, phase=3)
         t0 = time.perf_counter()
@@ -134,7 +151,7 @@ class Phase3Pipeline:
                              total_frames=params.num_frames, elapsed_s=timings.elapsed(),
                              previews=video_latents_to_previews(scheduler.last_x0), latents=step["latents"])
 
-        hooks = StepHooks(step_event, on_step, cancel, timings)  # timing, cancel, previews (step_hooks.py)
+        hooks = StepHooks(step_event, on_step, cancel, timings)  # timing, cancel, previews (runtime/step_hooks.py)
         # windows and LoRAs for this run only (the blackhole backend has been refused them above)
         with creative.frame_loop_applied(backend.model, controls) if backend.name == "torch" else nullcontext():
             for index, t in enumerate(scheduler.timesteps):

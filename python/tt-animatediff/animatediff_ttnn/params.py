@@ -162,7 +162,7 @@ PARAMETERS: Tuple[Param, ...] = (
     Param("fps", "int", 8, "Frames per second of the GIF/MP4/WebP.", minimum=1, maximum=60),
     Param("formats", "choices", ("gif",), "Output formats (gif is always written).",
           choices=("gif", "mp4", "webp", "png")),
-    # Longer and directed clips (Phases 1 and 3; creative.py). Phase 2 has no motion modules and ignores them.
+    # Longer and directed clips (Phases 1 and 3; creative/controls.py). Phase 2 has no motion modules and ignores them.
     Param("prompt_schedule", "str", "", "Prompt travel: '0: PROMPT | 16: PROMPT' (frame: prompt, blended in "
           "between; the CLI also takes a file). Empty: the prompt for every frame.", max_length=8000, phases=(1, 3),
           form=True),
@@ -220,15 +220,20 @@ def _validate(self: Any, max_frames: Optional[int] = None) -> Any:
 
 
 def _check_directed(self: Any) -> None:
-    """What the text fields hold, checked at the edge too (both parsers are plain Python)."""
-    if self.prompt_schedule.strip():
-        from .prompt_schedule import parse_prompt_schedule, validate_schedule
+    """What the text fields hold, checked at the edge too. Their grammars (plain Python, no torch) raise
+    ValueError saying what to change; the field is named here, where the parameters are defined."""
+    from .creative.lora_spec import parse_motion_loras
+    from .creative.prompt_schedule import parse_prompt_schedule, validate_schedule
 
-        validate_schedule(parse_prompt_schedule(self.prompt_schedule), self.num_frames)
-    if self.motion_loras.strip():
-        from .lora_spec import parse_motion_loras
-
-        parse_motion_loras(self.motion_loras)
+    checks = (("prompt_schedule", lambda text: validate_schedule(parse_prompt_schedule(text), self.num_frames)),
+              ("motion_loras", parse_motion_loras))
+    for name, check in checks:
+        text = getattr(self, name)
+        if text.strip():
+            try:
+                check(text)
+            except ValueError as exc:
+                raise ParamError(name, str(exc)) from exc
 
 
 def _to_dict(self: Any) -> Dict[str, Any]:

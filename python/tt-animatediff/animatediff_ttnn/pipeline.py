@@ -18,17 +18,19 @@ from typing import Any, Dict, List, Optional, Tuple
 import torch
 from PIL import Image
 
-from . import creative
-from .cpu_memory import keep_freed_memory
-from .cpu_speedups import use_onednn_linear
-from .device import choose_dtype, dtype_name, pick_device
-from .free_noise import window_noise
-from .models import DEFAULT_SD_MODEL, SDComponents, load_preset_motion_adapter, load_sd_components, motion_max_frames
+from .creative import controls as creative
+from .runtime.cpu_memory import keep_freed_memory
+from .runtime.cpu_speedups import use_onednn_linear
+from .runtime.device import choose_dtype, dtype_name, pick_device
+from .creative.free_noise import window_noise
+from .models.loading import SDComponents, load_preset_motion_adapter, load_sd_components, motion_max_frames
 from .params import GenerationParams, ParamError
-from .presets import ANIMATEDIFF_SCHEDULER_OVERRIDES, DEFAULT_PRESET, PRESETS, Preset, get_preset  # noqa: F401
-from .previews import video_latents_to_previews
-from .progress import CancelToken, StepCallback, StepEvent
-from .run_record import RunResult, Timings, finish_run
+from .models.presets import DEFAULT_PRESET, PRESETS, Preset, get_preset
+from .models.sources import DEFAULT_SD_MODEL
+from .runtime.previews import video_latents_to_previews
+from .runtime.progress import CancelToken, StepCallback, StepEvent
+from .outputs.run_record import RunResult, finish_run
+from .runtime.timings import Timings
 
 # Frames the VAE decodes at once: bounds peak memory. Measured on a 2-core CPU, 8 frames at 256x256
 # (benchmarks/): chunk 1/2/4/8 -> +320/458/802/1551 MB at 2.07/1.86/1.88/1.88 s per frame; memory
@@ -87,7 +89,7 @@ def unet_with_motion(sd: SDComponents, adapter, lora=None) -> Any:
             unet = UNetMotionModel.from_unet2d(sd.unet, adapter).to(sd.unet.device)
         if unet.dtype != sd.unet.dtype:
             unet = unet.to(sd.unet.dtype)
-        use_onednn_linear(unet)  # fp32 on AMD AVX-512 CPUs: linear layers ~2x faster (cpu_speedups.py)
+        use_onednn_linear(unet)  # fp32 on AMD AVX-512 CPUs: linear layers ~2x faster (runtime/cpu_speedups.py)
         if lora is not None:
             load_lora(unet, lora)
         sd.extras[key] = unet.eval().requires_grad_(False)
@@ -110,7 +112,7 @@ def load_lora(unet, lora) -> None:
     only into the UNet: the text encoder is shared by every preset and must stay untouched."""
     from diffusers import AnimateDiffPipeline
 
-    from .models import resolve_model_file
+    from .models.loading import resolve_model_file
 
     path = resolve_model_file(lora.source, lora.file, "LoRA")
     state, alphas = AnimateDiffPipeline.lora_state_dict(str(path.parent), weight_name=path.name)

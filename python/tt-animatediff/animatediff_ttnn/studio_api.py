@@ -15,7 +15,17 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .params import PARAMETERS, GenerationParams, ParamError  # noqa: F401 - part of the contract
-from .sources import ROLES, default_source, download_command, download_patterns, hub_cache_dir, is_local  # noqa: F401
+from .models.sources import ROLES, default_source, download_command, download_patterns, hub_cache_dir, is_local  # noqa: F401
+
+# The sidecar refuses a copy with an older contract (ScratchpadOutdated: "redeploy"), so it never has to
+# guess what an old copy offers. Bump it whenever a name below is added, removed or changes meaning.
+CONTRACT_VERSION = 2
+
+# Modules a built UNet backend is made of. After an edit to one of them (or to a module under a
+# package named here) the studio builds the backend again; otherwise it hands the built one (a TTNN
+# UNet takes minutes to build) to the next run.
+BACKEND_MODULES = ("backends", "temporal_module", "motion_unet", "ttnn_temporal", "ttnn_motion_unet",
+                   "runtime.cpu_speedups")
 
 # Run options (params.PARAMETERS, group "run") that choose how a pipeline is built rather than
 # being passed to its generate().
@@ -38,7 +48,7 @@ def build_pipeline(phase: int, sd: Any, adapter: Any, adapter_source: Optional[s
     resolved here) or what resolve_backend returned (trusted)."""
     if phase == 1:
         from .pipeline import Phase1Pipeline
-        from .presets import DEFAULT_PRESET, get_preset
+        from .models.presets import DEFAULT_PRESET, get_preset
 
         return Phase1Pipeline(sd, adapter, adapter_source, device, dtype, preset=get_preset(preset or DEFAULT_PRESET),
                               dtype_reason=dtype_reason, checkpoint_steps=checkpoint_steps)
@@ -57,9 +67,15 @@ def resolve_backend(phase: int, requested: str) -> Any:
     """BackendChoice(requested, resolved, reason, device) for phase 2 or 3: the name checked (ParamError
     naming `backend`) and a Blackhole card looked for, once. Pass it to build_pipeline as `backend`;
     `.require()` raises BackendUnavailable when "blackhole" was asked and cannot run here."""
-    from .backend_choice import resolve_backend as resolve
+    from .backends.choice import resolve_backend as resolve
 
     return resolve(requested, phase)
+
+
+def backend_is_stale(reloaded_modules: Any) -> bool:
+    """Whether a UNet backend built before these modules were reloaded runs code that has changed."""
+    names = {name.split(".", 1)[1] for name in reloaded_modules if "." in name}  # without the package's name
+    return any(name == m or name.startswith(m + ".") for name in names for m in BACKEND_MODULES)
 
 
 def hand_over_backend(new: Any, old: Any) -> None:
@@ -97,7 +113,7 @@ def generate(pipeline: Any, phase: int, params: GenerationParams, run_options: D
 
 def pick_device(requested: str) -> Tuple[Any, Any]:
     """(torch.device, torch.dtype) for a device name; ValueError("device: ...") when unavailable."""
-    from .device import pick_device as pick, pick_dtype
+    from .runtime.device import pick_device as pick, pick_dtype
 
     device = pick(requested)
     return device, pick_dtype(device)
@@ -108,21 +124,21 @@ def choose_dtype(device: Any, requested: Optional[str] = None, phase: Optional[i
     """(torch.dtype, why): what the hardware computes natively unless `requested` names one, or
     what the phase's resolved `backend` needs (Phase 2 on a Blackhole card: fp32 torch weights);
     ValueError("dtype: ...") for an unknown name."""
-    from .device import choose_dtype as choose
+    from .runtime.device import choose_dtype as choose
 
     return choose(device, requested, phase=phase, backend=backend)
 
 
 def check_preset(preset: str, params: GenerationParams) -> None:
     """ParamError when the parameters cannot work with the preset (Lightning: steps with no checkpoint)."""
-    from .presets import get_preset
+    from .models.presets import get_preset
 
     get_preset(preset).check(params)
 
 
 def preset_uses_adapter_setting(preset: str) -> bool:
     """Only the quality preset takes the motion adapter from the settings; the others bring their own."""
-    from .presets import DEFAULT_PRESET
+    from .models.presets import DEFAULT_PRESET
 
     return preset == DEFAULT_PRESET
 
@@ -130,8 +146,8 @@ def preset_uses_adapter_setting(preset: str) -> bool:
 def load_preset_motion_adapter(preset: str, source: Optional[str], steps: int, device: Any,
                                dtype: Any) -> Tuple[Any, str, Optional[int]]:
     """(adapter, where it came from, the Lightning checkpoint's step count or None) for a preset."""
-    from .models import load_preset_motion_adapter as load
-    from .presets import get_preset
+    from .models.loading import load_preset_motion_adapter as load
+    from .models.presets import get_preset
 
     adapter, where, checkpoint_steps = load(get_preset(preset), source, steps, dtype)
     return adapter.to(device), where, checkpoint_steps
@@ -141,8 +157,8 @@ def preset_downloads(preset: str, steps: Optional[int] = None) -> List[Tuple[str
     """(hub source, file patterns) of what a few-step preset brings besides the settings' models: the
     Lightning checkpoint (`repo:file`; `steps` picks which), AnimateLCM's adapter and LoRA; [] for
     the default preset, which runs the settings' motion adapter. Torch-free."""
-    from .download import patterns_for, preset_targets
-    from .presets import DEFAULT_PRESET, get_preset
+    from .models.sources import patterns_for, preset_targets
+    from .models.presets import DEFAULT_PRESET, get_preset
 
     if get_preset(preset).name == DEFAULT_PRESET:
         return []
@@ -151,7 +167,7 @@ def preset_downloads(preset: str, steps: Optional[int] = None) -> List[Tuple[str
 
 def load_sd(source: str, device: Any, dtype: Any) -> Any:
     """SD 1.x components (unet, vae, text_encoder, tokenizer, scheduler_config) on `device`."""
-    from .models import load_sd_components
+    from .models.loading import load_sd_components
 
     sd = load_sd_components(source, dtype)
     for part in (sd.unet, sd.vae, sd.text_encoder):
@@ -160,7 +176,7 @@ def load_sd(source: str, device: Any, dtype: Any) -> Any:
 
 
 def load_motion_adapter(source: str, device: Any, dtype: Any) -> Any:
-    from .models import load_motion_adapter as load
+    from .models.loading import load_motion_adapter as load
 
     return load(source, dtype).to(device)
 
@@ -169,13 +185,13 @@ def load_motion_adapter(source: str, device: Any, dtype: Any) -> Any:
 
 def cancel_token() -> Any:
     """A token the pipeline checks between steps; `.cancel()` from any thread."""
-    from .progress import CancelToken
+    from .runtime.progress import CancelToken
 
     return CancelToken()
 
 
 def new_timings() -> Any:
-    from .run_record import Timings
+    from .runtime.timings import Timings
 
     return Timings()
 
@@ -184,7 +200,7 @@ def finish_run(frames: List[Any], params: GenerationParams, output: Path, timing
                device: Any, cancel: Any = None) -> Any:
     """Write every output format and the metadata JSON, all together or none; returns a RunResult
     (outputs, metadata). `cancel` is checked until the files are renamed into place."""
-    from .run_record import finish_run as finish
+    from .outputs.run_record import finish_run as finish
 
     return finish(frames, params, output, timings, run_info, device=device, cancel=cancel)
 
@@ -198,7 +214,7 @@ def decode_frame(sd: Any, latents: Any) -> Any:
 
 def export_frames(frames: List[Any], gif_path: Path, fps: int, formats: List[str]) -> Dict[str, str]:
     """Write the asked formats beside `gif_path` (same stem); returns {format: path}."""
-    from .export import export_frames as export
+    from .outputs.export import export_frames as export
 
     return export(frames, gif_path, fps, formats)
 
@@ -209,21 +225,21 @@ def write_outputs(frames: List[Any], gif_path: Path, fps: int, formats: List[str
     """A run's files all together or none: the formats, then `metadata(outputs)` as JSON at `meta_path`;
     `check` may raise to stop before the renames, `commit` marks the point of no return.
     Returns (outputs, metadata)."""
-    from .export import write_outputs as write
+    from .outputs.export import write_outputs as write
 
     return write(frames, gif_path, fps, formats, metadata, meta_path, check=check, commit=commit)
 
 
 def clean_interrupted(folder: Path) -> List[str]:
     """Remove what runs interrupted by a crash left in `folder` (this package's temporary names only)."""
-    from .export import clean_interrupted as clean
+    from .outputs.export import clean_interrupted as clean
 
     return clean(folder)
 
 
 def atomic_path(final: Path, suffix: str = "") -> Any:
     """Context manager: a temp path beside `final`, renamed over it on success, removed on error."""
-    from .export import atomic_path as atomic
+    from .outputs.export import atomic_path as atomic
 
     return atomic(final, suffix)
 
@@ -232,13 +248,13 @@ def atomic_path(final: Path, suffix: str = "") -> Any:
 
 def detect_blackhole() -> Any:
     """DeviceStatus(available, device_count, reason): is a Blackhole card usable from here?"""
-    from .tt_metal import detect_blackhole as detect
+    from .backends.tt_metal import detect_blackhole as detect
 
     return detect()
 
 
 def find_sd_demo() -> Path:
     """The tt-metal checkout's SD 1.4 demo folder; TtMetalNotFound says why not."""
-    from .tt_metal import find_sd_demo as find
+    from .backends.tt_metal import find_sd_demo as find
 
     return find()

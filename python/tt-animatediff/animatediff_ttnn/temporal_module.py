@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .free_noise import windowed
+from .creative.free_noise import windowed
 
 
 class FramePositions(nn.Module):
@@ -118,7 +118,7 @@ class TemporalBlock(nn.Module):
     def forward(self, tokens: torch.Tensor, windows=None) -> torch.Tensor:  # (B*H*W, F, C)
         if windows is None:
             tokens = self.attentions(tokens)
-        else:  # FreeNoise: the attentions per window of frames, blended (free_noise.py); the feed-forward on all
+        else:  # FreeNoise: the attentions per window of frames, blended (creative/free_noise.py); the feed-forward on all
             tokens = windowed(self.attentions, tokens, windows.context_length, windows.context_stride,
                               windows.weighting)
         return tokens + self.ff(self.norm3(tokens))
@@ -196,7 +196,7 @@ def motion_modules_from_adapter(adapter) -> Dict[str, TemporalTransformer]:
     (`down_blocks.0.motion_modules.0`, ..., `mid_block.motion_modules.0`, `up_blocks.3.motion_modules.2`).
 
     `models.load_motion_adapter` reads hub ids, diffusers folders (the v1-5-2 and Lightning adapters) and
-    original `mm_sd_v15_v2.ckpt`-layout files (converted by motion_checkpoint.py) into such an adapter.
+    original `mm_sd_v15_v2.ckpt`-layout files (converted by models/motion_checkpoint.py) into such an adapter.
     The modules share the adapter's weight tensors (no copy, so no extra memory)."""
     from diffusers.models.unets.unet_motion_model import AnimateDiffTransformer3D
 

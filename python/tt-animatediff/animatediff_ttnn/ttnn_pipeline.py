@@ -9,7 +9,7 @@ animation. Turn PERTURBATION_STRENGTH up for more change between frames, down fo
 every frame is the same picture.
 
 The loop below is the whole algorithm. It talks to the hardware only through a `UNetBackend`
-(unet_backend.py): `blackhole` runs tt-metal's TTNN UNet + TTNN PNDM scheduler on the card,
+(backends/unet_backend.py): `blackhole` runs tt-metal's TTNN UNet + TTNN PNDM scheduler on the card,
 `torch` runs diffusers' UNet + PNDM on any torch device. The text encoder and the VAE stay in
 torch (on the CPU with the blackhole backend). CLIP runs once per run and is cheap. The VAE runs
 once per frame: in the torch loop on a CPU that is about one more UNet call per frame (1.5-1.9 s
@@ -28,14 +28,16 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 import torch
 from PIL import Image
 
-from .models import DEFAULT_SD_MODEL, SDComponents, load_sd_components
-from .backend_choice import BackendChoice, resolve_backend
+from .models.loading import SDComponents, load_sd_components
+from .models.sources import DEFAULT_SD_MODEL
+from .backends.choice import BackendChoice, resolve_backend
 from .params import GenerationParams, validate_perturbation_strength
-from .previews import latents_to_previews, predicted_x0
-from .progress import CancelToken, FrameCallback, FrameEvent, StepCallback, StepEvent
-from .run_record import RunResult, Timings, finish_run
-from .step_hooks import StepHooks
-from .unet_backend import UNetBackend
+from .runtime.previews import latents_to_previews, predicted_x0
+from .runtime.progress import CancelToken, FrameCallback, FrameEvent, StepCallback, StepEvent
+from .outputs.run_record import RunResult, finish_run
+from .runtime.timings import Timings
+from .runtime.step_hooks import StepHooks
+from .backends.unet_backend import UNetBackend
 
 # How different each frame's starting noise is from the shared base noise (0.0 = identical frames).
 # Try 0.02 for a gentle shimmer, 0.1-0.2 for visible motion; above ~0.3 frames stop looking related.
@@ -88,7 +90,7 @@ def denoise_frames(
 ) -> List[torch.Tensor]:
     """The Phase 2 loop: every frame denoised on its own with a freshly reset scheduler.
 
-    `hooks` (step_hooks.py) time each step, honour cancel and publish previews; `on_frame_latents`
+    `hooks` (runtime/step_hooks.py) time each step, honour cancel and publish previews; `on_frame_latents`
     gets each frame's final latents (the pipeline decodes them there)."""
     hooks = hooks or StepHooks()
     finished: List[torch.Tensor] = []
@@ -112,11 +114,11 @@ def select_backend(choice: BackendChoice, sd: SDComponents, height: int, width: 
                    tt_metal_home: Optional[str] = None, steps: Optional[int] = None) -> UNetBackend:
     """Build the backend `choice` resolved to (BackendUnavailable for a "blackhole" with no card)."""
     if choice.require() == "blackhole":
-        from .blackhole_backend import BlackholeUNetBackend
+        from .backends.blackhole_backend import BlackholeUNetBackend
 
         return BlackholeUNetBackend(sd.unet, sd.scheduler_config, height=height, width=width,
                                     tt_metal_home=tt_metal_home, steps=steps, device_status=choice.device)
-    from .torch_backend import TorchUNetBackend
+    from .backends.torch_backend import TorchUNetBackend
 
     return TorchUNetBackend(sd.unet, sd.scheduler_config)
 
@@ -139,7 +141,7 @@ class Phase2Pipeline:
     def from_sources(cls, model: str = DEFAULT_SD_MODEL, backend: Union[str, BackendChoice] = "auto",
                      device: str = "cpu", tt_metal_home: Optional[str] = None,
                      dtype: Optional[str] = None) -> Tuple["Phase2Pipeline", float]:
-        from .device import choose_dtype, pick_device
+        from .runtime.device import choose_dtype, pick_device
 
         choice = backend if isinstance(backend, BackendChoice) else resolve_backend(backend, phase=2)
         t0 = time.perf_counter()

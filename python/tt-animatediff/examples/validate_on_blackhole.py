@@ -2,7 +2,7 @@
 
     python examples/validate_on_blackhole.py --out output/validation
 
-Checks, in order, stopping at the first failure (animatediff_ttnn/validation.py): the environment
+Checks, in order, stopping at the first failure (animatediff_ttnn/backends/validation.py): the environment
 (ttnn, a Blackhole chip, $TT_METAL_HOME), each of the 21 motion modules at 2, 8 and 16 frames, one
 call of Phase 2's TTNN UNet, each block of Phase 3's motion UNet, one full Phase 3 step. Writes
 report.json and report.md to --out. Exit status: 0 all passed, 1 stopped before any check because it
@@ -17,9 +17,9 @@ import sys
 import time
 from pathlib import Path
 
-from animatediff_ttnn.export import atomic_path
-from animatediff_ttnn.models import DEFAULT_MOTION_ADAPTER, DEFAULT_SD_MODEL
-from animatediff_ttnn import validation as v
+from animatediff_ttnn.outputs.export import atomic_path
+from animatediff_ttnn.models.sources import DEFAULT_MOTION_ADAPTER, DEFAULT_SD_MODEL
+from animatediff_ttnn.backends import validation as v
 
 
 def write_report(report: v.Report, out: Path) -> None:
@@ -44,10 +44,10 @@ def write_report(report: v.Report, out: Path) -> None:
 def run_checks(report: v.Report, args) -> None:
     import ttnn
 
-    from animatediff_ttnn.blackhole_motion_backend import BlackholeMotionBackend
-    from animatediff_ttnn.models import load_motion_adapter, load_sd_components
-    from animatediff_ttnn.motion_backend import TorchMotionBackend
-    from animatediff_ttnn.tt_metal import import_sd_demo
+    from animatediff_ttnn.backends.blackhole_motion_backend import BlackholeMotionBackend
+    from animatediff_ttnn.models.loading import load_motion_adapter, load_sd_components
+    from animatediff_ttnn.backends.torch_motion_backend import TorchMotionBackend
+    from animatediff_ttnn.backends.tt_metal import import_sd_demo
 
     sd = load_sd_components(args.model)
     adapter = load_motion_adapter(args.motion_adapter)

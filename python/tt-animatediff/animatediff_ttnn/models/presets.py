@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, Optional, Tuple
 
-from .params import SPEC, GenerationParams, ParamError
+from ..params import SPEC, GenerationParams, ParamError
 
 LIGHTNING_REPO = "ByteDance/AnimateDiff-Lightning"
 LIGHTNING_STEPS = (1, 2, 4, 8)

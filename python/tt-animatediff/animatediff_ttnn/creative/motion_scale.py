@@ -18,7 +18,7 @@ from typing import Any, Iterator
 
 import torch
 
-from .params import SPEC
+from ..params import SPEC
 
 def validate_motion_scale(value: Any) -> float:
     """The knob's one check (its range is params.PARAMETERS'), for every phase."""

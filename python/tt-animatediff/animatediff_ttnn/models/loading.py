@@ -18,8 +18,7 @@ from typing import Any, Dict, Optional
 
 import torch
 
-from .sources import (ADAPTER_DOWNLOAD_PATTERNS, DEFAULT_MOTION_ADAPTER, DEFAULT_SD_MODEL,  # noqa: F401 - re-exported
-                      SD_DOWNLOAD_PATTERNS, SINGLE_FILE_SUFFIXES, download_command, hub_cache_dir, is_local)
+from .sources import DEFAULT_MOTION_ADAPTER, DEFAULT_SD_MODEL, SINGLE_FILE_SUFFIXES, download_command, hub_cache_dir, is_local
 
 
 class ModelNotFound(RuntimeError):

@@ -7,7 +7,7 @@ matrix products run 3-5x faster than fp32; fp32 everywhere else - CPUs without n
 what torch and the CPU report, never from the vendor's name. `--dtype` overrides it.
 
 Lower precision applies to the networks' weights and activations only. Scheduler arithmetic, the
-latents carried from step to step and the starting noise stay fp32 (pipeline.py, torch_backend.py):
+latents carried from step to step and the starting noise stay fp32 (pipeline.py, backends/torch_backend.py):
 they are a few element-wise operations per step, and rounding there would accumulate over steps.
 """
 
@@ -17,8 +17,8 @@ from typing import Optional, Tuple
 
 import torch
 
-from .params import DEVICES as DEVICE_CHOICES
-from .params import SPEC
+from ..params import DEVICES as DEVICE_CHOICES
+from ..params import SPEC
 
 
 def pick_device(requested: str = "auto") -> torch.device:

@@ -13,7 +13,7 @@ import time
 from typing import Any, Callable, Dict, Optional
 
 from .progress import CancelToken, StepCallback, StepEvent
-from .run_record import Timings
+from .timings import Timings
 
 # (step_index, timestep, callback_kwargs) -> the StepEvent to publish; called only when on_step is set,
 # so previews cost nothing when nobody watches.

@@ -2,7 +2,7 @@
 
 It runs exactly the loop the Blackhole backend runs, so the algorithm can be learned (and its
 constants tuned) on a laptop before it goes to the card. The UNet runs in its own dtype (bf16 on
-CPUs with native bf16, see device.py); the latents and PNDM's arithmetic stay fp32.
+CPUs with native bf16, see runtime/device.py); the latents and PNDM's arithmetic stay fp32.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ class TorchUNetBackend:
     name = "torch"
 
     def __init__(self, unet, scheduler_config: Dict[str, Any]):
-        from .cpu_memory import keep_freed_memory
-        from .cpu_speedups import use_onednn_linear
+        from ..runtime.cpu_memory import keep_freed_memory
+        from ..runtime.cpu_speedups import use_onednn_linear
 
-        use_onednn_linear(unet)  # fp32 on AMD AVX-512 CPUs: linear layers ~2x faster (cpu_speedups.py)
-        keep_freed_memory(unet.device)  # on the CPU: reuse each step's freed memory (cpu_memory.py)
+        use_onednn_linear(unet)  # fp32 on AMD AVX-512 CPUs: linear layers ~2x faster (runtime/cpu_speedups.py)
+        keep_freed_memory(unet.device)  # on the CPU: reuse each step's freed memory (runtime/cpu_memory.py)
         self.unet = unet
         self.scheduler_config = dict(scheduler_config)
         self.device = unet.device

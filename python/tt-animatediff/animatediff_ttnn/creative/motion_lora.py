@@ -26,10 +26,12 @@ from typing import Dict, Iterator, List, Sequence, Tuple
 
 import torch
 
-from .lora_spec import CAMERA_MOVES, FIELD, LORA_FILE, MotionLora, hub_id
-from .models import SINGLE_FILE_SUFFIXES, ModelNotFound, _load, is_local
-from .params import ParamError
+from .lora_spec import CAMERA_MOVES, LORA_FILE, MotionLora, hub_id
+from ..models.loading import ModelNotFound, _load
+from ..models.sources import SINGLE_FILE_SUFFIXES, is_local
+from ..params import ParamError
 
+FIELD = "motion_loras"  # the parameter every refusal here names
 WHAT = "AnimateDiff motion LoRA"
 # The v2 camera LoRAs were trained on this motion module; the message for a mismatch names it.
 TRAINED_FOR = "the AnimateDiff v2 motion module (guoyww/animatediff-motion-adapter-v1-5-2 / mm_sd_v15_v2.ckpt)"
@@ -96,7 +98,7 @@ _CACHE: Dict[Tuple[str, float], LoraPairs] = {}
 
 
 def load_lora_pairs(source: str) -> LoraPairs:
-    from .motion_checkpoint import read_checkpoint
+    from ..models.motion_checkpoint import read_checkpoint
 
     path = lora_file(source)
     key = (str(path.resolve()), path.stat().st_mtime)

@@ -3,6 +3,9 @@
 Written `zoom-in:0.8,pan-left` (a weight of 1 when none is given) or as a list of
 {"source": ..., "weight": ...}. A source is one of the eight v2 camera moves, a hub id, a folder
 or a .safetensors/.ckpt file. Loading and applying them is motion_lora.py.
+
+Errors are ValueError saying what to change; params.py checks the field with this parser and names the
+field (ParamError), so this module needs nothing from the rest of the package.
 """
 
 from __future__ import annotations
@@ -10,9 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import List
 
-from .params import ParamError
-
-FIELD = "motion_loras"
 CAMERA_MOVES = ("zoom-in", "zoom-out", "pan-left", "pan-right", "tilt-up", "tilt-down",
                 "rolling-clockwise", "rolling-anticlockwise")
 HUB_PREFIX = "guoyww/animatediff-motion-lora-"
@@ -43,7 +43,7 @@ def parse_motion_loras(value) -> List[MotionLora]:
         return []
     items = [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else value
     if not isinstance(items, (list, tuple)):
-        raise ParamError(FIELD, "must be a list of {source, weight} or 'name:weight,name:weight'")
+        raise ValueError("must be a list of {source, weight} or 'name:weight,name:weight'")
     loras = []
     for item in items:
         if isinstance(item, MotionLora):
@@ -56,20 +56,20 @@ def parse_motion_loras(value) -> List[MotionLora]:
         elif isinstance(item, dict) and set(item) <= {"source", "weight"} and "source" in item:
             lora = MotionLora(item["source"], item.get("weight", 1.0))
         else:
-            raise ParamError(FIELD, f"entry {item!r} is not 'name:weight' or {{source, weight}}")
+            raise ValueError(f"entry {item!r} is not 'name:weight' or {{source, weight}}")
         loras.append(validate_lora(lora))
     return loras
 
 
 def validate_lora(lora: MotionLora) -> MotionLora:
     if not isinstance(lora.source, str) or not lora.source.strip():
-        raise ParamError(FIELD, "a LoRA source is empty; use one of "
+        raise ValueError("a LoRA source is empty; use one of "
                                 f"{list(CAMERA_MOVES)}, a hub id, a folder or a .safetensors/.ckpt file")
     weight = lora.weight
     if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight != weight:
-        raise ParamError(FIELD, f"weight of {lora.source!r} must be a number, got {weight!r}")
+        raise ValueError(f"weight of {lora.source!r} must be a number, got {weight!r}")
     if not -MAX_WEIGHT <= float(weight) <= MAX_WEIGHT:
-        raise ParamError(FIELD, f"weight {weight} of {lora.source!r} is outside -{MAX_WEIGHT}..{MAX_WEIGHT}")
+        raise ValueError(f"weight {weight} of {lora.source!r} is outside -{MAX_WEIGHT}..{MAX_WEIGHT}")
     return MotionLora(lora.source.strip(), float(weight))
 
 

@@ -22,7 +22,7 @@ from .lora_spec import MotionLora, parse_motion_loras
 from .long_clips import ContextWindows, free_noise_enabled, resolve_windows
 from .motion_lora import LoraPairs, motion_loras_applied, resolve_loras
 from .motion_scale import motion_scale_applied, validate_motion_scale
-from .params import GenerationParams
+from ..params import GenerationParams
 from .prompt_schedule import parse_prompt_schedule, schedule_rows, validate_schedule
 
 
@@ -89,7 +89,7 @@ def frame_loop_applied(model, resolved: ResolvedControls) -> Iterator[None]:
 def unsupported_on(resolved: ResolvedControls, backend: str) -> None:
     """Phase 3's blackhole backend runs one text embedding for all frames, no windows and no LoRA
     hooks yet: refuse those controls by name before anything is opened, rather than ignore them."""
-    from .params import ParamError
+    from ..params import ParamError
 
     if backend != "blackhole":
         return

@@ -24,8 +24,8 @@ from .blackhole_backend import (
 )
 from .motion_backend import ScaleOnModel, combine_guidance
 from .tt_metal import DeviceStatus, detect_blackhole, find_sd_demo, import_sd_demo
-from .ttnn_motion_unet import host_conv_in, host_conv_out
-from .ttnn_temporal import MAX_FRAMES
+from ..ttnn_motion_unet import host_conv_in, host_conv_out
+from ..ttnn_temporal import MAX_FRAMES
 from .unet_backend import BackendUnavailable
 
 
@@ -65,9 +65,9 @@ class BlackholeMotionBackend(ScaleOnModel):
 
         import ttnn  # needs hardware from here on
 
-        from .temporal_module import motion_modules_from_adapter
-        from .ttnn_motion_unet import TtMotionUNet
-        from .ttnn_temporal import TtTemporalTransformer
+        from ..temporal_module import motion_modules_from_adapter
+        from ..ttnn_motion_unet import TtMotionUNet
+        from ..ttnn_temporal import TtTemporalTransformer
 
         self._ttnn, self._unet = ttnn, unet
         self._latent_hw = (height // 8, width // 8)

@@ -26,7 +26,7 @@ from typing import Iterator, Optional
 
 import torch
 
-from .params import ParamError
+from ..params import ParamError
 
 # Slices for split inference: diffusers' defaults (frames per spatial-layer call, pixels per motion-module call).
 TEMPORAL_SPLIT_FRAMES = 16
@@ -114,7 +114,7 @@ def _swap_in_free_noise_blocks(unet):
 def _free_noise_twin(block):
     from diffusers.models.attention import FreeNoiseTransformerBlock
 
-    from .cpu_speedups import use_onednn_linear
+    from ..runtime.cpu_speedups import use_onednn_linear
 
     with torch.device("meta"):
         twin = FreeNoiseTransformerBlock(

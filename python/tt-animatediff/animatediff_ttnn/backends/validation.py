@@ -76,9 +76,9 @@ def compare(name: str, got: torch.Tensor, want: torch.Tensor, threshold: float, 
 
 def check_environment(report: Report, tt_metal_home: Optional[str]) -> Path:
     """Fills report.environment; raises StopValidation naming what is missing. Returns the demo dir."""
-    from . import __version__
+    from .. import __version__
     from .tt_metal import detect_blackhole, find_sd_demo
-    from .ttnn_motion_unet import TT_METAL_COMMIT
+    from ..ttnn_motion_unet import TT_METAL_COMMIT
     from .unet_backend import BackendUnavailable
 
     env = report.environment
@@ -133,9 +133,9 @@ def unet_order(name: str) -> tuple:
 
 
 def check_motion_modules(ttnn: Any, device: Any, adapter: Any, frame_counts: Sequence[int]) -> List[Check]:
-    from .temporal_module import motion_modules_from_adapter
-    from .ttnn_motion_unet import from_rows, to_rows
-    from .ttnn_temporal import TtTemporalTransformer
+    from ..temporal_module import motion_modules_from_adapter
+    from ..ttnn_motion_unet import from_rows, to_rows
+    from ..ttnn_temporal import TtTemporalTransformer
 
     checks = []
     for name, module in sorted(motion_modules_from_adapter(adapter).items(), key=lambda item: unet_order(item[0])):
@@ -188,7 +188,7 @@ def check_phase3_blocks(backend: Any, reference: Any, frames: int) -> List[Check
     """Each block of the backend's TtMotionUNet against motion_unet.FrameLoopMotionUNet, both fed the
     reference's input of that block, so one block's error does not hide or blame the next. Uses only
     the backend's methods (time_embedding, prepare_text_embeddings, upload_rows, download_rows)."""
-    from .ttnn_motion_unet import from_rows, to_rows
+    from ..ttnn_motion_unet import from_rows, to_rows
 
     model, config = backend.model, reference.unet.config
     torch.manual_seed(1)

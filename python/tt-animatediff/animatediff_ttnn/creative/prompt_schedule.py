@@ -7,6 +7,9 @@ interpolates the two prompts' text embeddings linearly, frame by frame (FreeNois
 `_encode_prompt_free_noise`), and the last scheduled prompt holds to the end. A schedule is written
 as `FRAME: PROMPT` entries separated by `|` or new lines, or as a JSON object {"0": "...", ...};
 a file holding either works too.
+
+The grammar raises ValueError with what to change; params.py checks the field with it and names the
+field (ParamError), so this module needs nothing from the rest of the package.
 """
 
 from __future__ import annotations
@@ -15,21 +18,17 @@ import json
 from pathlib import Path
 from typing import Dict, List, Tuple
 
-from .params import ParamError
-
-FIELD = "prompt_schedule"
-
 
 def parse_prompt_schedule(text: str) -> Dict[int, str]:
-    """`"0: a | 16: b"` (or one entry per line, or JSON) -> {0: "a", 16: "b"}; ParamError if malformed."""
+    """`"0: a | 16: b"` (or one entry per line, or JSON) -> {0: "a", 16: "b"}; ValueError if malformed."""
     if not isinstance(text, str) or not text.strip():
-        raise ParamError(FIELD, "is empty; write it as '0: first prompt | 16: second prompt'")
+        raise ValueError("is empty; write it as '0: first prompt | 16: second prompt'")
     stripped = text.strip()
     if stripped.startswith("{"):
         try:
             data = json.loads(stripped)
         except json.JSONDecodeError as exc:
-            raise ParamError(FIELD, f"is not valid JSON: {exc.msg} (line {exc.lineno})") from exc
+            raise ValueError(f"is not valid JSON: {exc.msg} (line {exc.lineno})") from exc
         return normalize_schedule(data)
     schedule: Dict[int, str] = {}
     entries = [e.strip() for line in stripped.splitlines() for e in line.split("|")]
@@ -38,9 +37,9 @@ def parse_prompt_schedule(text: str) -> Dict[int, str]:
             continue
         frame, sep, prompt = entry.partition(":")
         if not sep or not frame.strip().isdigit():
-            raise ParamError(FIELD, f"entry {entry!r} is not 'FRAME: PROMPT' (FRAME a whole number)")
+            raise ValueError(f"entry {entry!r} is not 'FRAME: PROMPT' (FRAME a whole number)")
         if int(frame) in schedule:
-            raise ParamError(FIELD, f"frame {int(frame)} is given twice")
+            raise ValueError(f"frame {int(frame)} is given twice")
         schedule[int(frame)] = prompt.strip()
     return normalize_schedule(schedule)
 
@@ -56,17 +55,17 @@ def schedule_text(value: str) -> str:
 def normalize_schedule(data) -> Dict[int, str]:
     """Accept {int or digit-string: str}; return {int: str} sorted by frame. Checks what needs no frame count."""
     if not isinstance(data, dict) or not data:
-        raise ParamError(FIELD, "must map frame numbers to prompts, e.g. {'0': 'a corgi', '16': 'a cat'}")
+        raise ValueError("must map frame numbers to prompts, e.g. {'0': 'a corgi', '16': 'a cat'}")
     schedule: Dict[int, str] = {}
     for key, prompt in data.items():
         frame = int(key) if isinstance(key, str) and key.strip().isdigit() else key
         if isinstance(frame, bool) or not isinstance(frame, int) or frame < 0:
-            raise ParamError(FIELD, f"frame {key!r} is not a whole number >= 0")
+            raise ValueError(f"frame {key!r} is not a whole number >= 0")
         if not isinstance(prompt, str) or not prompt.strip():
-            raise ParamError(FIELD, f"the prompt for frame {frame} is empty")
+            raise ValueError(f"the prompt for frame {frame} is empty")
         schedule[frame] = prompt.strip()
     if 0 not in schedule:
-        raise ParamError(FIELD, f"needs a prompt for frame 0 (it starts at frame {min(schedule)})")
+        raise ValueError(f"needs a prompt for frame 0 (it starts at frame {min(schedule)})")
     return dict(sorted(schedule.items()))
 
 
@@ -75,7 +74,7 @@ def validate_schedule(schedule: Dict[int, str], num_frames: int) -> Dict[int, st
     schedule = normalize_schedule(schedule)
     beyond = [f for f in schedule if f >= num_frames]
     if beyond:
-        raise ParamError(FIELD, f"frame {beyond[0]} is beyond the clip: num_frames is {num_frames}, so frames are "
+        raise ValueError(f"frame {beyond[0]} is beyond the clip: num_frames is {num_frames}, so frames are "
                                 f"0..{num_frames - 1}")
     return schedule
 

@@ -1,7 +1,7 @@
 """Where the models come from: default hub ids, the files fetched, the local cache.
 
 Facts only - no torch, no diffusers - so the studio can report which models are present, and
-download them, in a Python without torch. `models.py` loads what these name.
+download them, in a Python without torch. `loading.py` loads what these name.
 """
 
 from __future__ import annotations
@@ -62,6 +62,35 @@ def hub_cache_dir() -> str:
             return os.environ["HF_HUB_CACHE"]
         home = os.environ.get("HF_HOME") or os.path.join(os.environ.get("XDG_CACHE_HOME", "~/.cache"), "huggingface")
         return os.path.join(os.path.expanduser(home), "hub")
+
+
+def patterns_for(target: str) -> List[str]:
+    """`repo:file` fetches that one file. Lightning repos hold one checkpoint per step count (the
+    preset's 4-step one by default); AnimateLCM's repo holds an adapter folder plus its LoRA; other
+    motion adapters are single-folder repos; everything else is treated as an SD pipeline repo."""
+    repo_id, _, filename = target.partition(":")
+    if filename:
+        return [filename]
+    from ..creative.lora_spec import HUB_PREFIX, LORA_DOWNLOAD_PATTERNS
+    from .presets import ANIMATELCM_LORA_FILE, ANIMATELCM_REPO, LIGHTNING_REPO, get_preset, lightning_file
+
+    if repo_id.startswith(HUB_PREFIX):  # a v2 camera-move motion LoRA: its one weights file
+        return LORA_DOWNLOAD_PATTERNS
+    if repo_id == LIGHTNING_REPO:
+        return [lightning_file(get_preset("lightning").steps)]
+    if repo_id == ANIMATELCM_REPO:
+        return ADAPTER_DOWNLOAD_PATTERNS + [ANIMATELCM_LORA_FILE]
+    return ADAPTER_DOWNLOAD_PATTERNS if "motion-adapter" in repo_id or "animatediff" in repo_id.lower() else SD_DOWNLOAD_PATTERNS
+
+
+def preset_targets(name: str, steps: Optional[int] = None) -> List[str]:
+    """Everything a preset runs with: the SD model, its motion module (and LoRA)."""
+    from .presets import LIGHTNING_REPO, get_preset, lightning_file
+
+    preset = get_preset(name)
+    if preset.name == "lightning":
+        return [DEFAULT_SD_MODEL, f"{LIGHTNING_REPO}:{lightning_file(steps or preset.steps)}"]
+    return [DEFAULT_SD_MODEL, preset.motion_adapter]
 
 
 def download_command(repo_id: str, filename: Optional[str] = None) -> str:

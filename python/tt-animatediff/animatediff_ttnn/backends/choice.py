@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional
 
-from .params import validate_backend
+from ..params import validate_backend
 from .unet_backend import BackendUnavailable
 
 if TYPE_CHECKING:

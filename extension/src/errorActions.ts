@@ -27,6 +27,9 @@ export async function runErrorAction(action: ErrorAction, log: Log): Promise<voi
     case 'runPhase2Cpu':
       await vscode.commands.executeCommand(CommandIds.runPhase2Cpu);
       return;
+    case 'runPhase3':
+      await vscode.commands.executeCommand(CommandIds.runPhase3);
+      return;
     case 'cancelRun':
       await vscode.commands.executeCommand(CommandIds.cancelRun);
       return;

@@ -9,6 +9,7 @@ export type ErrorActionId =
   | 'downloadModels'
   | 'openSettings'
   | 'runPhase2Cpu'
+  | 'runPhase3'
   | 'cancelRun'
   | 'showLog'
   | 'restartSidecar'
@@ -65,7 +66,8 @@ function parseData<C extends keyof typeof errorDataSpecs>(code: C, data: unknown
   return parsed.success ? (parsed.data as ErrorDataOf<C>) : undefined;
 }
 
-export function describeError(err: unknown): ErrorView {
+/** `request`: the run that failed, when there is one (a Phase 3 run offers Phase 3's torch run). */
+export function describeError(err: unknown, request?: { phase: number }): ErrorView {
   if (err instanceof SidecarExitedError) {
     return {
       kind: 'sidecarExited',
@@ -138,7 +140,9 @@ export function describeError(err: unknown): ErrorView {
         kind: 'backendUnavailable',
         message: `Blackhole is not available: ${reason}`,
         actions: [
-          { id: 'runPhase2Cpu', title: 'Run the Phase 2 Algorithm on CPU' },
+          request?.phase === 3
+            ? { id: 'runPhase3', title: 'Run Phase 3 in torch instead' }
+            : { id: 'runPhase2Cpu', title: 'Run the Phase 2 Algorithm on CPU' },
           { id: 'openSettings', title: 'Open Settings', setting: 'animatediff.ttMetalHome' },
         ],
       };

@@ -81,6 +81,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   register(CommandIds.runPhase2, (arg) => runs.runFromCommand({ phase: 2, backend: 'blackhole' }, arg));
   register(CommandIds.runPhase2Cpu, (arg) => runs.runFromCommand({ phase: 2, backend: 'cpu' }, arg));
   register(CommandIds.runPhase3, (arg) => runs.runFromCommand({ phase: 3 }, arg));
+  register(CommandIds.runPhase3Blackhole, (arg) => runs.runFromCommand({ phase: 3, backend: 'blackhole' }, arg));
   register(CommandIds.cancelRun, () => runs.cancel());
   register(CommandIds.openPreview, () => runs.openPreview());
   register(CommandIds.openOutputs, () => gallery.show());

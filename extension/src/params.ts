@@ -130,7 +130,7 @@ export function mergeRemembered(defaults: RunForm, remembered: unknown): RunForm
 
 export interface RunRequest {
   phase: 1 | 2 | 3;
-  /** Phase 2 only. */
+  /** Phase 2: the form's choice. Phase 3: 'blackhole' for the TTNN port, else torch (Phase 1's device). */
   backend?: Phase2Backend;
 }
 
@@ -148,8 +148,12 @@ export function toGenerateParams(form: RunForm, req: RunRequest, ctx: GenerateCo
   if (req.phase === 1) {
     return { phase: 1, device: ctx.device, preset: form.preset, ...dtype, models: { ...ctx.models }, params };
   }
-  // Phase 3: the frame-loop motion UNet with the torch backend, on Phase 1's device setting.
-  if (req.phase === 3) return { phase: 3, backend: 'torch', device: ctx.device, models: { ...ctx.models }, params };
+  // Phase 3: the frame-loop motion UNet with the torch backend, on Phase 1's device setting, or on a card.
+  if (req.phase === 3) {
+    return req.backend === 'blackhole'
+      ? { phase: 3, backend: 'blackhole', models: { ...ctx.models }, params }
+      : { phase: 3, backend: 'torch', device: ctx.device, models: { ...ctx.models }, params };
+  }
   // Phase 2 uses a plain SD UNet: the motion adapter is not part of it.
   const models = ctx.models.sd ? { sd: ctx.models.sd } : {};
   const backend = req.backend ?? form.backend;
@@ -158,9 +162,19 @@ export function toGenerateParams(form: RunForm, req: RunRequest, ctx: GenerateCo
     : { phase: 2, backend: 'torch', device: 'cpu', ...dtype, models, params };
 }
 
+/** What a Blackhole run offers when there is no card: the same algorithm in torch, under its own name. */
+export function withoutCard(req: RunRequest): { title: string; request: RunRequest } | undefined {
+  if (req.backend !== 'blackhole') return undefined;
+  if (req.phase === 2) return { title: 'Run the Phase 2 Algorithm on CPU', request: { phase: 2, backend: 'cpu' } };
+  if (req.phase === 3) return { title: 'Run Phase 3 in torch instead', request: { phase: 3 } };
+  return undefined;
+}
+
 /** How each run kind is named in the UI, everywhere (the CPU variant must never look like Blackhole). */
 export function runLabel(req: RunRequest): string {
   if (req.phase === 1) return 'Phase 1 (diffusers AnimateDiff)';
-  if (req.phase === 3) return 'Phase 3 (motion modules in the frame loop, torch)';
+  if (req.phase === 3) {
+    return req.backend === 'blackhole' ? 'Phase 3 on Blackhole (TTNN, not yet run on a card by us)' : 'Phase 3 (motion modules in the frame loop, torch)';
+  }
   return req.backend === 'cpu' ? 'the Phase 2 algorithm on CPU (torch, no Blackhole)' : 'Phase 2 on Blackhole (TTNN)';
 }

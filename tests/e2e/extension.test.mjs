@@ -408,6 +408,23 @@ describe('AnimateDiff Lesson Studio in a real VS Code (code-server + headless Ch
     await setForm(await showPreview(), { steps: TINY.steps });
   });
 
+  scenario('Run Phase 3 on Blackhole without a card says why and offers the torch run, which completes', ['Run Phase 3 shows previews and the final GIF; a long Phase 3 run cancels'], async () => {
+    const before = new Set(outputs('.json'));
+    await armStatusLog(await preview());
+    await runCommand(page, cmdTitle('animatediff.runPhase3Blackhole'));
+    const toast = page.locator('.notifications-toasts .notification-toast').filter({ hasText: /Phase 3 on Blackhole is not available here/ });
+    await toast.first().waitFor({ state: 'visible', timeout: 60_000 });
+    assert.equal(outputs('.json').length, before.size, 'nothing runs before the learner picks');
+    await shot(page, '06c-phase3-blackhole-no-card');
+    await toast.first().locator('.monaco-button', { hasText: 'Run Phase 3 in torch instead' }).click();
+    await waitRun('Phase 3 in torch, picked from the no-card warning');
+    const added = outputs('.json').filter((n) => !before.has(n));
+    assert.equal(added.length, 1, `one new metadata file (${added})`);
+    const meta = readJson(path.join(outputDir, added[0]));
+    assert.equal(meta.phase, 3);
+    assert.equal(meta.backend, 'torch');
+  });
+
   scenario('Phase 2 on CPU picks up an edit of PERTURBATION_STRENGTH without restarting the sidecar', ['Run Phase 1 shows live previews, then the final GIF'], async () => {
     const pipelineFile = path.join(scratch, 'animatediff_ttnn', 'ttnn_pipeline.py');
     // First run from the palette, the rerun from the preview's button with the CPU backend.

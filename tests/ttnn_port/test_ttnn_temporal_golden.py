@@ -63,6 +63,7 @@ def test_tiny_matches_diffusers(frames):
         (320, 16, 16),  # SD's first level width; head 40 -> 64 (the real level is 64x64: too big for this CPU)
         (640, 16, 8),  # head 80 -> 96
         (1280, 8, 16),  # head 160 (a tile multiple); the real 8x8 level of the motion UNet, 16 frames
+        (1280, 8, 3),  # the same level at an odd frame count: its group norm runs on an 8x6 grid
     ],
 )
 def test_full_size_channels_match_diffusers(channels, side, frames):

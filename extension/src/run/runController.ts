@@ -10,7 +10,7 @@ import { CommandIds } from '../commandIds';
 import { describeError, type ErrorView } from '../errors';
 import { runErrorAction, showError } from '../errorActions';
 import { formatDuration, formatEta, formatProgressLine, formatStepCounter, overallFraction } from '../format';
-import { runLabel, toGenerateParams, validateRunForm, type RunForm, type RunRequest } from '../params';
+import { runLabel, toGenerateParams, validateRunForm, withoutCard, type RunForm, type RunRequest } from '../params';
 import type { Environment, GenerateResult, Outputs } from '../protocol';
 import { outputRoots, type Studio } from '../studio';
 import type { BlackholeState, OutputLink, PreviewOutbound, ScheduleRow } from '../webview/outbound';
@@ -30,8 +30,6 @@ interface ActiveRun {
   stage?: string;
   progress?: vscode.Progress<{ message?: string; increment?: number }>;
 }
-
-const CPU_CHOICE = 'Run the Phase 2 Algorithm on CPU';
 
 /** A run that finished with outputs. */
 export interface CompletedRun {
@@ -124,19 +122,20 @@ export class RunController implements vscode.Disposable {
       form = { ...form, backend: request.backend ?? form.backend };
       request = { phase: 2, backend: form.backend };
     }
-    if (request.phase === 2 && request.backend === 'blackhole') {
+    const fallback = withoutCard(request);
+    if (fallback) {
       const env = await this.studio.environment.get().catch(() => undefined); // unknown: let the sidecar decide
       if (env && !env.blackhole.available) {
         this.post({ type: 'environment', blackhole: blackholeState(env) });
         const pick = await vscode.window.showWarningMessage(
-          `AnimateDiff: Phase 2 on Blackhole is not available here: ${env.blackhole.reason}`,
-          CPU_CHOICE,
+          `AnimateDiff: Phase ${request.phase} on Blackhole is not available here: ${env.blackhole.reason}`,
+          fallback.title,
           'Open Settings',
         );
         if (pick === 'Open Settings') await vscode.commands.executeCommand('workbench.action.openSettings', 'animatediff.ttMetalHome');
-        if (pick !== CPU_CHOICE) return;
-        form = { ...form, backend: 'cpu' };
-        request = { phase: 2, backend: 'cpu' };
+        if (pick !== fallback.title) return;
+        request = fallback.request;
+        if (request.phase === 2) form = { ...form, backend: 'cpu' };
       }
     }
     await this.forms.save(form);
@@ -161,7 +160,7 @@ export class RunController implements vscode.Disposable {
           const result = await this.studio.client.request('studio/generate', params, run.cts.token);
           after = await this.finish(run, result);
         } catch (err) {
-          after = this.fail(err);
+          after = this.fail(err, request);
         } finally {
           run.cts.dispose();
           this.active = undefined;
@@ -239,8 +238,8 @@ export class RunController implements vscode.Disposable {
     };
   }
 
-  private fail(err: unknown): () => Promise<void> {
-    const view = describeError(err);
+  private fail(err: unknown, request: RunRequest): () => Promise<void> {
+    const view = describeError(err, request);
     if (view.kind === 'cancelled') {
       this.post({ type: 'cancelled', message: 'The run was cancelled.' });
       this.post({ type: 'status', state: 'cancelled', message: 'cancelled' });

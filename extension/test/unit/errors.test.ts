@@ -28,6 +28,12 @@ describe('protocol error → message and action', () => {
     expect(view.actions[1].setting).toBe('animatediff.ttMetalHome');
   });
 
+  it('BackendUnavailable in a Phase 3 run offers Phase 3 in torch, not Phase 2', () => {
+    const view = describeError(rpc(ErrorCodes.BackendUnavailable, { reason: "backend 'blackhole' cannot run here: no /dev/tenstorrent" }), { phase: 3 });
+    expect(view.actions.map((a) => a.id)).toEqual(['runPhase3', 'openSettings']);
+    expect(view.actions[0].title).toBe('Run Phase 3 in torch instead');
+  });
+
   it('BackendUnavailable for a Python without torch points at the interpreter, not at the CPU run', () => {
     const view = describeError(rpc(ErrorCodes.BackendUnavailable, { reason: "torch is not installed in this Python (No module named 'torch')" }));
     expect(view.message).toMatch(/This Python cannot run the pipeline/);

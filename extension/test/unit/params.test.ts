@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_PROMPT, defaultForm, mergeRemembered, runLabel, toGenerateParams, validateRunForm, type RunForm } from '../../src/params';
+import { DEFAULT_PROMPT, defaultForm, mergeRemembered, runLabel, toGenerateParams, validateRunForm, withoutCard, type RunForm } from '../../src/params';
 
 const settings = { numFrames: 8, steps: 25, guidanceScale: 7.5, seed: 42, width: 512, height: 512 };
 const form: RunForm = { ...defaultForm(settings), prompt: 'a cat', negativePrompt: '' };
@@ -87,6 +87,20 @@ describe('toGenerateParams', () => {
     expect(toGenerateParams({ ...form, backend: 'cpu' }, { phase: 2 }, { ...ctx, models: {} })).toMatchObject({ backend: 'torch', models: {} });
   });
 
+  it('Phase 3 runs torch on the device setting, or the blackhole backend when asked (whatever the Phase 2 form says)', () => {
+    expect(toGenerateParams(form, { phase: 3 }, ctx)).toMatchObject({ phase: 3, backend: 'torch', device: 'auto', models: ctx.models });
+    const onCard = toGenerateParams({ ...form, backend: 'cpu' }, { phase: 3, backend: 'blackhole' }, ctx);
+    expect(onCard).toMatchObject({ phase: 3, backend: 'blackhole', models: { sd: '/m/sd', motionAdapter: '/m/ma' } });
+    expect(onCard.device).toBeUndefined();
+  });
+
+  it('a Blackhole run without a card offers the same algorithm in torch, under its own name', () => {
+    expect(withoutCard({ phase: 2, backend: 'blackhole' })).toEqual({ title: 'Run the Phase 2 Algorithm on CPU', request: { phase: 2, backend: 'cpu' } });
+    expect(withoutCard({ phase: 3, backend: 'blackhole' })).toEqual({ title: 'Run Phase 3 in torch instead', request: { phase: 3 } });
+    expect(withoutCard({ phase: 3 })).toBeUndefined();
+    expect(withoutCard({ phase: 2, backend: 'cpu' })).toBeUndefined();
+  });
+
   it('sends the preset with Phase 1 and a dtype setting other than auto with both phases', () => {
     const lightning = { ...form, preset: 'lightning' as const, steps: 4, guidanceScale: 1 };
     expect(toGenerateParams(lightning, { phase: 1 }, { ...ctx, dtype: 'float32' })).toMatchObject({ preset: 'lightning', dtype: 'float32' });
@@ -100,5 +114,7 @@ describe('toGenerateParams', () => {
     expect(runLabel({ phase: 2, backend: 'cpu' })).toMatch(/no Blackhole/);
     expect(runLabel({ phase: 2, backend: 'blackhole' })).toMatch(/Blackhole/);
     expect(runLabel({ phase: 1 })).toMatch(/Phase 1/);
+    expect(runLabel({ phase: 3 })).toMatch(/torch/);
+    expect(runLabel({ phase: 3, backend: 'blackhole' })).toMatch(/Phase 3 on Blackhole .*not yet run on a card/);
   });
 });

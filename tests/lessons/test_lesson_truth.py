@@ -83,3 +83,27 @@ def test_lesson_05_says_where_the_button_is_that_the_card_path_never_ran():
     text = lesson("05-phase2.md")
     button = text.index("[Run Phase 2 on Blackhole]")
     assert "has not yet run on a Blackhole card" in text[button:button + 600]
+
+
+def test_lesson_05_card_times_are_tt_metals_budgets_for_what_the_code_runs(monkeypatch):
+    """Lesson 05 gives tt-metal's budgets for a traced UNet call and a traced VAE decode, labelled as its
+    budgets, because the blackhole backend traces the call and decodes on the card unless told not to;
+    the CPU VAE figure is the record's (issue 23)."""
+    import inspect
+
+    from animatediff_ttnn import ttnn_pipeline
+    from animatediff_ttnn.backends import trace_checks, ttnn_trace, ttnn_vae
+
+    text = lesson("05-phase2.md")
+    unet_s, vae_s = trace_checks.TT_METAL_UNET_TRACE_BUDGET_S, trace_checks.TT_METAL_VAE_TRACE_BUDGET_S
+    assert f"{unet_s} s per traced UNet call and {vae_s} s per traced VAE decode" in text
+    assert f"about {26 * unet_s:.1f} s for a frame's 26 UNet calls at 25 steps plus {vae_s:.1f} s for its decode" in text
+    assert "These are tt-metal's budgets for its own demo, not measurements of this code" in text
+    assert "TTNN PNDM scheduler" not in text and "needs at least 4 steps" not in text
+    monkeypatch.delenv(ttnn_trace.TRACE_ENV, raising=False)
+    monkeypatch.delenv(ttnn_vae.VAE_ENV, raising=False)
+    assert ttnn_trace.trace_wanted() and ttnn_vae.card_vae_wanted()  # what the lesson says happens by default
+    assert "vae=sd.vae" in inspect.getsource(ttnn_pipeline.select_backend)  # the card gets the VAE to decode
+    record = (ROOT / "benchmarks" / "presets-latest.md").read_text()
+    seconds = float(re.search(r"VAE decode, one frame at the job's size: float32 ([\d.]+) s", record).group(1))
+    assert f"takes {seconds:.1f} s per 512x512 frame in fp32" in text

@@ -206,10 +206,11 @@ def finish_run(frames: List[Any], params: GenerationParams, output: Path, timing
 
 
 def decode_frame(sd: Any, latents: Any) -> Any:
-    """One frame's latents (1, 4, h, w) to a PIL image with the SD VAE."""
+    """One frame's latents (1, 4, h, w) to a PIL image with the SD VAE (in torch)."""
+    from .backends.vae_backend import TorchVae
     from .ttnn_pipeline import decode_frame as decode
 
-    return decode(sd.vae, latents)
+    return decode(TorchVae(sd.vae), latents)
 
 
 def export_frames(frames: List[Any], gif_path: Path, fps: int, formats: List[str]) -> Dict[str, str]:

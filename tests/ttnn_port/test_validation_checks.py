@@ -1,19 +1,24 @@
 """The validation script run end to end without a card: examples/validate_on_blackhole.py's main() on
-stand-ins (StandInCard) - golden-op motion modules, tt-metal's blocks as tt_metal_standins.py, Phase 2's
-torch backend in place of tt-metal's UNet - on a tiny SD-shaped UNet with 21 motion modules.
+stand-ins (stand_in_card) - golden-op motion modules, tt-metal's blocks as tt_metal_standins.py, Phase 2's
+torch backend in place of tt-metal's UNet, and for Phase 2's speed path (trace_checks.py) the stand-ins
+of ttnn's trace API and of tt-metal's UNet and VAE from tests/python/ttnn_standin.py - on a tiny
+SD-shaped UNet with 21 motion modules and a tiny VAE.
 
 Proves: the checks' plumbing (uploads, layouts, comparisons) passes a correct port and fails a broken
-one; every planned check ends with a status even when checks crash (injected: six motion modules and
-a stand-in of tt-metal's upsampler raise); a crash keeps its name, error, traceback and the line of
-our port; crashes exit 3, failures 2. Cannot prove: anything about a card
-(the stand-ins never crash the way a device does, and nothing here hangs).
+one; every planned check ends with a status even when checks crash (injected: six motion modules, a
+stand-in of tt-metal's upsampler and one of tt-metal's VAE raise); a crash keeps its name, error,
+traceback and the line of our port; crashes exit 3, failures 2; a check that does not apply is skipped
+without failing the run. Cannot prove: anything about a card (the stand-ins never crash the way a
+device does, and nothing here hangs).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -24,6 +29,9 @@ from tiny_motion_unet import BATCH, build_models, golden_motion_unet
 import ttnn
 from animatediff_ttnn.backends import validation, validation_run
 from animatediff_ttnn.backends.blackhole_motion_backend import BlackholeMotionBackend
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
+from ttnn_standin import StandinTtnn, StandinTtUNet, standin_vae_class  # noqa: E402
 
 SCRIPT = Path(__file__).resolve().parents[2] / "python" / "tt-animatediff" / "examples" / "validate_on_blackhole.py"
 
@@ -63,7 +71,23 @@ class GoldenPhase3Backend(BlackholeMotionBackend):
         return rows
 
 
-def stand_in_card(models, golden=None) -> validation_run.CardParts:
+def tiny_vae():
+    from diffusers import AutoencoderKL
+
+    torch.manual_seed(0)
+    return AutoencoderKL(block_out_channels=(32, 64), down_block_types=("DownEncoderBlock2D",) * 2,
+                         up_block_types=("UpDecoderBlock2D",) * 2, latent_channels=4, norm_num_groups=32).eval()
+
+
+def speed_standins(unet, vae_class=standin_vae_class) -> validation_run.SpeedParts:
+    """Phase 2's speed path on stand-ins: ttnn's trace API, tt-metal's UNet (the tiny UNet) and `Vae`."""
+    api = StandinTtnn()
+    return validation_run.SpeedParts(ttnn=api, device=api.device, tt_unet=StandinTtUNet(api, api.device, unet),
+                                     sd=SimpleNamespace(vae_class=vae_class(api), demo_dir="stand-in tt-metal"),
+                                     close=lambda: None)
+
+
+def stand_in_card(models, golden=None, vae_class=standin_vae_class) -> validation_run.CardParts:
     from diffusers import PNDMScheduler
 
     from animatediff_ttnn.backends.torch_backend import TorchUNetBackend
@@ -76,6 +100,8 @@ def stand_in_card(models, golden=None) -> validation_run.CardParts:
         phase2_backend=lambda: TorchUNetBackend(unet, PNDMScheduler().config),  # stands in for tt-metal's UNet
         phase3_backend=lambda frames: GoldenPhase3Backend(unet, motion_unet),
         torch_phase3_backend=lambda: TorchMotionBackend(unet, adapter),
+        vae=tiny_vae(),
+        speed_parts=lambda: speed_standins(unet, vae_class),
     )
 
 
@@ -98,21 +124,30 @@ class BrokenGroupNorm(GoldenTtnn):
         self._ops["group_norm"] = group_norm
 
 
+def crashing_vae_class(api):
+    class Vae(standin_vae_class(api)):
+        def decode(self, x):
+            raise RuntimeError("TT_FATAL @ conv2d: the VAE's conv_in does not fit")
+
+    return Vae
+
+
 def test_crashes_are_recorded_and_the_run_goes_on(script, models, tmp_path, monkeypatch):
-    """Six motion modules crash at F = 3 (inside ttnn_temporal), and a stand-in of tt-metal's upsampler
-    raises in Phase 3: every other check still runs and gets its status, and the script exits 3."""
+    """Six motion modules crash at F = 3 (inside ttnn_temporal), a stand-in of tt-metal's upsampler
+    raises in Phase 3 and one of its VAE in Phase 2's speed checks: every other check still runs and
+    gets its status, and the script exits 3."""
     def upsampler_crash(self, *args, **kwargs):
         raise RuntimeError("TT_FATAL @ conv2d: Statically allocated circular buffers grow to 1700000 B")
 
     monkeypatch.setattr(tt.upsample2d, "__call__", upsampler_crash)
     code = script.main(["--frames", "3", "--phase3-frames", "2", "--out", str(tmp_path)],
-                       parts=stand_in_card(models, BrokenGroupNorm(ttnn)))
+                       parts=stand_in_card(models, BrokenGroupNorm(ttnn), crashing_vae_class))
     report = report_of(tmp_path)
     assert code == validation_run.EXIT_CRASHED == report["exit_code"] and report["result"] == "crashed"
     statuses = {c["name"]: c["status"] for c in report["checks"]}
     assert set(statuses.values()) <= {"passed", "crashed"}, statuses  # nothing left planned, running or skipped
 
-    # the plan: 21 modules in the order a UNet call meets them, then Phase 2, Phase 3's blocks and step
+    # the plan: 21 modules in the order a UNet call meets them, then Phase 2, its speed path, Phase 3's blocks and step
     modules = [c["module"] for c in report["checks"] if c["stage"] == "motion module" and c["frames"] == 3]
     assert len(modules) == 21 and modules[:3] == ["down_blocks.0.motion_modules.0", "down_blocks.0.motion_modules.1",
                                                   "down_blocks.1.motion_modules.0"]
@@ -120,16 +155,23 @@ def test_crashes_are_recorded_and_the_run_goes_on(script, models, tmp_path, monk
         f"Phase 3 {b} F=2" for b in ["down_blocks.0", "down_blocks.1", "down_blocks.2", "down_blocks.3", "mid_block",
                                      "up_blocks.0", "up_blocks.1", "up_blocks.2", "up_blocks.3"]
     ] + ["Phase 3 full UNet step, guidance 7.5, F=2"]
+    assert [c["name"] for c in report["checks"] if c["stage"] in ("Phase 2 UNet", "Phase 2 trace", "Phase 2 VAE")
+            or "trace" in c["name"]] == [
+        "Phase 2 TTNN UNet, one call (s per step per frame)",
+        "open the device with tt-metal's trace region, build its UNet", "Phase 2 UNet call, traced vs untraced (2 inputs)",
+        "TTNN VAE vs the CPU VAE, one frame (traced)", "close the trace device"]
     measured = [c for c in report["checks"] if c["status"] == "passed" and c["pcc"] is not None]
-    assert len(measured) == (21 - 6) + 1 + (9 - 3)  # modules, Phase 2's call, Phase 3's blocks
+    assert len(measured) == (21 - 6) + 1 + 1 + (9 - 3)  # modules, Phase 2's call, its traced call, Phase 3's blocks
     assert all(c["pcc"] > 0.999 and c["first_call_s"] is not None and c["steady_s"] is not None
                and c["repeat_max_difference"] == 0 for c in measured)
+    traced = next(c for c in report["checks"] if c["stage"] == "Phase 2 trace")
+    assert traced["pcc"] == 1.0 and traced["threshold"] == 0.9999 and "tt-metal budgets a traced call" in traced["detail"]
     crashed = sorted(n for n, s in statuses.items() if s == "crashed")
     small = ["down_blocks.3.motion_modules.0", "down_blocks.3.motion_modules.1", "mid_block.motion_modules.0",
              "up_blocks.0.motion_modules.0", "up_blocks.0.motion_modules.1", "up_blocks.0.motion_modules.2"]
     assert crashed == sorted([f"motion module {m} F=3" for m in small] + [
         "Phase 3 up_blocks.0 F=2", "Phase 3 up_blocks.1 F=2", "Phase 3 up_blocks.2 F=2",  # the blocks with an upsampler
-        "Phase 3 full UNet step, guidance 7.5, F=2"])
+        "Phase 3 full UNet step, guidance 7.5, F=2", "TTNN VAE vs the CPU VAE, one frame (traced)"])
     assert sum(s == "passed" for s in statuses.values()) == len(statuses) - len(crashed)
 
     module = next(c for c in report["checks"] if c["name"] == "motion module mid_block.motion_modules.0 F=3")
@@ -140,6 +182,10 @@ def test_crashes_are_recorded_and_the_run_goes_on(script, models, tmp_path, monk
     block = next(c for c in report["checks"] if c["name"] == "Phase 3 up_blocks.1 F=2")
     assert block["where"].startswith("animatediff_ttnn/ttnn_motion_unet.py:") and "upsample_2d" in block["where"]
     assert "upsampler_crash" in block["raised_at"]
+    vae = next(c for c in report["checks"] if c["stage"] == "Phase 2 VAE")  # CallFailed, from the VAE's own error
+    assert vae["error"].startswith("CallFailed: vae: RuntimeError: TT_FATAL @ conv2d")
+    assert vae["where"].startswith("animatediff_ttnn/backends/ttnn_vae.py:") and "tt_vae.decode(" in vae["where"]
+    assert "in decode: raise RuntimeError" in vae["raised_at"]
 
     markdown = (tmp_path / "report.md").read_text()
     assert "# AnimateDiff TTNN validation: crashed" in markdown
@@ -166,6 +212,21 @@ def test_a_wrong_result_is_a_failure_with_exit_2(models, tmp_path, monkeypatch):
     assert good.status == "passed" and broken.status == "failed" and broken.pcc < validation.PCC_MODULE
     assert runner.report.finish() == validation_run.EXIT_FAILED and runner.report.result == "failed"
     assert "run again with `--compare-ops`" in markdown(runner.report)
+
+
+def test_a_check_that_does_not_apply_is_skipped_without_failing_the_run():
+    """A checkout without tt-metal's TTNN VAE: Phase 2 decodes on the CPU there, so the VAE check is
+    skipped with the reason and the run still passes (exit 0)."""
+    runner = validation_run.Runner(validation_run.new_report({}))
+    ran, vae = runner.plan("a check", "Phase 2 UNet"), runner.plan("TTNN VAE vs the CPU VAE", "Phase 2 VAE")
+    runner.run(ran, lambda: None)
+
+    def no_vae():
+        raise validation.NotApplicable("the tt-metal checkout at x has no TTNN VAE (tt/vae/ttnn_vae.py)")
+
+    runner.run(vae, no_vae)
+    assert (vae.status, vae.detail, vae.error) == ("skipped", "the tt-metal checkout at x has no TTNN VAE (tt/vae/ttnn_vae.py)", "")
+    assert runner.report.finish() == validation_run.EXIT_PASSED
 
 
 def test_an_op_comparison_failure_is_a_located_failure():

@@ -2,10 +2,12 @@
 
     python examples/validate_on_blackhole.py --out output/validation
 
-Checks (animatediff_ttnn/backends/validation.py), each run on its own, the run going on after a failure
-or a crash: the environment (ttnn, a Blackhole chip, $TT_METAL_HOME), each of the 21 motion modules at
-1, 2, 3, 5, 8, 16 and 24 frames, one call of Phase 2's TTNN UNet, each block of Phase 3's motion UNet,
-one full Phase 3 step. Every call runs twice: first call (kernels compiled) and steady time.
+Checks (animatediff_ttnn/backends/validation.py, trace_checks.py), each run on its own, the run going on
+after a failure or a crash: the environment (ttnn, a Blackhole chip, $TT_METAL_HOME), each of the 21
+motion modules at 1, 2, 3, 5, 8, 16 and 24 frames, one call of Phase 2's TTNN UNet, Phase 2's UNet call
+traced against untraced and tt-metal's TTNN VAE against the CPU VAE (on a device opened with tt-metal's
+trace region), each block of Phase 3's motion UNet, one full Phase 3 step. Every call runs at least
+twice: first call (kernels compiled) and steady time.
 report.json and report.md are rewritten after every check, so a hung card still leaves them, with the
 hung check marked "running". --compare-ops runs the motion modules under ttnn's op-by-op comparison
 (each op against its golden function) to name the first op below the PCC.
@@ -31,7 +33,7 @@ def card_parts(args) -> run.CardParts:
     """The real card and tt-metal's code; only called once the environment check has passed."""
     import ttnn
 
-    from animatediff_ttnn.backends.blackhole_backend import BlackholeUNetBackend
+    from animatediff_ttnn.backends.blackhole_backend import BlackholeUNetBackend, build_tt_unet, open_sd_device
     from animatediff_ttnn.backends.blackhole_motion_backend import BlackholeMotionBackend
     from animatediff_ttnn.backends.torch_motion_backend import TorchMotionBackend
     from animatediff_ttnn.backends.tt_metal import import_sd_demo
@@ -40,6 +42,18 @@ def card_parts(args) -> run.CardParts:
     sd = load_sd_components(args.model)
     adapter = load_motion_adapter(args.motion_adapter)
     demo = import_sd_demo(args.tt_metal_home)  # the device is opened as tt-metal's SD demo opens it
+
+    def speed_parts() -> run.SpeedParts:  # Phase 2's speed path: a device with the demo's trace region
+        device = open_sd_device(ttnn, demo, args.device_id, trace=True)
+        try:
+            side = sd.unet.config.sample_size
+            tt_unet = build_tt_unet(demo, device, sd.unet, (side, side))
+        except BaseException:
+            ttnn.close_device(device)
+            raise
+        return run.SpeedParts(ttnn=ttnn, device=device, tt_unet=tt_unet, sd=demo,
+                              close=lambda: ttnn.close_device(device))
+
     return run.CardParts(
         ttnn=ttnn,
         open_device=lambda: ttnn.CreateDevice(device_id=args.device_id, l1_small_size=demo.l1_small_size),
@@ -50,6 +64,8 @@ def card_parts(args) -> run.CardParts:
         phase3_backend=lambda frames: BlackholeMotionBackend(sd.unet, adapter, 512, 512, frames, args.device_id,
                                                              args.tt_metal_home),
         torch_phase3_backend=lambda: TorchMotionBackend(sd.unet, adapter),
+        vae=sd.vae,
+        speed_parts=speed_parts,
     )
 
 

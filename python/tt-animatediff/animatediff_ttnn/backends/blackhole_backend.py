@@ -197,16 +197,8 @@ class BlackholeUNetBackend(CardUNetLoop):
         self._ttnn = ttnn
         self._calls: Dict[str, Any] = {}
         latent_hw = (height // 8, width // 8)
-        # As tt-metal's `device` fixture opens it for the SD demo's traced tests: its l1_small_size and
-        # trace_region_size, default dispatch.
-        sizes = {"trace_region_size": sd.trace_region_size} if trace else {}
-        self._device = ttnn.CreateDevice(device_id=device_id, l1_small_size=sd.l1_small_size, **sizes)
+        self._device = open_sd_device(ttnn, sd, device_id, trace)
         try:
-            self._check_arch()
-            if hasattr(ttnn, "SetDefaultDevice"):
-                ttnn.SetDefaultDevice(self._device)
-            if hasattr(self._device, "enable_program_cache"):  # default-on in newer ttnn; older needs it
-                self._device.enable_program_cache()
             tt_unet = build_tt_unet(sd, self._device, unet, latent_hw)
             tt_vae, vae_why = None, ""
             if vae is not None:
@@ -230,11 +222,6 @@ class BlackholeUNetBackend(CardUNetLoop):
             f" (tt-metal from {sd.demo_dir})"
         )
 
-    def _check_arch(self) -> None:
-        arch = getattr(getattr(self._ttnn, "device", None), "Arch", None)
-        if arch is not None and hasattr(arch, "BLACKHOLE") and self._device.arch() != arch.BLACKHOLE:
-            raise BackendUnavailable(f"device is {self._device.arch()}, not Blackhole")
-
     def close(self) -> None:
         device = getattr(self, "_device", None)
         if device is None:
@@ -244,6 +231,26 @@ class BlackholeUNetBackend(CardUNetLoop):
         self._calls = {}
         self._device = None
         self._ttnn.close_device(device)
+
+
+def open_sd_device(ttnn: Any, sd: Any, device_id: int, trace: bool) -> Any:
+    """The card opened as tt-metal's `device` fixture opens it for the SD demo's traced tests: its
+    l1_small_size and (when tracing) trace_region_size, default dispatch, program cache on. Raises
+    BackendUnavailable, the device closed again, if the chip is not a Blackhole. Needs a card."""
+    sizes = {"trace_region_size": sd.trace_region_size} if trace else {}
+    device = ttnn.CreateDevice(device_id=device_id, l1_small_size=sd.l1_small_size, **sizes)
+    try:
+        arch = getattr(getattr(ttnn, "device", None), "Arch", None)
+        if arch is not None and hasattr(arch, "BLACKHOLE") and device.arch() != arch.BLACKHOLE:
+            raise BackendUnavailable(f"device is {device.arch()}, not Blackhole")
+        if hasattr(ttnn, "SetDefaultDevice"):
+            ttnn.SetDefaultDevice(device)
+        if hasattr(device, "enable_program_cache"):  # default-on in newer ttnn; older needs it
+            device.enable_program_cache()
+    except BaseException:
+        ttnn.close_device(device)
+        raise
+    return device
 
 
 def unet_call(tt_unet: Any, config: Any, latent_hw: Sequence[int]) -> Tuple[Run, Inputs]:

@@ -31,7 +31,7 @@ backends/trace_checks.py compares a traced with an untraced call on a card.
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Dict, Mapping, Sequence, Tuple
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
 
 import torch
 
@@ -50,6 +50,7 @@ def trace_wanted() -> bool:
 
 class _Call:
     traced = False
+    capture_error: Optional[BaseException] = None  # why open_calls runs this call untraced, if it tried to trace it
 
     def __init__(self, ttnn: Any, device: Any, run: Run, inputs: Inputs) -> None:
         self.ttnn, self.device, self.run = ttnn, device, run
@@ -200,6 +201,7 @@ def open_calls(ttnn: Any, device: Any, calls: Mapping[str, Tuple[Run, Inputs]],
         except Exception as exc:  # noqa: BLE001 - the call still works untraced; the note says why
             call.release()
             opened[name] = UntracedCall(ttnn, device, call.run, call.inputs)
+            opened[name].capture_error = exc
             notes[name] = f"untraced: its trace capture failed ({short_error(exc)})"
     return opened, notes
 

@@ -7,9 +7,11 @@ and how far the two outputs differ is recorded. validation_run.py runs the check
 keeps going after a failure or a crash; examples/validate_on_blackhole.py is the command.
 
 The checks: the environment (ttnn, a Blackhole chip, the tt-metal checkout), each of the 21 motion
-modules at each frame count (FRAME_COUNTS), one call of Phase 2's TTNN UNet, each block of Phase 3's
-motion UNet (each fed the torch reference's input, so errors do not pile up), one full Phase 3 UNet
-step with guidance. None of this has run on a card by us; without one it stops at the environment.
+modules at each frame count (FRAME_COUNTS), one call of Phase 2's TTNN UNet, Phase 2's speed path
+(trace_checks.py: the traced UNet call against the untraced one, tt-metal's TTNN VAE against the CPU
+VAE), each block of Phase 3's motion UNet (each fed the torch reference's input, so errors do not pile
+up), one full Phase 3 UNet step with guidance. None of this has run on a card by us; without one it
+stops at the environment.
 """
 
 from __future__ import annotations
@@ -34,6 +36,11 @@ LATENT_SIDE = 64  # SD 1.4 at 512x512 (the only size the blackhole backends run)
 
 class StopValidation(Exception):
     """The environment cannot run the checks (no chip, no ttnn, no checkout): not a failure of the port."""
+
+
+class NotApplicable(Exception):
+    """This check does not apply to this checkout or card (e.g. a tt-metal checkout without a TTNN VAE,
+    where Phase 2 decodes on the CPU): recorded as skipped, with the reason, not as a failure."""
 
 
 @dataclass

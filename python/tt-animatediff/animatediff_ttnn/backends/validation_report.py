@@ -16,6 +16,10 @@ LOOK_FIRST = {
     "motion module": "ttnn_temporal.py on the device: the group-norm plan, memory configs, padding, bfloat16 "
                      "precision (the CPU golden check already passed the op sequence)",
     "Phase 2 UNet": "your tt-metal checkout's SD demo itself: check it with tt-metal's own tests",
+    "Phase 2 trace": "ttnn_trace.py: a capture refused (the trace region size, an op that cannot be traced, a "
+                     "host write during the capture) or a replay reading a stale input buffer",
+    "Phase 2 VAE": "how ttnn_vae.py calls tt-metal's Vae (layout, permutes, the scaling) for your checkout's "
+                   "version; tt-metal's own test_stable_diffusion_vae_trace checks its VAE alone",
     "Phase 3 block": "how ttnn_motion_unet.py calls tt-metal's blocks (keywords, DRAM-parked inputs) for your "
                      "checkout's version; if the modules and Phase 2 pass, the frame loop is the suspect",
     "Phase 3 step": "the host-side head and tail (conv_in/conv_out) or the guidance combine",

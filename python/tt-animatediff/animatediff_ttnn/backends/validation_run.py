@@ -4,8 +4,10 @@ count, error, traceback and the line of our port it happened in. Nothing stops t
 environment (no card) or an interrupt; a hung device leaves the report at the check marked "running".
 
 Statuses: passed, failed (PCC below threshold, or an op-by-op comparison below its PCC), crashed (an
-exception), skipped (what it needs crashed first), running, planned. Exit codes: EXIT_PASSED,
-EXIT_CANNOT_RUN (no card: not a finding), EXIT_FAILED, EXIT_CRASHED (any crash, even with failures).
+exception), skipped (what it needs crashed first, or validation.NotApplicable: the check does not apply
+to this checkout, saying why), running, planned. Exit codes: EXIT_PASSED (skipped checks alone do not
+fail a run: a dependent skip always comes with the crash or failure it depends on), EXIT_CANNOT_RUN (no
+card: not a finding), EXIT_FAILED, EXIT_CRASHED (any crash, even with failures).
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from . import validation as v
 EXIT_PASSED, EXIT_CANNOT_RUN, EXIT_FAILED, EXIT_CRASHED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 EXIT_USAGE = 64  # a bad argument (sysexits' EX_USAGE; argparse's 2 would read as "a check failed")
 # The files of the port: a crash's "where" is the deepest line in one of them.
-PORT_FILES = ("ttnn_temporal.py", "ttnn_motion_unet.py", "blackhole_motion_backend.py", "blackhole_backend.py")
+PORT_FILES = ("ttnn_temporal.py", "ttnn_motion_unet.py", "blackhole_motion_backend.py", "blackhole_backend.py",
+              "ttnn_trace.py", "ttnn_vae.py")
 # ttnn's comparison mode (decorators.compare_tensors_using_pcc) raises this when an op is below its PCC.
 OP_COMPARISON = re.compile(r"(?P<op>[\w.]+): Comparing .* against CPU .* failed: pcc is (?P<pcc>\S+) but should be >=")
 
@@ -31,7 +34,7 @@ OP_COMPARISON = re.compile(r"(?P<op>[\w.]+): Comparing .* against CPU .* failed:
 @dataclass
 class Check:
     name: str
-    stage: str  # "setup", "motion module", "Phase 2 UNet", "Phase 3 block", "Phase 3 step"
+    stage: str  # "setup", "motion module", "Phase 2 UNet", "Phase 2 trace", "Phase 2 VAE", "Phase 3 block", "Phase 3 step"
     status: str = "planned"
     module: Optional[str] = None
     frames: Optional[int] = None
@@ -75,7 +78,7 @@ class Report:
         statuses = {c.status for c in self.checks}
         if "crashed" in statuses:
             self.result, self.exit_code = "crashed", EXIT_CRASHED
-        elif statuses & {"failed", "skipped", "planned", "running"}:
+        elif statuses & {"failed", "planned", "running"}:
             self.result, self.exit_code = "failed", EXIT_FAILED
         else:
             self.result, self.exit_code = "passed", EXIT_PASSED
@@ -111,6 +114,9 @@ class Runner:
         self.saved(self.report)
         try:
             result = fn()
+        except v.NotApplicable as why:  # not a finding: the report says why it did not run
+            check.status, check.detail = "skipped", str(why)
+            result = None
         except Exception as exc:  # noqa: BLE001 - a crash on the card is a finding: record it, go on
             record_exception(check, exc)
             result = None
@@ -127,12 +133,18 @@ class Runner:
 
 
 def record_exception(check: Check, exc: BaseException) -> None:
-    frames = traceback.extract_tb(exc.__traceback__)
+    """`where` and `raised_at` come from the deepest exception of the `raise ... from` chain: a wrapper
+    (ttnn_trace.CallFailed, a capture that fell back) is raised in our code, its cause on the card."""
     check.error = f"{type(exc).__name__}: {exc}"[:2000]
     check.traceback = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))[-12000:]
+    chain = [exc]
+    while chain[-1].__cause__ is not None and len(chain) < 10:
+        chain.append(chain[-1].__cause__)
+    frames = [f for e in chain for f in traceback.extract_tb(e.__traceback__)]  # outermost first
     ours = [f for f in frames if Path(f.filename).name in PORT_FILES]
+    deepest = traceback.extract_tb(chain[-1].__traceback__) or frames
     check.where = _frame(ours[-1]) if ours else ""
-    check.raised_at = _frame(frames[-1]) if frames else ""
+    check.raised_at = _frame(deepest[-1]) if deepest else ""
     comparison = OP_COMPARISON.search(str(exc))
     if comparison:  # ttnn's op-by-op comparison found the first op below its PCC: a failure, located
         check.status = "failed"
@@ -163,6 +175,18 @@ def op_comparison(ttnn: Any, pcc: Optional[float]) -> Iterator[None]:
 
 
 @dataclass
+class SpeedParts:
+    """Phase 2's speed path for trace_checks.py: a device opened with tt-metal's trace region (no other
+    device open), tt-metal's UNet built on it, and the SD demo (its `vae_class`, None without a TTNN VAE)."""
+
+    ttnn: Any
+    device: Any
+    tt_unet: Any
+    sd: Any
+    close: Callable[[], None]
+
+
+@dataclass
 class CardParts:
     """What the checks run on: the card and tt-metal's code (examples/validate_on_blackhole.py builds
     them) or stand-ins (tests/ttnn_port). Models are loaded, nothing is opened yet."""
@@ -176,13 +200,15 @@ class CardParts:
     phase3_backend: Callable[[int], Any]  # frames -> Phase 3's blackhole backend (opens its own device)
     torch_phase3_backend: Callable[[], Any]  # Phase 3's torch backend (the reference)
     motion_module: Callable[[Any, Dict[str, Any], Any], Any] = None  # (ttnn, state_dict, device) -> TTNN module
+    vae: Any = None  # diffusers AutoencoderKL on the CPU: the reference of the TTNN VAE check
+    speed_parts: Optional[Callable[[], SpeedParts]] = None  # opens the trace device and builds tt-metal's UNet
 
 
 def run_validation(runner: Runner, parts: CardParts, frame_counts: Sequence[int], phase3_frames: int,
                    compare_ops_pcc: Optional[float] = None) -> None:
     """Plans every check, then runs them in order: motion modules x frame counts, Phase 2's UNet call,
-    Phase 3's blocks, Phase 3's guided step. Each runs alone; a setup step that crashes skips only
-    what needs it."""
+    Phase 2's traced call and TTNN VAE, Phase 3's blocks, Phase 3's guided step. Each runs alone; a
+    setup step that crashes skips only what needs it."""
     from ..ttnn_temporal import TtTemporalTransformer
 
     make_module = parts.motion_module or (lambda ttnn, sd, device: TtTemporalTransformer(ttnn, sd, device))
@@ -197,6 +223,10 @@ def run_validation(runner: Runner, parts: CardParts, frame_counts: Sequence[int]
                             for f in frame_counts]
     close_device = runner.plan("close the device", "setup")
     phase2 = runner.plan("Phase 2 TTNN UNet, one call (s per step per frame)", "Phase 2 UNet")
+    speed_open = runner.plan("open the device with tt-metal's trace region, build its UNet", "setup")
+    traced = runner.plan("Phase 2 UNet call, traced vs untraced (2 inputs)", "Phase 2 trace")
+    card_vae = runner.plan("TTNN VAE vs the CPU VAE, one frame (traced)", "Phase 2 VAE")
+    speed_close = runner.plan("close the trace device", "setup")
     phase3_build = runner.plan(f"Phase 3 backend and torch reference F={phase3_frames}", "setup", frames=phase3_frames)
     blocks = {b: runner.plan(f"Phase 3 {b} F={phase3_frames}", "Phase 3 block", frames=phase3_frames)
               for b in v.block_names(parts.unet)}
@@ -223,6 +253,7 @@ def run_validation(runner: Runner, parts: CardParts, frame_counts: Sequence[int]
         runner.run(close_device, lambda: parts.close_device(device))
 
     runner.run(phase2, lambda: v.check_phase2_unet(parts.phase2_backend, parts.unet))
+    run_speed_checks(runner, parts, speed_open, traced, card_vae, speed_close)
 
     state: Dict[str, Any] = {}
 
@@ -244,6 +275,32 @@ def run_validation(runner: Runner, parts: CardParts, frame_counts: Sequence[int]
     finally:
         if "backend" in state:
             state["backend"].close()
+
+
+def run_speed_checks(runner: Runner, parts: CardParts, opened: Check, traced: Check, card_vae: Check,
+                     closed: Check) -> None:
+    """trace_checks.py's two checks on one device opened with tt-metal's trace region; the device is
+    closed whatever happens, before Phase 3's backend opens its own."""
+    from . import trace_checks
+
+    if parts.speed_parts is None:
+        runner.skip([opened, traced, card_vae, closed], "no trace device was given (CardParts.speed_parts)")
+        return
+    speed = runner.run(opened, parts.speed_parts)
+    if speed is None:
+        runner.skip([traced, card_vae, closed], "the trace device did not open or tt-metal's UNet did not build")
+        return
+    side = parts.unet.config.sample_size
+    try:
+        runner.run(traced, lambda: trace_checks.check_traced_unet_call(speed.ttnn, speed.device, speed.tt_unet,
+                                                                       parts.unet, (side, side)))
+        if parts.vae is None:
+            runner.skip([card_vae], "no torch VAE was given (CardParts.vae), the check's reference")
+        else:
+            runner.run(card_vae, lambda: trace_checks.check_ttnn_vae(speed.ttnn, speed.device, speed.sd, parts.vae,
+                                                                     (side, side)))
+    finally:
+        runner.run(closed, speed.close)
 
 
 def new_report(options: Dict[str, Any]) -> Report:

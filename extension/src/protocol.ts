@@ -246,7 +246,10 @@ export const RunSummary = z.strictObject({
   coherence: z.record(z.string(), z.number()).nullable(),
 });
 export type RunSummary = z.infer<typeof RunSummary>;
-export const RunsResult = z.strictObject({ runs: z.array(RunSummary) });
+// A JSON file in the output folder that is not listed as a run, and why (a hand edit, another program's file).
+export const SkippedFile = z.strictObject({ path: z.string(), reason: z.string() });
+export type SkippedFile = z.infer<typeof SkippedFile>;
+export const RunsResult = z.strictObject({ runs: z.array(RunSummary), skipped: z.array(SkippedFile) });
 export type RunsResult = z.infer<typeof RunsResult>;
 
 // Re-exports a finished run to more formats (e.g. mp4) from its saved frames.

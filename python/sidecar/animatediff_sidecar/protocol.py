@@ -548,8 +548,17 @@ class RunSummary:
 
 
 @attrs.define
+class SkippedFile:
+    """A JSON file in an output folder that `studio/runs` did not list, and why (runs.py)."""
+
+    path: str
+    reason: str
+
+
+@attrs.define
 class RunsResult:
     runs: List[RunSummary]
+    skipped: List[SkippedFile] = attrs.Factory(list)
 
 
 @attrs.define

@@ -34,7 +34,7 @@ from .protocol import (PROTOCOL_VERSION, BackendUnavailable, CancelParams, Cance
                        DownloadResult, ExportParams, GenerateParams, Handshake, HandshakeParams,
                        InternalError, InvalidParams, LogMessage, Method, ModelsParams,
                        ModelsStatusResult, Notify, PipelineSourceInfo, ProtocolMismatch, RunsParams, RunsResult,
-                       SidecarError, check_preset, to_wire)
+                       SidecarError, check_preset, formats_of, to_wire)
 from .stdio_guard import Guard
 from .user_code import PipelineSource, UserCode
 
@@ -311,12 +311,13 @@ class Sidecar(JsonRPCServer):
 
         request = RunsParams.from_wire(params)
         folder = self.output_dir(request.output_dir)
+        formats = formats_of(self.parameters())
 
         def swept_runs():
             self.sweep_output_folder(folder)
-            return list_runs(folder, request.limit)
+            return list_runs(folder, formats, request.limit)
 
-        return RunsResult(await asyncio.to_thread(swept_runs))
+        return RunsResult(*await asyncio.to_thread(swept_runs))
 
     async def export(self, params: Any):
         request = ExportParams.from_wire(params, self.parameters())

@@ -56,6 +56,8 @@ def text(value: Any, non_empty: bool = False) -> str:
 
 def abs_path(value: Any) -> str:
     path = os.path.expanduser(text(value, non_empty=True))
+    if "\x00" in path:  # no file system takes one; os calls would raise ValueError deep inside a run
+        raise Bad("must not contain a NUL byte")
     if not os.path.isabs(path):
         raise Bad(f"must be an absolute path, got {path!r}")
     return path

@@ -188,6 +188,18 @@ if (reason) {
       expect(expectShape(P.GenerateResult, await long).status).toBe('cancelled');
     });
 
+    it('$/cancelRequest sent at once (Cancel clicked before the first progress) sticks: cancelled, no model loaded', async () => {
+      // What runController.cancel() does before it knows the run id: cancel the request's token.
+      notes['studio/progress'].length = 0;
+      const cts = new CancellationTokenSource();
+      const run = request('studio/generate', { phase: 1, device: 'cpu', models, params: { prompt: 'at once', ...small, steps: 1000 } }, cts);
+      cts.cancel();
+      const result = expectShape(P.GenerateResult, await run);
+      expect(result.status).toBe('cancelled');
+      expect(result.timings.loadS).toBe(0);
+      expect(notes['studio/progress'].filter((n) => (n as P.ProgressNotification).runId === result.runId)).toEqual([]);
+    });
+
     it('answers bad requests with the documented error data', async () => {
       const invalid = await rpcError(request('studio/generate', { phase: 1, models, params: { prompt: 'x', numFrames: 0 } }));
       expect(invalid.code).toBe(P.ErrorCodes.InvalidParams);

@@ -366,7 +366,7 @@ class Sidecar(JsonRPCServer):
 
 def _answer_malformed(protocol: JsonRPCProtocol, item: Any) -> None:
     """-32700 for a frame that was meant as a message (with its id when readable); log the rest."""
-    log.warning("skipped %d malformed bytes from the client: %s", len(item.data), item.reason)
+    log.warning("skipped %d malformed bytes from the client: %s", item.size, item.reason)
     if item.looks_like_a_message:
         protocol._send_data({"jsonrpc": "2.0", "id": item.request_id,
                              "error": {"code": -32700, "message": f"Parse error: {item.reason}"}})

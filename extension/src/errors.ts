@@ -161,7 +161,7 @@ export function describeError(err: unknown, request?: { phase: number }): ErrorV
       const d = parseData(ErrorCodes.OutputFolder, err.data);
       return {
         kind: 'outputFolder',
-        message: d ? `Cannot write the run's files to ${d.path}: ${d.reason}. Nothing was written.` : err.message,
+        message: d ? `Cannot write the run's files to ${d.path}${d.file ? ` (${basename(d.file)})` : ''}: ${d.reason}. Nothing was written.` : err.message,
         actions: [SHOW_LOG],
       };
     }

@@ -361,7 +361,8 @@ export const errorDataSpecs = {
   [ErrorCodes.BackendUnavailable]: z.strictObject({ reason: z.string() }),
   [ErrorCodes.ProtocolMismatch]: z.strictObject({ serverVersion: z.string(), protocolVersion: z.number() }),
   // The output folder cannot take the run's files (missing and not creatable, read-only, full…).
-  [ErrorCodes.OutputFolder]: z.strictObject({ path: z.string(), reason: z.string(), errno: z.string() }),
+  // path: the output folder; file: the file (or sub-folder) whose write failed, when the OS named one.
+  [ErrorCodes.OutputFolder]: z.strictObject({ path: z.string(), file: nullableStr, reason: z.string(), errno: z.string() }),
   // The scratchpad was deployed before the studio's contract (studio_api.py) existed: deploy again.
   [ErrorCodes.ScratchpadOutdated]: z.strictObject({ path: z.string(), missing: z.string() }),
   // Any failure that is none of the above.

@@ -102,7 +102,7 @@ class GenerateJob(Job):
             "pipeline_source": {"kind": code.source.kind, "path": str(code.source.path)},
             "sidecar_version": __version__,
         }
-        with output_errors():
+        with output_errors(out_dir):
             result = api.finish_run(frames, params, output, timings, run_info, loaded.device, token)
 
         # 10. The run record (final latents, for a later re-export), after the metadata: a record

@@ -147,9 +147,10 @@ class OutputFolderError(SidecarError):
 
     code = ErrorCode.OUTPUT_FOLDER
 
-    def __init__(self, path: str, reason: str, errno_name: str = ""):
-        super().__init__(f"cannot write the run's files to {path}: {reason}",
-                         {"path": path, "reason": reason, "errno": errno_name})
+    def __init__(self, path: str, reason: str, errno_name: str = "", file: Optional[str] = None):
+        """`path`: the output folder; `file`: the file (or sub-folder) whose write failed, when known."""
+        super().__init__(f"cannot write the run's files to {path}: {reason}" + (f" (writing {file})" if file else ""),
+                         {"path": path, "file": file, "reason": reason, "errno": errno_name})
 
 
 class ScratchpadOutdated(SidecarError):

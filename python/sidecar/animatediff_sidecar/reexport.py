@@ -54,7 +54,7 @@ class ExportJob(Job):
             return {**meta, "outputs": {**outputs, **written}}
 
         try:
-            with output_errors():
+            with output_errors(gif_path.parent):
                 _written, updated = api.write_outputs(frames, gif_path, fps, req.formats, metadata, meta_path,
                                                       check=token.raise_if_cancelled, commit=token.commit)
         except Exception as exc:  # noqa: BLE001

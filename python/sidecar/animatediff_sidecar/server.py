@@ -39,6 +39,7 @@ from .protocol import (PROTOCOL_VERSION, BackendUnavailable, CancelParams, Cance
                        ModelsStatusResult, Notify, PipelineSourceInfo, ProtocolMismatch, RunsParams, RunsResult,
                        SidecarError, check_preset, formats_of, to_wire)
 from .stdio_guard import Guard
+from .wire import shown
 from .user_code import PipelineSource, UserCode
 
 log = logging.getLogger("animatediff_sidecar")
@@ -245,7 +246,7 @@ class Sidecar(JsonRPCServer):
         if request.protocol_version != PROTOCOL_VERSION:
             raise ProtocolMismatch(request.protocol_version, __version__)
         if request.client_name:
-            log.info("client: %s", request.client_name)
+            log.info("client: %s", shown(request.client_name))
         caps, missing = capabilities()
         return Handshake(PROTOCOL_VERSION, __version__, python_info(), caps, missing,
                          PipelineSourceInfo(self.source.kind, str(self.source.path)))
@@ -283,7 +284,7 @@ class Sidecar(JsonRPCServer):
         sources = {"sd": request.models.sd, "motionAdapter": request.models.motion_adapter}
         download_id = request.download_id or f"download-{secrets.token_hex(4)}"
         if download_id in self._downloads:
-            raise InvalidParams("downloadId", f"a download with id {download_id!r} is already running")
+            raise InvalidParams("downloadId", f"a download with id {shown(download_id)!r} is already running")
         entry = _Download(download_id, self.protocol.msg_id)
         if self.cancelled_before_start(entry.request_id):
             entry.cancel.set()  # answered RequestCancelled before a byte is fetched

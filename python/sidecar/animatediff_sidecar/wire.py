@@ -124,6 +124,11 @@ def json_repr(value: Any) -> str:
     return text_ if len(text_) <= 60 else text_[:57] + "..."
 
 
+def shown(value: str, limit: int = 120) -> str:
+    """Client-sent text as it may be echoed back (a log line, an error message): bounded, saying how long it was."""
+    return value if len(value) <= limit else f"{value[:limit]}… ({len(value)} characters)"
+
+
 # -- field types -----------------------------------------------------------------------------------
 
 _reader = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)

@@ -75,3 +75,15 @@ def test_a_preset_missing_from_the_cache_is_reported_with_its_download_command(s
     with pytest.raises(RpcError) as err:
         client.request("studio/modelsStatus", {"models": models, "preset": "turbo"}, timeout=60)
     assert err.value.code == -32602 and err.value.data["field"] == "preset"
+
+
+@pytest.mark.parametrize("phase", [1, 3])
+def test_a_lightning_checkpoint_given_as_the_motion_adapter_is_invalid_params(sc_bundle, sc_models, tmp_path, phase):
+    """Not -32003 blaming the lesson's motion_checkpoint.py: the setting names the wrong kind of file."""
+    lightning = Path(sc_models["lightning"]) / "animatediff_lightning_4step_diffusers.safetensors"
+    request = gen_request(sc_models, phase, tmp_path / "out")
+    request["models"]["motionAdapter"] = str(lightning)
+    with pytest.raises(RpcError) as err:
+        sc_bundle.request("studio/generate", request, timeout=300)
+    assert err.value.code == -32602 and err.value.data["field"] == "models.motionAdapter", err.value
+    assert "Lightning" in err.value.data["message"] and "preset" in err.value.data["message"]

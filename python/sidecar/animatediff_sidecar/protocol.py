@@ -178,8 +178,14 @@ class InternalError(SidecarError):
 # ---------------------------------------------------------------------------------------------
 
 
+MODEL_FIELDS = {"sd": "models.sd", "motion_adapter": "models.motionAdapter"}  # the package's model roles
+
+
 def core_field(name: str, spec: Sequence[Any] = ()) -> str:
-    """The wire path of a core `ParamError.field`: run options are top-level, the rest is in `params`."""
+    """The wire path of a core `ParamError.field`: run options are top-level, model roles are in
+    `models`, the rest is in `params`."""
+    if name in MODEL_FIELDS:
+        return MODEL_FIELDS[name]
     if name in ("phase", "models") or any(p.name == name and p.group == "run" for p in spec):
         return camel(name)
     return "params." + camel(name)

@@ -1,7 +1,7 @@
 // Maps every failure the UI can meet to a message and the actions that fix it. Pure: the
 // vscode side (errorActions.ts) runs the chosen action; the webview shows the same buttons.
 import type { z } from 'zod';
-import { ErrorCodes, errorDataSpecs } from './protocol';
+import { ErrorCodes, errorDataSpecs, type Preset } from './protocol';
 import { SidecarExitedError, SidecarStartError, describeExit } from './sidecar/errors';
 
 export type ErrorActionId =
@@ -22,6 +22,7 @@ export interface ErrorAction {
   file?: string; // openUserCode
   line?: number; // openUserCode, 1-based
   setting?: string; // openSettings: the settings search query
+  preset?: Preset; // downloadModels: whose models to fetch (the failed run's); absent: the run form's
 }
 
 export type ErrorKind =

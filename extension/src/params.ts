@@ -8,6 +8,12 @@ import type { Dtype, GenerateParams, ModelSources, Preset, TorchDevice } from '.
 /** Phase 1 presets (animatediff_ttnn/models/presets.py, generated): each sets the form's steps and guidance. */
 export type PresetSpec = (typeof PRESETS)[number];
 export const PRESET_NAMES = PRESETS.map((p) => p.name) as readonly Preset[];
+
+/** `{preset: 'lightning'}` as a command argument (a failed run's "Download Models"), else undefined. */
+export function presetArg(arg: unknown): Preset | undefined {
+  const preset = typeof arg === 'object' && arg !== null ? (arg as { preset?: unknown }).preset : undefined;
+  return (PRESET_NAMES as readonly unknown[]).includes(preset) ? (preset as Preset) : undefined;
+}
 export const presetSpec = (name: Preset): PresetSpec => PRESETS.find((p) => p.name === name) ?? PRESETS[0];
 export const PRESETS_FOR_FORM: readonly PresetSpec[] = PRESETS;
 

@@ -150,7 +150,11 @@ export type Environment = z.infer<typeof Environment>;
 
 // preset: also the motion modules that few-step preset brings (Lightning checkpoint, AnimateLCM adapter + LoRA)
 export const ModelsStatusParams = z.strictObject({ models: ModelSources.optional(), preset: Preset.optional() });
-export const ModelsStatusResult = z.strictObject({ cacheDir: z.string(), models: z.array(ModelStatus) });
+// A field the client gave that the request does not use, and why (the settings' motion adapter with a few-step preset).
+export const UnusedField = z.strictObject({ field: z.string(), value: z.string(), reason: z.string() });
+export type UnusedField = z.infer<typeof UnusedField>;
+// models: exactly what the preset runs (without a preset: the settings' SD model and motion adapter).
+export const ModelsStatusResult = z.strictObject({ cacheDir: z.string(), models: z.array(ModelStatus), unused: z.array(UnusedField) });
 export type ModelsStatusResult = z.infer<typeof ModelsStatusResult>;
 
 export const DownloadModelsParams = z.strictObject({

@@ -42,6 +42,7 @@ const PAIRS: Record<string, z.ZodType> = {
   RunSummary: P.RunSummary,
   RunsResult: P.RunsResult,
   SkippedFile: P.SkippedFile,
+  UnusedField: P.UnusedField,
   CancelResult: P.CancelResult,
   ExportResult: P.ExportResult,
   Progress: P.ProgressNotification,

@@ -103,8 +103,10 @@ if (reason) {
     it('studio/modelsStatus and studio/downloadModels with a preset also cover its motion modules', async () => {
       // the tiny models' HF cache holds the Lightning checkpoints and AnimateLCM under the real hub ids
       const status = expectShape(P.ModelsStatusResult, await request('studio/modelsStatus', { models, preset: 'lightning' }));
-      expect(status.models.map((m) => m.source).slice(2)).toEqual(['ByteDance/AnimateDiff-Lightning:animatediff_lightning_4step_diffusers.safetensors']);
-      expect(status.models[2]).toMatchObject({ role: 'motionAdapter', kind: 'hub', available: true });
+      // exactly what Lightning runs: the SD model and its checkpoint, not the settings' (quality) adapter
+      expect(status.models.map((m) => m.source)).toEqual([models.sd, 'ByteDance/AnimateDiff-Lightning:animatediff_lightning_4step_diffusers.safetensors']);
+      expect(status.models[1]).toMatchObject({ role: 'motionAdapter', kind: 'hub', available: true });
+      expect(status.unused.map((u) => [u.field, u.value])).toEqual([['models.motionAdapter', models.motionAdapter]]);
       const dl = expectShape(P.DownloadModelsResult, await request('studio/downloadModels', { models, preset: 'animatelcm', downloadId: 'sync-preset' }));
       expect(dl.models.map((m) => [m.source, m.available])).toContainEqual(['wangfuyun/AnimateLCM', true]);
     });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_PROMPT, defaultForm, mergeRemembered, runLabel, toGenerateParams, validateRunForm, withoutCard, type RunForm } from '../../src/params';
+import { DEFAULT_PROMPT, defaultForm, mergeRemembered, presetArg, runLabel, toGenerateParams, validateRunForm, withoutCard, type RunForm } from '../../src/params';
 
 const settings = { numFrames: 8, steps: 25, guidanceScale: 7.5, seed: 42, width: 512, height: 512 };
 const form: RunForm = { ...defaultForm(settings), prompt: 'a cat', negativePrompt: '' };
@@ -116,5 +116,13 @@ describe('toGenerateParams', () => {
     expect(runLabel({ phase: 1 })).toMatch(/Phase 1/);
     expect(runLabel({ phase: 3 })).toMatch(/torch/);
     expect(runLabel({ phase: 3, backend: 'blackhole' })).toMatch(/Phase 3 on Blackhole .*not yet run on a card/);
+  });
+});
+
+describe('presetArg', () => {
+  it('reads {preset} of a failed run\'s "Download Models" and ignores anything else', () => {
+    expect(presetArg({ preset: 'lightning' })).toBe('lightning');
+    expect(presetArg({ preset: 'quality' })).toBe('quality');
+    for (const arg of [undefined, null, 'lightning', { preset: 'turbo' }, { preset: 1 }, {}]) expect(presetArg(arg)).toBeUndefined();
   });
 });

@@ -441,9 +441,19 @@ class ModelStatus:
 
 
 @attrs.define
+class UnusedField:
+    """A field the client gave that this request does not use (model_needs.py), and why."""
+
+    field: str  # wire path, e.g. "models.motionAdapter"
+    value: str
+    reason: str
+
+
+@attrs.define
 class ModelsStatusResult:
     cache_dir: str
     models: List[ModelStatus]
+    unused: List[UnusedField] = attrs.Factory(list)
 
 
 @attrs.define

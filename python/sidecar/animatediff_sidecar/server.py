@@ -269,19 +269,26 @@ class Sidecar(JsonRPCServer):
     async def models_status(self, params: Any) -> ModelsStatusResult:
         from .downloads import models_status
 
+        from .model_needs import unused_fields
+
         request = ModelsParams.from_wire(params)
         preset = check_preset(request.preset, self.parameters())
         api = self.api()
         sources = {"sd": request.models.sd, "motionAdapter": request.models.motion_adapter}
         statuses = await asyncio.to_thread(models_status, sources, api, preset)
-        return ModelsStatusResult(api.hub_cache_dir(), statuses)
+        return ModelsStatusResult(api.hub_cache_dir(), statuses, unused_fields(sources, api, None, preset))
 
     async def download_models(self, params: Any) -> DownloadResult:
         from .downloads import download_request
 
+        from .model_needs import describe_unused, unused_fields
+
         request = DownloadParams.from_wire(params)
         preset = check_preset(request.preset, self.parameters())
         sources = {"sd": request.models.sd, "motionAdapter": request.models.motion_adapter}
+        unused = unused_fields(sources, self.api(), None, preset)
+        if unused:
+            log.warning("%s", describe_unused(unused))
         download_id = request.download_id or f"download-{secrets.token_hex(4)}"
         if download_id in self._downloads:
             raise InvalidParams("downloadId", f"a download with id {shown(download_id)!r} is already running")

@@ -4,7 +4,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { readConfig } from '../config';
-import { backupRel, copyRel, hashExisting, listFiles, readManifest, writeManifest } from '../deploy/files';
+import { backupRel, copyRel, hashExisting, listFiles, makeFolder, readManifest, writeManifest } from '../deploy/files';
 import { MANIFEST_FILE, describeOrphanedEdits, movedTo, nextManifest, planDeploy, type ConflictResolution, type FileHashes } from '../deploy/manifest';
 import { explainPipFailure, pipInstallArgs, runPip } from '../deploy/pip';
 import { sidecarPaths } from '../sidecar/launch';
@@ -66,7 +66,7 @@ export async function deployProject(studio: Studio, runs: RunController, rawArgs
   // 3. Copy, back up, remove, record.
   const now = new Date();
   const backups: string[] = [];
-  await fs.mkdir(target, { recursive: true });
+  await makeFolder(target);
   for (const rel of [...plan.add, ...plan.update]) await copyRel(bundleDir, target, rel);
   if (resolution === 'overwrite') {
     for (const rel of plan.conflicts) {

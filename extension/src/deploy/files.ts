@@ -127,10 +127,44 @@ async function writeInside(root: string, rel: string, fill: (tmp: string) => Pro
   }
 }
 
+/**
+ * `mkdir -p` that says why it failed. Node's recursive mkdir answers ENOENT for the first missing
+ * folder when the real reason is a read-only mount or a permission: then the folders are made one
+ * at a time, and the first that fails gives its own error (EROFS, EACCES, ENOTDIR, ENOSPC).
+ */
+export async function makeFolder(dir: string): Promise<void> {
+  try {
+    await fs.mkdir(dir, { recursive: true });
+    return;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const missing: string[] = [];
+  for (let folder = path.resolve(dir); ; folder = path.dirname(folder)) {
+    try {
+      await fs.lstat(folder);
+      break;
+    } catch {
+      missing.unshift(folder);
+      if (path.dirname(folder) === folder) break;
+    }
+  }
+  for (const folder of missing) {
+    try {
+      await fs.mkdir(folder);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      if (e.code === 'EEXIST') continue;
+      const why = e.code === 'EROFS' ? `${path.dirname(folder)} is on a read-only file system` : e.message;
+      throw Object.assign(new Error(`Cannot create ${folder}: ${why} (${e.code}). Choose a folder on a writable disk.`), { code: e.code, path: folder });
+    }
+  }
+}
+
 /** root/<parts…>, made folder by folder; refuses a part that is a link or a file, since a linked
  *  folder would take the write outside the scratchpad. */
 async function folderInside(root: string, parts: string[]): Promise<string> {
-  await fs.mkdir(root, { recursive: true });
+  await makeFolder(root);
   let dir = root;
   for (const part of parts) {
     dir = path.join(dir, part);

@@ -158,7 +158,7 @@ export function toGenerateParams(form: RunForm, req: RunRequest, ctx: GenerateCo
   if (req.phase === 3) {
     return req.backend === 'blackhole'
       ? { phase: 3, backend: 'blackhole', models: { ...ctx.models }, params }
-      : { phase: 3, backend: 'torch', device: ctx.device, models: { ...ctx.models }, params };
+      : { phase: 3, backend: 'torch', device: ctx.device, ...dtype, models: { ...ctx.models }, params };
   }
   // Phase 2 uses a plain SD UNet: the motion adapter is not part of it.
   const models = ctx.models.sd ? { sd: ctx.models.sd } : {};

@@ -101,12 +101,15 @@ describe('toGenerateParams', () => {
     expect(withoutCard({ phase: 2, backend: 'cpu' })).toBeUndefined();
   });
 
-  it('sends the preset with Phase 1 and a dtype setting other than auto with both phases', () => {
+  it('sends the preset with Phase 1 and a dtype setting other than auto with every phase (the torch ones)', () => {
     const lightning = { ...form, preset: 'lightning' as const, steps: 4, guidanceScale: 1 };
     expect(toGenerateParams(lightning, { phase: 1 }, { ...ctx, dtype: 'float32' })).toMatchObject({ preset: 'lightning', dtype: 'float32' });
     expect(toGenerateParams(lightning, { phase: 1 }, { ...ctx, dtype: 'auto' })).not.toHaveProperty('dtype');
     expect(toGenerateParams(form, { phase: 2, backend: 'cpu' }, { ...ctx, dtype: 'bfloat16' })).toMatchObject({ dtype: 'bfloat16' });
     expect(toGenerateParams(form, { phase: 2, backend: 'cpu' }, ctx)).not.toHaveProperty('preset');
+    // Phase 3 too: lesson 09 compares it with Phase 1 pixel for pixel in float32 (the setting)
+    expect(toGenerateParams(form, { phase: 3 }, { ...ctx, dtype: 'float32' })).toMatchObject({ phase: 3, dtype: 'float32' });
+    expect(toGenerateParams(form, { phase: 3 }, ctx)).not.toHaveProperty('dtype');
   });
 
   it('labels the CPU variant so it can never be mistaken for Blackhole', () => {

@@ -12,9 +12,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from animatediff_sidecar.protocol import formats_of, to_wire
+from animatediff_sidecar.protocol import OUTPUT_FORMATS, to_wire
 from animatediff_sidecar.runs import list_runs
-from animatediff_ttnn.params import PARAMETERS
 
 
 def good_metadata(folder: Path, run_id: str) -> dict:
@@ -143,7 +142,7 @@ def test_every_metadata_file_is_listed_in_the_documented_shape_or_skipped_with_a
         old.unlink()
     text = json.dumps(meta, allow_nan=True).replace("{out}", str(out))
     (out / "r.json").write_text(text, encoding="utf-8")
-    runs, skipped = list_runs(out, formats_of(PARAMETERS))
+    runs, skipped = list_runs(out, OUTPUT_FORMATS)
     assert len(runs) + len(skipped) == 1
     if skipped:
         assert skipped[0].path == str(out / "r.json") and skipped[0].reason.strip()

@@ -66,6 +66,9 @@ class ErrorCode:
 
 
 PHASES = (1, 2, 3)
+# The keys of a run's `outputs`: the choices of params.py's `formats`. A copy, so that listing past runs
+# needs none of the lesson's code (it may be broken or outdated); test_protocol.py checks they agree.
+OUTPUT_FORMATS = ("gif", "mp4", "webp", "png")
 STAGES = ("loading", "encoding", "denoising", "decoding", "exporting")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 PREVIEW_MAX_SIDE = 128

@@ -15,7 +15,7 @@ from typing import Any, Dict
 from .failures import is_cancelled
 from .jobs import Job
 from .output_folder import check_output_folder, output_errors
-from .protocol import ExportParams, ExportResult, InvalidParams, RequestCancelled
+from .protocol import OUTPUT_FORMATS, ExportParams, ExportResult, InvalidParams, RequestCancelled
 from .run_folder import run_outputs
 
 
@@ -32,7 +32,7 @@ class ExportJob(Job):
         meta = _read_run_metadata(meta_path, read_metadata)
         runner.code.refresh()
         api = runner.code.api()
-        outputs = _outputs_inside(meta_path, meta["outputs"], api)
+        outputs = _outputs_inside(meta_path, meta["outputs"])
         record_file = record_path_for(meta_path.with_suffix(".gif"))
         if not record_file.is_file():
             raise InvalidParams("metadataPath", f"this run has no run record ({record_file.name}); "
@@ -64,11 +64,9 @@ class ExportJob(Job):
         return ExportResult(dict(updated["outputs"]), str(meta_path))
 
 
-def _outputs_inside(meta_path: Path, outputs: Dict[Any, Any], api: Any) -> Dict[str, str]:
+def _outputs_inside(meta_path: Path, outputs: Dict[Any, Any]) -> Dict[str, str]:
     """The run's outputs as absolute paths in its folder; InvalidParams for any that is not."""
-    from .protocol import formats_of
-
-    kept, refused = run_outputs(meta_path, outputs, formats_of(api.PARAMETERS))
+    kept, refused = run_outputs(meta_path, outputs, OUTPUT_FORMATS)
     if refused:
         fmt, why = next(iter(refused.items()))
         raise InvalidParams("metadataPath", f"the run's outputs.{fmt} {why}: a run's files are in the folder of "

@@ -37,7 +37,7 @@ from .protocol import (PROTOCOL_VERSION, BackendUnavailable, CancelParams, Cance
                        DownloadResult, ExportParams, GenerateParams, Handshake, HandshakeParams,
                        InternalError, InvalidParams, LogMessage, Method, ModelsParams, RequestCancelled,
                        ModelsStatusResult, Notify, PipelineSourceInfo, ProtocolMismatch, RunsParams, RunsResult,
-                       SidecarError, check_preset, formats_of, to_wire)
+                       OUTPUT_FORMATS, SidecarError, check_preset, to_wire)
 from .stdio_guard import Guard
 from .wire import shown
 from .user_code import PipelineSource, UserCode
@@ -343,11 +343,10 @@ class Sidecar(JsonRPCServer):
 
         request = RunsParams.from_wire(params)
         folder = self.output_dir(request.output_dir)
-        formats = formats_of(self.parameters())
 
-        def swept_runs():
+        def swept_runs():  # needs none of the lesson's code: past runs list even when it is broken
             self.sweep_output_folder(folder)
-            return list_runs(folder, formats, request.limit)
+            return list_runs(folder, OUTPUT_FORMATS, request.limit)
 
         return RunsResult(*await asyncio.to_thread(swept_runs))
 

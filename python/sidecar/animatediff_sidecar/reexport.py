@@ -30,14 +30,14 @@ class ExportJob(Job):
         req: ExportParams = self.request
         meta_path = Path(req.metadata_path)
         meta = _read_run_metadata(meta_path, read_metadata)
-        runner.code.refresh()
-        api = runner.code.api()
-        outputs = _outputs_inside(meta_path, meta["outputs"])
+        outputs = _outputs_inside(meta_path, meta["outputs"])  # before the record is read or a file written
         record_file = record_path_for(meta_path.with_suffix(".gif"))
         if not record_file.is_file():
             raise InvalidParams("metadataPath", f"this run has no run record ({record_file.name}); "
                                                 "only runs made by the sidecar can be re-exported")
         payload, latents = _read_record(record_file, read_run_record, record_latents)
+        runner.code.refresh()
+        api = runner.code.api()
         sd_source = (payload.get("models") or {}).get("sd", {}).get("source") or api.default_source("sd")
         loaded = runner.cache.load(sd_source, None, "auto" if payload.get("phase") == 1 else "cpu")
         token = self.new_token(api)

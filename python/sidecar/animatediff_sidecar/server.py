@@ -33,14 +33,14 @@ from pygls.io_ import StdoutWriter
 from pygls.server import JsonRPCServer
 
 from . import __version__
-from .protocol import (PROTOCOL_VERSION, BackendUnavailable, CancelParams, CancelResult, DownloadParams,
-                       DownloadResult, ExportParams, GenerateParams, Handshake, HandshakeParams,
-                       InternalError, InvalidParams, LogMessage, Method, ModelsParams, RequestCancelled,
-                       ModelsStatusResult, Notify, PipelineSourceInfo, ProtocolMismatch, RunsParams, RunsResult,
-                       OUTPUT_FORMATS, SidecarError, check_preset, to_wire)
+from .protocol import (OUTPUT_FORMATS, PROTOCOL_VERSION, BackendUnavailable, CancelParams, CancelResult,
+                       DownloadParams, DownloadResult, ExportParams, GenerateParams, Handshake, HandshakeParams,
+                       InternalError, InvalidParams, LogMessage, Method, ModelsParams, ModelsStatusResult, Notify,
+                       PipelineSourceInfo, ProtocolMismatch, RequestCancelled, RunsParams, RunsResult, SidecarError,
+                       check_preset, to_wire)
 from .stdio_guard import Guard
-from .wire import shown
 from .user_code import PipelineSource, UserCode
+from .wire import shown
 
 log = logging.getLogger("animatediff_sidecar")
 
@@ -268,7 +268,6 @@ class Sidecar(JsonRPCServer):
 
     async def models_status(self, params: Any) -> ModelsStatusResult:
         from .downloads import models_status
-
         from .model_needs import unused_fields
 
         request = ModelsParams.from_wire(params)
@@ -280,7 +279,6 @@ class Sidecar(JsonRPCServer):
 
     async def download_models(self, params: Any) -> DownloadResult:
         from .downloads import download_request
-
         from .model_needs import describe_unused, unused_fields
 
         request = DownloadParams.from_wire(params)

@@ -22,7 +22,7 @@ export async function runErrorAction(action: ErrorAction, log: Log): Promise<voi
       log.show();
       return;
     case 'downloadModels':
-      await vscode.commands.executeCommand(CommandIds.downloadModels);
+      await vscode.commands.executeCommand(CommandIds.downloadModels, action.preset ? { preset: action.preset } : undefined);
       return;
     case 'runPhase2Cpu':
       await vscode.commands.executeCommand(CommandIds.runPhase2Cpu);

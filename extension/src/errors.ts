@@ -1,7 +1,7 @@
 // Maps every failure the UI can meet to a message and the actions that fix it. Pure: the
 // vscode side (errorActions.ts) runs the chosen action; the webview shows the same buttons.
 import type { z } from 'zod';
-import { ErrorCodes, errorDataSpecs } from './protocol';
+import { ErrorCodes, errorDataSpecs, type Preset } from './protocol';
 import { SidecarExitedError, SidecarStartError, describeExit } from './sidecar/errors';
 
 export type ErrorActionId =
@@ -22,6 +22,7 @@ export interface ErrorAction {
   file?: string; // openUserCode
   line?: number; // openUserCode, 1-based
   setting?: string; // openSettings: the settings search query
+  preset?: Preset; // downloadModels: whose models to fetch (the failed run's); absent: the run form's
 }
 
 export type ErrorKind =
@@ -161,7 +162,7 @@ export function describeError(err: unknown, request?: { phase: number }): ErrorV
       const d = parseData(ErrorCodes.OutputFolder, err.data);
       return {
         kind: 'outputFolder',
-        message: d ? `Cannot write the run's files to ${d.path}: ${d.reason}. Nothing was written.` : err.message,
+        message: d ? `Cannot write the run's files to ${d.path}${d.file ? ` (${basename(d.file)})` : ''}: ${d.reason}. Nothing was written.` : err.message,
         actions: [SHOW_LOG],
       };
     }

@@ -14,6 +14,7 @@ import { EnvironmentCache } from './environmentCache';
 import { describeError } from './errors';
 import { showError } from './errorActions';
 import { Log } from './log';
+import { presetArg } from './params';
 import { FormStore } from './run/formStore';
 import { PreviewRouter } from './run/previewRouter';
 import { RunController } from './run/runController';
@@ -76,7 +77,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     );
   register(CommandIds.checkEnvironment, () => checkEnvironment(studio));
   register(CommandIds.deployProject, (arg) => deployProject(studio, runs, arg));
-  register(CommandIds.downloadModels, () => downloadModels(studio, forms.get().preset));
+  // An argument {preset} (the "Download Models" fix of a failed run) names whose models; else the run form's preset.
+  register(CommandIds.downloadModels, (arg?: unknown) => downloadModels(studio, presetArg(arg) ?? forms.get().preset));
   register(CommandIds.runPhase1, (arg) => runs.runFromCommand({ phase: 1 }, arg));
   register(CommandIds.runPhase2, (arg) => runs.runFromCommand({ phase: 2, backend: 'blackhole' }, arg));
   register(CommandIds.runPhase2Cpu, (arg) => runs.runFromCommand({ phase: 2, backend: 'cpu' }, arg));

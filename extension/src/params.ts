@@ -8,6 +8,12 @@ import type { Dtype, GenerateParams, ModelSources, Preset, TorchDevice } from '.
 /** Phase 1 presets (animatediff_ttnn/models/presets.py, generated): each sets the form's steps and guidance. */
 export type PresetSpec = (typeof PRESETS)[number];
 export const PRESET_NAMES = PRESETS.map((p) => p.name) as readonly Preset[];
+
+/** `{preset: 'lightning'}` as a command argument (a failed run's "Download Models"), else undefined. */
+export function presetArg(arg: unknown): Preset | undefined {
+  const preset = typeof arg === 'object' && arg !== null ? (arg as { preset?: unknown }).preset : undefined;
+  return (PRESET_NAMES as readonly unknown[]).includes(preset) ? (preset as Preset) : undefined;
+}
 export const presetSpec = (name: Preset): PresetSpec => PRESETS.find((p) => p.name === name) ?? PRESETS[0];
 export const PRESETS_FOR_FORM: readonly PresetSpec[] = PRESETS;
 
@@ -152,7 +158,7 @@ export function toGenerateParams(form: RunForm, req: RunRequest, ctx: GenerateCo
   if (req.phase === 3) {
     return req.backend === 'blackhole'
       ? { phase: 3, backend: 'blackhole', models: { ...ctx.models }, params }
-      : { phase: 3, backend: 'torch', device: ctx.device, models: { ...ctx.models }, params };
+      : { phase: 3, backend: 'torch', device: ctx.device, ...dtype, models: { ...ctx.models }, params };
   }
   // Phase 2 uses a plain SD UNet: the motion adapter is not part of it.
   const models = ctx.models.sd ? { sd: ctx.models.sd } : {};

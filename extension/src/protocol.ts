@@ -150,7 +150,11 @@ export type Environment = z.infer<typeof Environment>;
 
 // preset: also the motion modules that few-step preset brings (Lightning checkpoint, AnimateLCM adapter + LoRA)
 export const ModelsStatusParams = z.strictObject({ models: ModelSources.optional(), preset: Preset.optional() });
-export const ModelsStatusResult = z.strictObject({ cacheDir: z.string(), models: z.array(ModelStatus) });
+// A field the client gave that the request does not use, and why (the settings' motion adapter with a few-step preset).
+export const UnusedField = z.strictObject({ field: z.string(), value: z.string(), reason: z.string() });
+export type UnusedField = z.infer<typeof UnusedField>;
+// models: exactly what the preset runs (without a preset: the settings' SD model and motion adapter).
+export const ModelsStatusResult = z.strictObject({ cacheDir: z.string(), models: z.array(ModelStatus), unused: z.array(UnusedField) });
 export type ModelsStatusResult = z.infer<typeof ModelsStatusResult>;
 
 export const DownloadModelsParams = z.strictObject({
@@ -246,7 +250,10 @@ export const RunSummary = z.strictObject({
   coherence: z.record(z.string(), z.number()).nullable(),
 });
 export type RunSummary = z.infer<typeof RunSummary>;
-export const RunsResult = z.strictObject({ runs: z.array(RunSummary) });
+// A JSON file in the output folder that is not listed as a run, and why (a hand edit, another program's file).
+export const SkippedFile = z.strictObject({ path: z.string(), reason: z.string() });
+export type SkippedFile = z.infer<typeof SkippedFile>;
+export const RunsResult = z.strictObject({ runs: z.array(RunSummary), skipped: z.array(SkippedFile) });
 export type RunsResult = z.infer<typeof RunsResult>;
 
 // Re-exports a finished run to more formats (e.g. mp4) from its saved frames.
@@ -358,7 +365,8 @@ export const errorDataSpecs = {
   [ErrorCodes.BackendUnavailable]: z.strictObject({ reason: z.string() }),
   [ErrorCodes.ProtocolMismatch]: z.strictObject({ serverVersion: z.string(), protocolVersion: z.number() }),
   // The output folder cannot take the run's files (missing and not creatable, read-only, full…).
-  [ErrorCodes.OutputFolder]: z.strictObject({ path: z.string(), reason: z.string(), errno: z.string() }),
+  // path: the output folder; file: the file (or sub-folder) whose write failed, when the OS named one.
+  [ErrorCodes.OutputFolder]: z.strictObject({ path: z.string(), file: nullableStr, reason: z.string(), errno: z.string() }),
   // The scratchpad was deployed before the studio's contract (studio_api.py) existed: deploy again.
   [ErrorCodes.ScratchpadOutdated]: z.strictObject({ path: z.string(), missing: z.string() }),
   // Any failure that is none of the above.

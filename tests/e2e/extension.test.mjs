@@ -510,10 +510,16 @@ describe('AnimateDiff Lesson Studio in a real VS Code (code-server + headless Ch
   });
 
   scenario('the outputs gallery lists the runs with thumbnails', ['Run Phase 1 shows live previews, then the final GIF'], async () => {
+    // A hand-broken metadata file: listed as skipped, with the reason, and the runs still appear.
+    const broken = path.join(outputDir, 'hand-edited.json');
+    fs.writeFileSync(broken, JSON.stringify({ phase: 'one', outputs: {} }));
     await runCommand(page, cmdTitle('animatediff.openOutputs'));
     const g = await webviewFrame(page, '.run-card[data-run-id]');
-    await waitFor('run cards for every finished run', async () => (await g.locator('.run-card[data-run-id]').count()) >= outputs('.json').length);
+    await waitFor('run cards for every finished run', async () => (await g.locator('.run-card[data-run-id]').count()) >= outputs('.json').length - 1);
     assert.ok(await g.locator('.run-card img.thumb').count() >= 1);
+    await g.locator('#skipped').waitFor({ state: 'visible' });
+    assert.match(await g.locator('#skipped-files li[data-file="hand-edited.json"]').textContent(), /phase is 'one'/);
+    fs.rmSync(broken);
     await shot(page, '11-outputs-gallery');
     // Compare a Phase 1 and a Phase 2 run side by side.
     const p1 = g.locator('.run-card[data-phase="1"]').first();

@@ -43,3 +43,16 @@ def test_lesson_04_quotes_the_committed_record():
     assert (before, after) == (round(to_gif(defaults)), round(to_gif(fast)))
     peak, usual = map(float, re.search(r"a peak of ([\d.]+) GB instead of ([\d.]+) GB", text).groups())
     assert (peak, usual) == (round(fast["peak_rss_mb"] / 1024, 1), round(defaults["peak_rss_mb"] / 1024, 1))
+
+
+def test_lesson_09_quotes_the_precision_record():
+    """Lesson 09's "Phase 1's frames holds in fp32" paragraph repeats benchmarks/phase3-precision-latest.json."""
+    record = json.loads((ROOT / "benchmarks" / "phase3-precision-latest.json").read_text(encoding="utf-8"))
+    rows = {(r["dtype"], r["frames"]): r for r in record["rows"]}
+    text = " ".join((ROOT / "lessons" / "09-phase3.md").read_text(encoding="utf-8").split())
+    fp32 = int(re.search(r"at most (\d+) pixel level", text).group(1))
+    assert fp32 == rows[("float32", 16)]["max_levels"] == rows[("float32", 33)]["max_levels"]
+    assert rows[("float32", 33)]["context_windows"] and rows[("bfloat16", 33)]["context_windows"]
+    short, long = map(int, re.search(r"the largest difference is (\d+) levels at 16 frames and (\d+) at 33", text).groups())
+    assert (short, long) == (rows[("bfloat16", 16)]["max_levels"], rows[("bfloat16", 33)]["max_levels"])
+    assert record["machine"]["cpu"] in text and f"{record['machine']['cpu_cores']}-core" in text

@@ -11,7 +11,7 @@ import { describeError, type ErrorView } from '../errors';
 import { runErrorAction, showError } from '../errorActions';
 import { formatDuration, formatEta, formatProgressLine, formatStepCounter, overallFraction } from '../format';
 import { runLabel, toGenerateParams, validateRunForm, withoutCard, type RunForm, type RunRequest } from '../params';
-import type { Environment, GenerateResult, Outputs } from '../protocol';
+import type { Environment, GenerateResult, Outputs, Preset } from '../protocol';
 import { outputRoots, type Studio } from '../studio';
 import type { BlackholeState, OutputLink, PreviewOutbound, ScheduleRow } from '../webview/outbound';
 import type { PreviewPanelHost } from '../webview/previewPanel';
@@ -20,6 +20,8 @@ import { RunSnapshot } from './snapshot';
 
 interface ActiveRun {
   request: RunRequest;
+  /** Whose models the run needs: its Phase 1 preset; 'quality' (the settings' models) for Phases 2 and 3. */
+  modelsOf: Preset;
   label: string;
   runId?: string;
   cts: CancellationTokenSource;
@@ -142,7 +144,8 @@ export class RunController implements vscode.Disposable {
     const config = readConfig();
     const params = toGenerateParams(form, request, { device: config.device, dtype: config.dtype, models: config.models });
     const label = runLabel(request);
-    const run: ActiveRun = { request, label, cts: new CancellationTokenSource(), cancelling: false, fraction: 0, frames: form.numFrames, steps: form.steps };
+    const modelsOf = params.phase === 1 ? (params.preset ?? 'quality') : 'quality';
+    const run: ActiveRun = { request, modelsOf, label, cts: new CancellationTokenSource(), cancelling: false, fraction: 0, frames: form.numFrames, steps: form.steps };
     this.active = run;
     this.lastError = undefined;
     this.preview.show(true);
@@ -160,7 +163,7 @@ export class RunController implements vscode.Disposable {
           const result = await this.studio.client.request('studio/generate', params, run.cts.token);
           after = await this.finish(run, result);
         } catch (err) {
-          after = this.fail(err, request);
+          after = this.fail(err, run);
         } finally {
           run.cts.dispose();
           this.active = undefined;
@@ -238,8 +241,11 @@ export class RunController implements vscode.Disposable {
     };
   }
 
-  private fail(err: unknown, request: RunRequest): () => Promise<void> {
-    const view = describeError(err, request);
+  private fail(err: unknown, run: ActiveRun): () => Promise<void> {
+    const described = describeError(err, run.request);
+    // "Download Models" fetches what this run needs (a Phase 3 run the quality adapter, even when the
+    // run form's preset is Lightning), not what the form's preset needs.
+    const view = { ...described, actions: described.actions.map((a) => (a.id === 'downloadModels' ? { ...a, preset: run.modelsOf } : a)) };
     if (view.kind === 'cancelled') {
       this.post({ type: 'cancelled', message: 'The run was cancelled.' });
       this.post({ type: 'status', state: 'cancelled', message: 'cancelled' });

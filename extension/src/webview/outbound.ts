@@ -50,7 +50,7 @@ export interface RunCard {
 }
 
 export type GalleryOutbound =
-  | { type: 'runs'; runs: RunCard[]; outputDirs: string[] }
+  | { type: 'runs'; runs: RunCard[]; outputDirs: string[]; skipped: { file: string; reason: string }[] }
   | { type: 'error'; message: string }
   | { type: 'loading' };
 

@@ -41,6 +41,8 @@ const PAIRS: Record<string, z.ZodType> = {
   GenerateResult: P.GenerateResult,
   RunSummary: P.RunSummary,
   RunsResult: P.RunsResult,
+  SkippedFile: P.SkippedFile,
+  UnusedField: P.UnusedField,
   CancelResult: P.CancelResult,
   ExportResult: P.ExportResult,
   Progress: P.ProgressNotification,

@@ -40,11 +40,13 @@ describe('protocol error → message and action', () => {
     expect(view.actions.map((a) => a.id)).toEqual(['deployProject', 'openSettings']);
   });
 
-  it('an output-folder problem names the path and the reason, and opens no user code', () => {
-    const view = describeError(rpc(ErrorCodes.OutputFolder, { path: '/out/run.webp', reason: 'No space left on device', errno: 'ENOSPC' }));
+  it('an output-folder problem names the folder, the file that failed and the reason, and opens no user code', () => {
+    const view = describeError(rpc(ErrorCodes.OutputFolder, { path: '/out', file: '/out/run.webp', reason: 'No space left on device', errno: 'ENOSPC' }));
     expect(view.kind).toBe('outputFolder');
-    expect(view.message).toBe("Cannot write the run's files to /out/run.webp: No space left on device. Nothing was written.");
+    expect(view.message).toBe("Cannot write the run's files to /out (run.webp): No space left on device. Nothing was written.");
     expect(view.actions.map((a) => a.id)).toEqual(['showLog']);
+    const folderOnly = describeError(rpc(ErrorCodes.OutputFolder, { path: '/ro/out', file: null, reason: 'Read-only file system', errno: 'EROFS' }));
+    expect(folderOnly.message).toBe("Cannot write the run's files to /ro/out: Read-only file system. Nothing was written.");
   });
 
   it('a scratchpad older than the studio offers Deploy Project, with the sidecar\'s message', () => {

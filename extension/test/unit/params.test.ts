@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_PROMPT, defaultForm, mergeRemembered, runLabel, toGenerateParams, validateRunForm, withoutCard, type RunForm } from '../../src/params';
+import { DEFAULT_PROMPT, defaultForm, mergeRemembered, presetArg, runLabel, toGenerateParams, validateRunForm, withoutCard, type RunForm } from '../../src/params';
 
 const settings = { numFrames: 8, steps: 25, guidanceScale: 7.5, seed: 42, width: 512, height: 512 };
 const form: RunForm = { ...defaultForm(settings), prompt: 'a cat', negativePrompt: '' };
@@ -101,12 +101,15 @@ describe('toGenerateParams', () => {
     expect(withoutCard({ phase: 2, backend: 'cpu' })).toBeUndefined();
   });
 
-  it('sends the preset with Phase 1 and a dtype setting other than auto with both phases', () => {
+  it('sends the preset with Phase 1 and a dtype setting other than auto with every phase (the torch ones)', () => {
     const lightning = { ...form, preset: 'lightning' as const, steps: 4, guidanceScale: 1 };
     expect(toGenerateParams(lightning, { phase: 1 }, { ...ctx, dtype: 'float32' })).toMatchObject({ preset: 'lightning', dtype: 'float32' });
     expect(toGenerateParams(lightning, { phase: 1 }, { ...ctx, dtype: 'auto' })).not.toHaveProperty('dtype');
     expect(toGenerateParams(form, { phase: 2, backend: 'cpu' }, { ...ctx, dtype: 'bfloat16' })).toMatchObject({ dtype: 'bfloat16' });
     expect(toGenerateParams(form, { phase: 2, backend: 'cpu' }, ctx)).not.toHaveProperty('preset');
+    // Phase 3 too: lesson 09 compares it with Phase 1 pixel for pixel in float32 (the setting)
+    expect(toGenerateParams(form, { phase: 3 }, { ...ctx, dtype: 'float32' })).toMatchObject({ phase: 3, dtype: 'float32' });
+    expect(toGenerateParams(form, { phase: 3 }, ctx)).not.toHaveProperty('dtype');
   });
 
   it('labels the CPU variant so it can never be mistaken for Blackhole', () => {
@@ -116,5 +119,13 @@ describe('toGenerateParams', () => {
     expect(runLabel({ phase: 1 })).toMatch(/Phase 1/);
     expect(runLabel({ phase: 3 })).toMatch(/torch/);
     expect(runLabel({ phase: 3, backend: 'blackhole' })).toMatch(/Phase 3 on Blackhole .*not yet run on a card/);
+  });
+});
+
+describe('presetArg', () => {
+  it('reads {preset} of a failed run\'s "Download Models" and ignores anything else', () => {
+    expect(presetArg({ preset: 'lightning' })).toBe('lightning');
+    expect(presetArg({ preset: 'quality' })).toBe('quality');
+    for (const arg of [undefined, null, 'lightning', { preset: 'turbo' }, { preset: 1 }, {}]) expect(presetArg(arg)).toBeUndefined();
   });
 });

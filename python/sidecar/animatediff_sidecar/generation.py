@@ -14,6 +14,7 @@ from typing import Any, List, Optional
 
 from . import __version__
 from .jobs import Job
+from .model_needs import adapter_unused, describe_unused, unused_fields
 from .output_folder import check_output_folder, output_errors
 from .protocol import GenerateParams, GenerateResult, timings_to_wire
 from .tracker import Tracker
@@ -66,15 +67,18 @@ class GenerateJob(Job):
             backend = api.resolve_backend(req.phase, req.backend)
             backend.require()
 
-        # 6. Which models: the SD source, and the motion adapter the phase and preset need.
+        # 6. Which models: the SD source, and the motion adapter the phase and preset need (model_needs.py:
+        # Phase 2 has no motion modules, the few-step presets bring their own; a given one not used is said).
         sd_source = req.models.sd or api.default_source("sd")
         preset = req.run.get("preset") if req.phase == 1 else None
         if preset is not None:
             api.check_preset(preset, params)  # e.g. Lightning steps that match no checkpoint, before loading
         adapter_source = None
-        if api.needs_motion_adapter(req.phase) and (preset is None or api.preset_uses_adapter_setting(preset)):
+        if adapter_unused(api, req.phase, preset) is None:
             adapter_source = req.models.motion_adapter or api.default_source("motion_adapter")
-        # (the other presets bring their own motion module: the motionAdapter setting is quality's)
+        unused = unused_fields({"motionAdapter": req.models.motion_adapter}, api, req.phase, preset)
+        if unused:
+            log.warning("%s", describe_unused(unused))
 
         # 7. Load them (or take them from the cache).
         loaded = runner.cache.load(sd_source, adapter_source, req.device, req.run.get("dtype"), preset, params.steps,
@@ -102,7 +106,7 @@ class GenerateJob(Job):
             "pipeline_source": {"kind": code.source.kind, "path": str(code.source.path)},
             "sidecar_version": __version__,
         }
-        with output_errors():
+        with output_errors(out_dir):
             result = api.finish_run(frames, params, output, timings, run_info, loaded.device, token)
 
         # 10. The run record (final latents, for a later re-export), after the metadata: a record

@@ -66,6 +66,9 @@ class ErrorCode:
 
 
 PHASES = (1, 2, 3)
+# The keys of a run's `outputs`: the choices of params.py's `formats`. A copy, so that listing past runs
+# needs none of the lesson's code (it may be broken or outdated); test_protocol.py checks they agree.
+OUTPUT_FORMATS = ("gif", "mp4", "webp", "png")
 STAGES = ("loading", "encoding", "denoising", "decoding", "exporting")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 PREVIEW_MAX_SIDE = 128
@@ -147,9 +150,10 @@ class OutputFolderError(SidecarError):
 
     code = ErrorCode.OUTPUT_FOLDER
 
-    def __init__(self, path: str, reason: str, errno_name: str = ""):
-        super().__init__(f"cannot write the run's files to {path}: {reason}",
-                         {"path": path, "reason": reason, "errno": errno_name})
+    def __init__(self, path: str, reason: str, errno_name: str = "", file: Optional[str] = None):
+        """`path`: the output folder; `file`: the file (or sub-folder) whose write failed, when known."""
+        super().__init__(f"cannot write the run's files to {path}: {reason}" + (f" (writing {file})" if file else ""),
+                         {"path": path, "file": file, "reason": reason, "errno": errno_name})
 
 
 class ScratchpadOutdated(SidecarError):
@@ -177,8 +181,14 @@ class InternalError(SidecarError):
 # ---------------------------------------------------------------------------------------------
 
 
+MODEL_FIELDS = {"sd": "models.sd", "motion_adapter": "models.motionAdapter"}  # the package's model roles
+
+
 def core_field(name: str, spec: Sequence[Any] = ()) -> str:
-    """The wire path of a core `ParamError.field`: run options are top-level, the rest is in `params`."""
+    """The wire path of a core `ParamError.field`: run options are top-level, model roles are in
+    `models`, the rest is in `params`."""
+    if name in MODEL_FIELDS:
+        return MODEL_FIELDS[name]
     if name in ("phase", "models") or any(p.name == name and p.group == "run" for p in spec):
         return camel(name)
     return "params." + camel(name)
@@ -434,9 +444,19 @@ class ModelStatus:
 
 
 @attrs.define
+class UnusedField:
+    """A field the client gave that this request does not use (model_needs.py), and why."""
+
+    field: str  # wire path, e.g. "models.motionAdapter"
+    value: str
+    reason: str
+
+
+@attrs.define
 class ModelsStatusResult:
     cache_dir: str
     models: List[ModelStatus]
+    unused: List[UnusedField] = attrs.Factory(list)
 
 
 @attrs.define
@@ -548,8 +568,17 @@ class RunSummary:
 
 
 @attrs.define
+class SkippedFile:
+    """A JSON file in an output folder that `studio/runs` did not list, and why (runs.py)."""
+
+    path: str
+    reason: str
+
+
+@attrs.define
 class RunsResult:
     runs: List[RunSummary]
+    skipped: List[SkippedFile] = attrs.Factory(list)
 
 
 @attrs.define

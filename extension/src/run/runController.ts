@@ -303,7 +303,7 @@ export function scheduleRows(creative: Record<string, unknown>): ScheduleRow[] {
     .map((r) => ({ fromFrame: r.from_frame, toFrame: r.to_frame, prompt: r.prompt }));
 }
 
-/** A run that used any of lesson 10's controls ticks off its walkthrough step. */
+/** A run that used any of lesson 10's controls (Longer and directed) ticks off its walkthrough step. */
 export function usedDirectedControls(creative: Record<string, unknown>): boolean {
   const loras = creative.motion_loras;
   return Boolean(creative.context_windows) || scheduleRows(creative).length > 0

@@ -60,6 +60,29 @@ export const SETTING_DEFAULTS = Object.fromEntries(
   PARAMETERS.filter((p) => p.setting && p.form).map((p) => [p.wire, p.initial]),
 ) as SettingDefaults;
 
+const PRESET_PARAM = PARAMETERS.find((p) => p.name === 'preset')!;
+const PRESET_BY_HARDWARE: Readonly<Record<string, Preset>> = 'deviceDefaults' in PRESET_PARAM ? PRESET_PARAM.deviceDefaults : {};
+
+/**
+ * The preset the run form starts with when the setting animatediff.preset is unset: params.py's
+ * `device_defaults` for the hardware Phase 1 will run on ("cpu" when the device setting says so, or when
+ * it is auto and torch sees no GPU). `devices` is studio/environment's torch.devices; undefined = unknown.
+ */
+export function presetForHardware(device: TorchDevice, devices: readonly string[] | undefined): Preset {
+  const fallback = PRESET_PARAM.default as Preset;
+  if (device === 'auto' && devices === undefined) return fallback;
+  const onCpu = device === 'cpu' || (device === 'auto' && !devices!.some((d) => d !== 'cpu'));
+  return onCpu ? (PRESET_BY_HARDWARE.cpu ?? fallback) : fallback;
+}
+
+/** What the form says about a preset it chose by hardware (null when the user chose it, or it is the default). */
+export function presetNote(setting: Preset | undefined, device: TorchDevice, devices: readonly string[] | undefined): string | null {
+  const preset = presetForHardware(device, devices);
+  if (setting !== undefined || preset === PRESET_PARAM.default) return null;
+  return `Torch has no GPU to use here, so the form starts with ${presetSpec(preset).title}: a 512x512 clip in minutes on a CPU. ` +
+    `Quality is one click away in this list; its time is below.`;
+}
+
 /** The settings' defaults; a preset other than quality brings its own steps and guidance. */
 export function defaultForm(s: SettingDefaults, preset: Preset = 'quality'): RunForm {
   const form: Record<string, unknown> = { backend: 'blackhole' };

@@ -43,6 +43,8 @@ const PAIRS: Record<string, z.ZodType> = {
   RunsResult: P.RunsResult,
   CancelResult: P.CancelResult,
   ExportResult: P.ExportResult,
+  EstimateStages: P.EstimateStages,
+  EstimateResult: P.EstimateResult,
   Progress: P.ProgressNotification,
   Preview: P.PreviewNotification,
   FrameDone: P.FrameDoneNotification,
@@ -80,6 +82,7 @@ if (reason) {
       expect(P.OutputFormat.options).toEqual(choices('formats'));
       expect(P.Stage.options).toEqual(py.enums.STAGES);
       expect(P.LogNotification.shape.level.options).toEqual(py.enums.LOG_LEVELS);
+      expect(P.EstimateBasis.options).toEqual(py.enums.ESTIMATE_BASES);
     });
 
     it('has a TS schema for every Python message class', () => {

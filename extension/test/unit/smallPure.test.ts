@@ -43,14 +43,14 @@ describe('findConstant', () => {
 describe('RunSnapshot', () => {
   it('replays the latest state of the current run in drawing order', () => {
     const s = new RunSnapshot();
-    s.record({ type: 'runStarted', phase: 2, label: 'L', totalFrames: 2, totalSteps: 3 });
+    s.record({ type: 'runStarted', phase: 2, label: 'L', totalFrames: 2, totalSteps: 3, estimate: null });
     s.record({ type: 'preview', step: 1, totalSteps: 3, frame: 0, totalFrames: 2, frames: ['a'] });
     s.record({ type: 'preview', step: 2, totalSteps: 3, frame: 0, totalFrames: 2, frames: ['b'] });
     s.record({ type: 'frameDone', frame: 0, totalFrames: 2, png: 'p', step: 3 });
     s.record({ type: 'status', state: 'running', message: 'x' });
     expect(s.replay().map((m) => m.type)).toEqual(['runStarted', 'preview', 'frameDone', 'status']);
     expect(s.replay()[1]).toMatchObject({ frames: ['b'] });
-    s.record({ type: 'runStarted', phase: 1, label: 'M', totalFrames: 8, totalSteps: 3 });
+    s.record({ type: 'runStarted', phase: 1, label: 'M', totalFrames: 8, totalSteps: 3, estimate: 'about 4 min' });
     expect(s.replay().map((m) => m.type)).toEqual(['runStarted']);
   });
 });

@@ -10,7 +10,7 @@ import logging
 import secrets
 import time
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Tuple
 
 from . import __version__
 from .jobs import Job
@@ -23,6 +23,17 @@ log = logging.getLogger(__name__)
 
 def new_run_id(phase: int) -> str:
     return f"{time.strftime('%Y%m%d-%H%M%S')}-p{phase}-{secrets.token_hex(3)}"
+
+
+def models_of(req: GenerateParams, api: Any) -> Tuple[str, Optional[str], Optional[str]]:
+    """(SD source, motion adapter source or None, preset or None) of a request: the phase and the preset
+    decide whether the motionAdapter setting counts - the few-step presets bring their own motion module."""
+    sd_source = req.models.sd or api.default_source("sd")
+    preset = req.run.get("preset") if req.phase == 1 else None
+    adapter_source = None
+    if api.needs_motion_adapter(req.phase) and (preset is None or api.preset_uses_adapter_setting(preset)):
+        adapter_source = req.models.motion_adapter or api.default_source("motion_adapter")
+    return sd_source, adapter_source, preset
 
 
 class GenerateJob(Job):
@@ -67,14 +78,9 @@ class GenerateJob(Job):
             backend.require()
 
         # 6. Which models: the SD source, and the motion adapter the phase and preset need.
-        sd_source = req.models.sd or api.default_source("sd")
-        preset = req.run.get("preset") if req.phase == 1 else None
+        sd_source, adapter_source, preset = models_of(req, api)
         if preset is not None:
             api.check_preset(preset, params)  # e.g. Lightning steps that match no checkpoint, before loading
-        adapter_source = None
-        if api.needs_motion_adapter(req.phase) and (preset is None or api.preset_uses_adapter_setting(preset)):
-            adapter_source = req.models.motion_adapter or api.default_source("motion_adapter")
-        # (the other presets bring their own motion module: the motionAdapter setting is quality's)
 
         # 7. Load them (or take them from the cache).
         loaded = runner.cache.load(sd_source, adapter_source, req.device, req.run.get("dtype"), preset, params.steps,

@@ -146,6 +146,9 @@ export const Environment = z.strictObject({
   }),
   scratchpad: z.strictObject({ path: z.string(), deployed: z.boolean(), version: nullableStr }),
   models: z.array(ModelStatus),
+  // The bring-up check of the learner's ttnn_temporal.py: the scratchpad's ttnn venv (null: not made yet) and
+  // the command to run there; null when the lesson copy could not say.
+  ttnnCheck: z.strictObject({ python: nullableStr, command: z.string() }).nullable(),
 });
 export type Environment = z.infer<typeof Environment>;
 

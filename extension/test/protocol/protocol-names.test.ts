@@ -37,6 +37,7 @@ const PAIRS: Record<string, z.ZodType> = {
   BlackholeInfo: P.Environment.shape.blackhole,
   TtMetalHomeInfo: P.Environment.shape.ttMetalHome,
   ScratchpadInfo: P.Environment.shape.scratchpad,
+  TtnnCheckInfo: P.Environment.shape.ttnnCheck.unwrap(),
   Environment: P.Environment,
   GenerateResult: P.GenerateResult,
   RunSummary: P.RunSummary,

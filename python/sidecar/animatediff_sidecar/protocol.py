@@ -482,6 +482,15 @@ class ScratchpadInfo:
 
 
 @attrs.define
+class TtnnCheckInfo:
+    """The bring-up check of the learner's ttnn_temporal.py (examples/check_ttnn_port.py) in the scratchpad:
+    the ttnn venv's interpreter (None: not made yet) and the command to run there."""
+
+    python: Optional[str]
+    command: str
+
+
+@attrs.define
 class Environment:
     python: PythonInfo
     torch: TorchInfo
@@ -492,6 +501,7 @@ class Environment:
     tt_metal_home: TtMetalHomeInfo
     scratchpad: ScratchpadInfo
     models: List[ModelStatus]
+    ttnn_check: Optional[TtnnCheckInfo] = None  # None: the package could not say (a broken edit)
 
 
 @attrs.define

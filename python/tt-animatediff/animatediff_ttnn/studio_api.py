@@ -19,7 +19,7 @@ from .models.sources import ROLES, default_source, download_command, download_pa
 
 # The sidecar refuses a copy with an older contract (ScratchpadOutdated: "redeploy"), so it never has to
 # guess what an old copy offers. Bump it whenever a name below is added, removed or changes meaning.
-CONTRACT_VERSION = 3  # 3: estimate_run
+CONTRACT_VERSION = 3  # 3: estimate_run, ttnn_check
 
 # Modules a built UNet backend is made of. After an edit to one of them (or to a module under a
 # package named here) the studio builds the backend again; otherwise it hands the built one (a TTNN
@@ -274,6 +274,15 @@ def detect_blackhole() -> Any:
     from .backends.tt_metal import detect_blackhole as detect
 
     return detect()
+
+
+def ttnn_check(folder: Path) -> Dict[str, Any]:
+    """How the learner checks their ttnn_temporal.py in `folder` (the scratchpad): {"python": the ttnn venv's
+    interpreter, or None when it is not made yet, "command": what to run there}. Torch-free."""
+    from .backends.ttnn_venv import check_command, check_python
+
+    python = check_python(Path(folder))
+    return {"python": str(python) if python else None, "command": check_command(Path(folder))}
 
 
 def find_sd_demo() -> Path:

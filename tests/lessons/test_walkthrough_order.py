@@ -12,7 +12,7 @@ MANIFEST = json.loads((ROOT / "package.json").read_text(encoding="utf-8"))
 STEPS = MANIFEST["contributes"]["walkthroughs"][0]["steps"]
 NUMBER_WORDS = {7: "seven", 8: "eight", 9: "nine", 10: "ten", 11: "eleven", 12: "twelve"}
 # "step 9", "Lessons 05", "chapter 10" - not "--steps 25" nor "step 3/25".
-REFERENCE = re.compile(r"(?<![-\w])(?:step|lesson|chapter)s? 0?(\d+)\b(?![/\d])", re.I)
+REFERENCE = re.compile(r"(?<![-\w])(?:step|lesson|chapter)s? 0?(\d+)\b(?![/\d]|\.\d)", re.I)
 WINDOW = 160  # characters either side of a reference in which its lesson must be named
 
 

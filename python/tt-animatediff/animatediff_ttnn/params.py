@@ -147,7 +147,7 @@ PARAMETERS: Tuple[Param, ...] = (
           suggested="a red panda walking through a bamboo forest, soft morning light, highly detailed"),
     Param("negative_prompt", "str", "", "What to steer away from (classifier-free guidance).", max_length=2000,
           form=True, suggested="blurry, low quality, distorted"),
-    Param("num_frames", "int", 8, "Number of frames. Above the motion adapter's trained window Phases 1 and 3 "
+    Param("num_frames", "int", 8, "Number of frames. Above the motion adapter's position table (32 frames) Phases 1 and 3 "
           "render with context windows (context_length).", minimum=1, maximum=256, setting=True, form=True,
           cli_aliases=("--frames",), label="Frames",
           maximum_why="every decoded frame is kept in memory until the GIF is written (0.75 MB per 512x512 "

@@ -14,9 +14,10 @@ The loop below is the whole algorithm. It talks to the hardware only through a `
 torch (on the CPU with the blackhole backend). CLIP runs once per run and is cheap. The VAE runs
 once per frame: in the torch loop on a CPU that is about one more UNet call per frame (1.5-1.9 s
 against 1.6 s per UNet call at 256x256 on a 2-core AMD EPYC, benchmarks/latest.md), but next to a
-card it is the slow part - tt-metal's perf test budgets a traced TTNN UNet call at 0.072 s on
-Blackhole (about 1.9 s for a frame's 26 calls), while a CPU VAE decode of a 512x512 frame takes
-several seconds.
+card it should be the slow part - tt-metal's perf test budgets a *traced* TTNN UNet call at 0.072 s on
+Blackhole (about 1.9 s for a frame's 26 calls; the blackhole backend captures no trace, so it will be
+slower, unmeasured), while a CPU VAE decode of a 512x512 frame takes 16.4 s in fp32 and 8.6 s in bf16
+(benchmarks/presets-latest.md). tt-metal's own TTNN VAE is not used here yet.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """Which torch device and dtype to run on.
 
 The dtype follows what the hardware computes natively (`choose_dtype`): fp16 on CUDA; bf16 on CPUs
-that have bf16 instructions (AVX-512 BF16 / AMX on x86, the BF16 extension on Arm), where bf16
-matrix products run 3-5x faster than fp32; fp32 everywhere else - CPUs without native bf16 run it
-5-100x *slower* (emulated), and MPS fp16 is not reliable for the VAE. The decision is taken from
+that have bf16 instructions (AVX-512 BF16 / AMX on x86, the BF16 extension on Arm), where the committed
+records measure a UNet call 1.8x and a Phase 1 step 2.1x faster than in fp32 (benchmarks/cpu-speedups-latest.md,
+benchmarks/presets-latest.md; 2-core AMD EPYC); fp32 everywhere else - CPUs without native bf16 run it
+*slower* (emulated), and MPS fp16 is not reliable for the VAE. The decision is taken from
 what torch and the CPU report, never from the vendor's name. `--dtype` overrides it.
 
 Lower precision applies to the networks' weights and activations only. Scheduler arithmetic, the

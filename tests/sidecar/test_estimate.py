@@ -51,3 +51,14 @@ def test_a_bad_field_is_refused_by_name(sc_estimating, sc_models, tmp_path):
     with pytest.raises(RpcError) as err:
         sc_estimating.request("studio/estimate", gen_request(sc_models, 1, tmp_path, params={"width": 60}), timeout=60)
     assert err.value.code == -32602 and err.value.data["field"] == "params.width"
+
+
+def test_the_eta_counts_the_decode_the_records_expect(sc_estimating, sc_models, tmp_path):
+    """After a run here, the next run's ETA at its last step is not 0: the VAE decode and export are still to come."""
+    request = gen_request(sc_models, 1, tmp_path, params={"steps": 2})
+    sc_estimating.request("studio/generate", request, timeout=300)
+    expected = sc_estimating.request("studio/estimate", request, timeout=60)["stages"]
+    second = sc_estimating.request("studio/generate", request, timeout=300)
+    last = [p for p in sc_estimating.of("studio/progress", second["runId"]) if p["stage"] == "denoising"][-1]
+    after = expected["decodeS"] + expected["exportS"] + expected["otherS"]
+    assert after > 0 and last["etaS"] == pytest.approx(after, abs=0.05)

@@ -36,6 +36,20 @@ def models_of(req: GenerateParams, api: Any) -> Tuple[str, Optional[str], Option
     return sd_source, adapter_source, preset
 
 
+def expected_after_steps(api: Any, req: GenerateParams, params: Any, out_dir: Path) -> float:
+    """Seconds the run's estimate expects after its last denoising step (decode, export, the rest), from
+    this machine's records (no calibration during a run); 0 when it has none, or the copy cannot say."""
+    try:
+        found = api.estimate_run(req.phase, params, req.run, out_dir, False, False)
+    except Exception as exc:  # noqa: BLE001 - an ETA is never a reason to fail a run
+        log.debug("no estimate for the ETA: %s", exc)
+        return 0.0
+    if found.get("basis") not in ("job", "scaled"):
+        return 0.0
+    stages = found.get("stages") or {}
+    return float(sum(stages.get(k, 0.0) for k in ("decode_s", "export_s", "other_s")))
+
+
 class GenerateJob(Job):
     def __init__(self, request: GenerateParams, request_id: Any = None):
         super().__init__(request, request_id)
@@ -68,6 +82,7 @@ class GenerateJob(Job):
         check_output_folder(out_dir)
         self.timings = timings = api.new_timings()
         tracker = Tracker(runner.notify, self, params, req, timings)
+        tracker.after_steps_s = expected_after_steps(api, req, params, out_dir)
         tracker.stage("loading")
 
         # 5. Phases 2 and 3: which UNet backend runs, decided once (a card looked for once); the

@@ -138,15 +138,21 @@ export function validateRunForm(raw: unknown): Validated<RunForm> {
   return { ok: true, value: value as RunForm };
 }
 
-/** The remembered form, field by field: anything missing or invalid (old versions, hand edits) falls back to the default. */
+/**
+ * The remembered form, field by field: anything missing or invalid (old versions, hand edits) falls back to
+ * the default. Two passes, since fields depend on each other: a remembered preset may be what makes its
+ * remembered steps valid (Lightning's defaults refuse Quality's 25 steps until Quality is merged).
+ */
 export function mergeRemembered(defaults: RunForm, remembered: unknown): RunForm {
   if (!isObject(remembered)) return { ...defaults };
   const merged: RunForm = { ...defaults };
-  for (const key of Object.keys(defaults) as (keyof RunForm)[]) {
-    if (!(key in remembered)) continue;
-    const candidate = { ...merged, [key]: remembered[key] };
-    const checked = validateRunForm(candidate);
-    if (checked.ok) Object.assign(merged, { [key]: checked.value[key] });
+  for (let pass = 0; pass < 2; pass++) {
+    for (const key of Object.keys(defaults) as (keyof RunForm)[]) {
+      if (!(key in remembered) || merged[key] === remembered[key]) continue;
+      const candidate = { ...merged, [key]: remembered[key] };
+      const checked = validateRunForm(candidate);
+      if (checked.ok) Object.assign(merged, { [key]: checked.value[key] });
+    }
   }
   return merged;
 }

@@ -28,6 +28,9 @@ describe('run form defaults', () => {
     const merged = mergeRemembered(form, { preset: 'lightning', steps: 2, guidanceScale: 1 });
     expect(merged).toMatchObject({ preset: 'lightning', steps: 2, guidanceScale: 1 });
     expect(mergeRemembered(form, { preset: 'lightning', steps: 25 }).preset).toBe('quality'); // 25 fits no checkpoint
+    // The hardware's first preset (Fast on a CPU) must not drop a remembered Quality form's steps.
+    const fast = defaultForm(settings, 'lightning');
+    expect(mergeRemembered(fast, { ...form, preset: 'quality', steps: 200 })).toMatchObject({ preset: 'quality', steps: 200 });
   });
 });
 

@@ -36,11 +36,11 @@ def models_of(req: GenerateParams, api: Any) -> Tuple[str, Optional[str], Option
     return sd_source, adapter_source, preset
 
 
-def expected_after_steps(api: Any, req: GenerateParams, params: Any, out_dir: Path) -> float:
+def expected_after_steps(api: Any, phase: int, params: Any, run_options: Any, out_dir: Path) -> float:
     """Seconds the run's estimate expects after its last denoising step (decode, export, the rest), from
     this machine's records (no calibration during a run); 0 when it has none, or the copy cannot say."""
     try:
-        found = api.estimate_run(req.phase, params, req.run, out_dir, False, False)
+        found = api.estimate_run(phase, params, run_options, out_dir, False, False)
     except Exception as exc:  # noqa: BLE001 - an ETA is never a reason to fail a run
         log.debug("no estimate for the ETA: %s", exc)
         return 0.0
@@ -82,7 +82,6 @@ class GenerateJob(Job):
         check_output_folder(out_dir)
         self.timings = timings = api.new_timings()
         tracker = Tracker(runner.notify, self, params, req, timings)
-        tracker.after_steps_s = expected_after_steps(api, req, params, out_dir)
         tracker.stage("loading")
 
         # 5. Phases 2 and 3: which UNet backend runs, decided once (a card looked for once); the
@@ -91,6 +90,8 @@ class GenerateJob(Job):
         if req.phase in (2, 3):
             backend = api.resolve_backend(req.phase, req.backend)
             backend.require()
+        run_options = {**req.run, "backend": getattr(backend, "resolved", backend)}  # no second look for a card
+        tracker.after_steps_s = expected_after_steps(api, req.phase, params, run_options, out_dir)
 
         # 6. Which models: the SD source, and the motion adapter the phase and preset need.
         sd_source, adapter_source, preset = models_of(req, api)

@@ -156,7 +156,10 @@ class ModelCache:
         adapter = self._adapter_source(preset, steps, adapter_source)
         if adapter is not None:
             keys.append(self._key("adapter", adapter, device, dtype))
-        entries = set(self._entries)  # a copy: the worker thread may load meanwhile
+        try:
+            entries = set(self._entries)  # a copy: the worker thread may load meanwhile...
+        except RuntimeError:  # ...and change it while it is copied: then the models are being loaded anyway
+            return False
         return all(key in entries for key in keys)
 
     def pipeline(self, phase: int, loaded: Loaded, adapter_source: Optional[str], backend: Any,

@@ -251,7 +251,9 @@ def estimate_run(phase: int, params: GenerationParams, run_options: Dict[str, An
     from a short calibration (only when `may_calibrate`: it would slow a run in progress and be slowed by it)."""
     from .runtime import estimate as est
     from .runtime.calibration import calibrate
-    from .runtime.device import choose_dtype as choose, hardware_description, pick_device as pick
+    import torch
+
+    from .runtime.device import choose_dtype as choose, cpu_bf16_support, hardware_description, pick_device as pick
     from .runtime.reference_runs import REFERENCE
 
     device = pick(run_options.get("device") or "auto")
@@ -262,8 +264,10 @@ def estimate_run(phase: int, params: GenerationParams, run_options: Dict[str, An
     job = est.Job(phase=phase, frames=params.num_frames, width=params.width, height=params.height, steps=params.steps,
                   guidance=params.guidance_scale, dtype=str(dtype).replace("torch.", ""), backend=backend,
                   preset=(run_options.get("preset") or SPEC["preset"].default) if phase == 1 else None)
+    # bf16 asked for on a CPU without it is emulated: its calibration alone could take minutes (and so its run)
+    emulated = device.type == "cpu" and dtype == torch.bfloat16 and not cpu_bf16_support()
     found = est.estimate(job, est.read_records(Path(output_dir)), hardware_description(device), models_loaded,
-                         REFERENCE, (lambda: calibrate(dtype)) if may_calibrate else None)
+                         REFERENCE, (lambda: calibrate(dtype)) if may_calibrate and not emulated else None)
     return found.to_dict()
 
 

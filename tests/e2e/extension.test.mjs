@@ -255,10 +255,19 @@ describe('AnimateDiff Lesson Studio in a real VS Code (code-server + headless Ch
       await button.click();
       const heading = lessonHeading(path.join(repoRoot, s.media.markdown));
       assert.ok(heading.startsWith(`${i + 1}. `), `step ${i + 1} shows "${heading}"`);
-      const frame = await waitForLessonMedia(page, heading);
-      const status = frame.locator('blockquote', { hasText: 'Status:' }).first();
-      await status.waitFor({ state: 'visible', timeout: 10_000 });
-      assert.match(await status.innerText(), /Hardware:.*Status:.*(validated on|draft: not yet run on).*Time: about \d+ min/s);
+      await waitForLessonMedia(page, heading);
+      // The media frame may be re-rendered while it settles: read the status line from whichever frame shows it.
+      const status = await waitFor(`the status line of step ${i + 1}`, async () => {
+        for (const f of page.frames()) {
+          if (f === page.mainFrame() || f.isDetached()) continue;
+          try {
+            const quote = f.locator('blockquote', { hasText: 'Status:' });
+            if (await f.locator('h1, h2', { hasText: heading }).count() && await quote.count()) return await quote.first().innerText();
+          } catch { /* navigating */ }
+        }
+        return null;
+      }, { timeout: 30_000 });
+      assert.match(status, /Hardware:.*Status:.*(validated on|draft: not yet run on).*Time: about \d+ min/s);
       assert.match(await button.innerText(), /Status: .*Time: about \d+ min/s, `step ${s.id} says its status`);
       if ([0, 3, 4, 8].includes(i)) await shot(page, `01a-walkthrough-step-${String(i + 1).padStart(2, '0')}-${s.id}`);
     }

@@ -19,7 +19,8 @@ from .models.sources import ROLES, default_source, download_command, download_pa
 
 # The sidecar refuses a copy with an older contract (ScratchpadOutdated: "redeploy"), so it never has to
 # guess what an old copy offers. Bump it whenever a name below is added, removed or changes meaning.
-CONTRACT_VERSION = 3  # 3: estimate_run, ttnn_check
+# 3: estimate_run, ttnn_check.
+CONTRACT_VERSION = 3
 
 # Modules a built UNet backend is made of. After an edit to one of them (or to a module under a
 # package named here) the studio builds the backend again; otherwise it hands the built one (a TTNN

@@ -53,7 +53,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const environment = new EnvironmentCache(client);
   const walkthrough = new WalkthroughProgress(context.globalState);
   const studio: Studio = { context, extensionId: context.extension.id, extensionRoot, log, client, environment, walkthrough };
-  const forms = new FormStore(context.workspaceState);
+  // The run form's first preset follows the machine's torch devices (params.py device_defaults).
+  const forms = new FormStore(context.workspaceState, () => environment.get().then((env) => env.torch.devices, () => undefined));
   const preview: PreviewPanelHost = new PreviewPanelHost(context.extensionUri, log, () => outputRoots(studio), (m, p): Promise<void> => router.route(m, p));
   const runs: RunController = new RunController(studio, preview, forms);
   const router: PreviewRouter = new PreviewRouter(studio, runs, forms);
@@ -78,7 +79,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   register(CommandIds.checkEnvironment, () => checkEnvironment(studio));
   register(CommandIds.deployProject, (arg) => deployProject(studio, runs, arg));
   // An argument {preset} (the "Download Models" fix of a failed run) names whose models; else the run form's preset.
-  register(CommandIds.downloadModels, (arg?: unknown) => downloadModels(studio, presetArg(arg) ?? forms.get().preset));
+  register(CommandIds.downloadModels, async (arg?: unknown) =>
+    downloadModels(studio, presetArg(arg) ?? (await forms.get()).preset));
   register(CommandIds.runPhase1, (arg) => runs.runFromCommand({ phase: 1 }, arg));
   register(CommandIds.runPhase2, (arg) => runs.runFromCommand({ phase: 2, backend: 'blackhole' }, arg));
   register(CommandIds.runPhase2Cpu, (arg) => runs.runFromCommand({ phase: 2, backend: 'cpu' }, arg));

@@ -66,6 +66,29 @@ export const SETTING_DEFAULTS = Object.fromEntries(
   PARAMETERS.filter((p) => p.setting && p.form).map((p) => [p.wire, p.initial]),
 ) as SettingDefaults;
 
+const PRESET_PARAM = PARAMETERS.find((p) => p.name === 'preset')!;
+const PRESET_BY_HARDWARE: Readonly<Record<string, Preset>> = 'deviceDefaults' in PRESET_PARAM ? PRESET_PARAM.deviceDefaults : {};
+
+/**
+ * The preset the run form starts with when the setting animatediff.preset is unset: params.py's
+ * `device_defaults` for the hardware Phase 1 will run on ("cpu" when the device setting says so, or when
+ * it is auto and torch sees no GPU). `devices` is studio/environment's torch.devices; undefined = unknown.
+ */
+export function presetForHardware(device: TorchDevice, devices: readonly string[] | undefined): Preset {
+  const fallback = PRESET_PARAM.default as Preset;
+  if (device === 'auto' && devices === undefined) return fallback;
+  const onCpu = device === 'cpu' || (device === 'auto' && !devices!.some((d) => d !== 'cpu'));
+  return onCpu ? (PRESET_BY_HARDWARE.cpu ?? fallback) : fallback;
+}
+
+/** What the form says about a preset it chose by hardware (null when the user chose it, or it is the default). */
+export function presetNote(setting: Preset | undefined, device: TorchDevice, devices: readonly string[] | undefined): string | null {
+  const preset = presetForHardware(device, devices);
+  if (setting !== undefined || preset === PRESET_PARAM.default) return null;
+  return `Torch has no GPU to use here, so the form starts with ${presetSpec(preset).title}: a 512x512 clip in minutes on a CPU. ` +
+    `Quality is one click away in this list; its time is below.`;
+}
+
 /** The settings' defaults; a preset other than quality brings its own steps and guidance. */
 export function defaultForm(s: SettingDefaults, preset: Preset = 'quality'): RunForm {
   const form: Record<string, unknown> = { backend: 'blackhole' };
@@ -121,15 +144,21 @@ export function validateRunForm(raw: unknown): Validated<RunForm> {
   return { ok: true, value: value as RunForm };
 }
 
-/** The remembered form, field by field: anything missing or invalid (old versions, hand edits) falls back to the default. */
+/**
+ * The remembered form, field by field: anything missing or invalid (old versions, hand edits) falls back to
+ * the default. Two passes, since fields depend on each other: a remembered preset may be what makes its
+ * remembered steps valid (Lightning's defaults refuse Quality's 25 steps until Quality is merged).
+ */
 export function mergeRemembered(defaults: RunForm, remembered: unknown): RunForm {
   if (!isObject(remembered)) return { ...defaults };
   const merged: RunForm = { ...defaults };
-  for (const key of Object.keys(defaults) as (keyof RunForm)[]) {
-    if (!(key in remembered)) continue;
-    const candidate = { ...merged, [key]: remembered[key] };
-    const checked = validateRunForm(candidate);
-    if (checked.ok) Object.assign(merged, { [key]: checked.value[key] });
+  for (let pass = 0; pass < 2; pass++) {
+    for (const key of Object.keys(defaults) as (keyof RunForm)[]) {
+      if (!(key in remembered) || merged[key] === remembered[key]) continue;
+      const candidate = { ...merged, [key]: remembered[key] };
+      const checked = validateRunForm(candidate);
+      if (checked.ok) Object.assign(merged, { [key]: checked.value[key] });
+    }
   }
   return merged;
 }

@@ -17,6 +17,7 @@ export const Methods = {
   cancel: 'studio/cancel',
   runs: 'studio/runs',
   export: 'studio/export',
+  estimate: 'studio/estimate',
   shutdown: 'shutdown',
 } as const;
 
@@ -145,6 +146,9 @@ export const Environment = z.strictObject({
   }),
   scratchpad: z.strictObject({ path: z.string(), deployed: z.boolean(), version: nullableStr }),
   models: z.array(ModelStatus),
+  // The bring-up check of the learner's ttnn_temporal.py: the scratchpad's ttnn venv (null: not made yet) and
+  // the command to run there; null when the lesson copy could not say.
+  ttnnCheck: z.strictObject({ python: nullableStr, command: z.string() }).nullable(),
 });
 export type Environment = z.infer<typeof Environment>;
 
@@ -261,6 +265,27 @@ export const ExportParams = z.strictObject({ metadataPath: z.string(), formats: 
 export const ExportResult = z.strictObject({ outputs: Outputs, metadataPath: z.string() });
 export type ExportResult = z.infer<typeof ExportResult>;
 
+// How long a studio/generate with the same params would take here, before it runs (runtime/estimate.py).
+export const EstimateBasis = z.enum(['job', 'scaled', 'calibration', 'reference', 'none']);
+export type EstimateBasis = z.infer<typeof EstimateBasis>;
+export const EstimateStages = z.strictObject({
+  loadS: z.number(),
+  encodeS: z.number(),
+  denoiseS: z.number(),
+  decodeS: z.number(),
+  exportS: z.number(),
+  otherS: z.number(),
+});
+export const EstimateResult = z.strictObject({
+  totalS: nullableNum, // null: no estimate; `note` says why
+  stages: EstimateStages.nullable(),
+  basis: EstimateBasis,
+  runs: z.number(),
+  note: z.string(),
+  modelsLoaded: z.boolean(),
+});
+export type EstimateResult = z.infer<typeof EstimateResult>;
+
 export const ShutdownParams = z.undefined();
 export const ShutdownResult = z.null();
 
@@ -274,6 +299,7 @@ export const requestSpecs = {
   [Methods.cancel]: { params: CancelParams, result: CancelResult },
   [Methods.runs]: { params: RunsParams, result: RunsResult },
   [Methods.export]: { params: ExportParams, result: ExportResult },
+  [Methods.estimate]: { params: GenerateParams, result: EstimateResult },
   [Methods.shutdown]: { params: ShutdownParams, result: ShutdownResult },
 } as const;
 export type RequestMethod = keyof typeof requestSpecs;

@@ -32,7 +32,9 @@ def _before_the_layout(pad: Path) -> str:
     text = api.read_text(encoding="utf-8")
     assert text.count("\nCONTRACT_VERSION = ") == 1
     api.write_text(re.sub(r"\nCONTRACT_VERSION = \d+\n", "\n", text), encoding="utf-8")
-    return "animatediff_ttnn/studio_api.py of contract version 2 (it has version 1)"
+    from animatediff_sidecar.user_code import REQUIRED_CONTRACT
+
+    return f"animatediff_ttnn/studio_api.py of contract version {REQUIRED_CONTRACT} (it has version 1)"
 
 
 @pytest.mark.parametrize("make_old", [_without_contract, _before_the_layout])

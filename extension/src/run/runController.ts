@@ -9,12 +9,13 @@ import { readConfig } from '../config';
 import { CommandIds } from '../commandIds';
 import { describeError, type ErrorView } from '../errors';
 import { runErrorAction, showError } from '../errorActions';
-import { formatDuration, formatEta, formatProgressLine, formatStepCounter, overallFraction } from '../format';
+import { describeEstimate, formatAbout, formatDuration, formatEta, formatProgressLine, formatStepCounter, overallFraction } from '../format';
 import { runLabel, toGenerateParams, validateRunForm, withoutCard, type RunForm, type RunRequest } from '../params';
 import type { Environment, GenerateResult, Outputs, Preset } from '../protocol';
 import { outputRoots, type Studio } from '../studio';
 import type { BlackholeState, OutputLink, PreviewOutbound, ScheduleRow } from '../webview/outbound';
 import type { PreviewPanelHost } from '../webview/previewPanel';
+import { Estimates } from './estimates';
 import type { FormStore } from './formStore';
 import { RunSnapshot } from './snapshot';
 
@@ -33,6 +34,8 @@ interface ActiveRun {
   progress?: vscode.Progress<{ message?: string; increment?: number }>;
 }
 
+const ESTIMATE_WAIT_MS = 20_000; // an estimate may import torch or calibrate first; a run never waits longer
+
 /** A run that finished with outputs. */
 export interface CompletedRun {
   request: RunRequest;
@@ -41,6 +44,7 @@ export interface CompletedRun {
 
 export class RunController implements vscode.Disposable {
   private readonly snapshot = new RunSnapshot();
+  private readonly estimates: Estimates;
   private readonly disposables: vscode.Disposable[] = [];
   private active?: ActiveRun;
   private lastError?: ErrorView;
@@ -54,6 +58,7 @@ export class RunController implements vscode.Disposable {
     private readonly forms: FormStore,
   ) {
     const client = studio.client;
+    this.estimates = new Estimates(studio.client, studio.log);
     this.disposables.push(
       this.completedEmitter,
       client.onNotification('studio/progress', (p) => {
@@ -68,6 +73,7 @@ export class RunController implements vscode.Disposable {
           totalFrames: p.totalFrames,
           counter: formatStepCounter(p),
           eta: formatEta(p.etaS),
+          etaKnown: p.etaS !== null,
           fraction,
         });
         const run = this.active!;
@@ -101,7 +107,7 @@ export class RunController implements vscode.Disposable {
 
   /** From the palette or a walkthrough button: the remembered form, optionally overridden by an argument. */
   async runFromCommand(request: RunRequest, override?: unknown): Promise<void> {
-    let form = this.forms.get();
+    let form = await this.forms.get();
     if (override !== undefined && override !== null) {
       // e.g. executeCommand('animatediff.runPhase1', {steps: 2}): fields over the remembered form
       const checked = validateRunForm(typeof override === 'object' ? { ...form, ...override } : override);
@@ -149,8 +155,14 @@ export class RunController implements vscode.Disposable {
     this.active = run;
     this.lastError = undefined;
     this.preview.show(true);
-    this.post({ type: 'runStarted', phase: request.phase, label, totalFrames: form.numFrames, totalSteps: form.steps });
-    this.post({ type: 'status', state: 'running', message: `${label}: starting` });
+    // How long, said before it starts (from this machine's runs, or a calibration: a guess, and it says so).
+    const expected = await Promise.race([this.estimates.of(form, request, { device: config.device, dtype: config.dtype, models: config.models }),
+      new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), ESTIMATE_WAIT_MS))]);
+    const estimate = expected ? describeEstimate(expected).text : null;
+    if (estimate) this.studio.log.info(`${label}: ${estimate}`);
+    this.post({ type: 'runStarted', phase: request.phase, label, totalFrames: form.numFrames, totalSteps: form.steps, estimate });
+    const about = expected?.totalS != null ? ` (${formatAbout(expected.totalS)} on this machine)` : '';
+    this.post({ type: 'status', state: 'running', message: `${label}: starting${about}` });
     this.studio.log.info(`Run ${label}: ${JSON.stringify(params)}`);
 
     let after: (() => Promise<void>) | undefined;
@@ -194,6 +206,15 @@ export class RunController implements vscode.Disposable {
     }
   }
 
+  /** The run form's estimates, posted to the preview panel (a newer form's replace an older one's). */
+  async showEstimates(form: RunForm): Promise<void> {
+    const env = this.studio.environment.peek();
+    const config = readConfig();
+    const ctx = { device: config.device, dtype: config.dtype, models: config.models };
+    const lines = await this.estimates.lines(form, env ? env.blackhole.available : undefined, ctx);
+    if (lines) this.preview.post({ type: 'estimates', lines });
+  }
+
   /** The sidecar died outside a run: nothing to clean up here, but a stale "running" must not stay. */
   onSidecarCrash(): void {
     if (!this.active) this.post({ type: 'status', state: 'idle', message: 'the sidecar restarted' });
@@ -230,6 +251,7 @@ export class RunController implements vscode.Disposable {
     this.post({ type: 'status', state: 'completed', message: `${run.label} finished in ${formatDuration(result.timings.totalS)}` });
     log.info(`${run.label} completed (${result.runId}): ${JSON.stringify(result.outputs)}; timings ${JSON.stringify(result.timings)}`);
     this.completedEmitter.fire({ request: run.request, result });
+    void this.forms.get().then((f) => this.showEstimates(f)); // the new run record changes them
     return async () => {
       const pick = await vscode.window.showInformationMessage(
         `AnimateDiff: ${run.label} finished in ${formatDuration(result.timings.totalS)}${gif ? ` → ${path.basename(gif)}` : ''}.`,
@@ -308,7 +330,7 @@ export function scheduleRows(creative: Record<string, unknown>): ScheduleRow[] {
     .map((r) => ({ fromFrame: r.from_frame, toFrame: r.to_frame, prompt: r.prompt }));
 }
 
-/** A run that used any of lesson 10's controls ticks off its walkthrough step. */
+/** A run that used any of lesson 10's controls (Longer and directed) ticks off its walkthrough step. */
 export function usedDirectedControls(creative: Record<string, unknown>): boolean {
   const loras = creative.motion_loras;
   return Boolean(creative.context_windows) || scheduleRows(creative).length > 0

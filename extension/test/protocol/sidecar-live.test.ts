@@ -167,6 +167,15 @@ if (reason) {
       expect(ids).toContain(phase2.runId);
     });
 
+    it('studio/estimate answers from the runs above, and while a run is in progress', async () => {
+      const phase1Params = { phase: 1 as const, device: 'cpu' as const, models, params: { prompt: 'sync test', ...small } };
+      const estimate = expectShape(P.EstimateResult, await request('studio/estimate', phase1Params));
+      expect(estimate).toMatchObject({ basis: 'job', modelsLoaded: true });
+      expect(estimate.totalS).toBeGreaterThan(0);
+      const card = expectShape(P.EstimateResult, await request('studio/estimate', { phase: 2, backend: 'blackhole', models: { sd: models.sd }, params: { prompt: 'x', ...small } }));
+      expect(card).toMatchObject({ totalS: null, stages: null, basis: 'none' });
+    });
+
     it('studio/cancel stops a running generation; a second one meanwhile is Busy', async () => {
       notes['studio/progress'].length = 0;
       const long = request('studio/generate', { phase: 1, device: 'cpu', models, params: { prompt: 'long', ...small, steps: 1000 } });

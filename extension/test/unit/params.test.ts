@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_PROMPT, defaultForm, mergeRemembered, presetArg, runLabel, toGenerateParams, validateRunForm, withoutCard, type RunForm } from '../../src/params';
+import { DEFAULT_PROMPT, defaultForm, mergeRemembered, presetArg, presetForHardware, presetNote, runLabel, toGenerateParams, validateRunForm, withoutCard, type RunForm } from '../../src/params';
+import { asksFor } from '../../src/run/estimates';
 
 const settings = { numFrames: 8, steps: 25, guidanceScale: 7.5, seed: 42, width: 512, height: 512 };
 const form: RunForm = { ...defaultForm(settings), prompt: 'a cat', negativePrompt: '' };
@@ -27,6 +28,35 @@ describe('run form defaults', () => {
     const merged = mergeRemembered(form, { preset: 'lightning', steps: 2, guidanceScale: 1 });
     expect(merged).toMatchObject({ preset: 'lightning', steps: 2, guidanceScale: 1 });
     expect(mergeRemembered(form, { preset: 'lightning', steps: 25 }).preset).toBe('quality'); // 25 fits no checkpoint
+    // The hardware's first preset (Fast on a CPU) must not drop a remembered Quality form's steps.
+    const fast = defaultForm(settings, 'lightning');
+    expect(mergeRemembered(fast, { ...form, preset: 'quality', steps: 200 })).toMatchObject({ preset: 'quality', steps: 200 });
+  });
+});
+
+describe('the first preset follows the hardware (params.py device_defaults)', () => {
+  it('is Fast where torch sees no GPU or the device setting is cpu, Quality with a GPU or unknown devices', () => {
+    expect(presetForHardware('auto', ['cpu'])).toBe('lightning');
+    expect(presetForHardware('cpu', ['cpu', 'cuda:0'])).toBe('lightning');
+    expect(presetForHardware('auto', ['cpu', 'cuda:0'])).toBe('quality');
+    expect(presetForHardware('auto', ['cpu', 'mps'])).toBe('quality');
+    expect(presetForHardware('cuda', ['cpu', 'cuda:0'])).toBe('quality');
+    expect(presetForHardware('auto', undefined)).toBe('quality');
+    expect(defaultForm(settings, presetForHardware('auto', ['cpu']))).toMatchObject({ preset: 'lightning', steps: 4, guidanceScale: 1 });
+  });
+
+  it('says so in the form, unless the user chose the preset', () => {
+    expect(presetNote(undefined, 'auto', ['cpu'])).toMatch(/no GPU .* Fast: AnimateDiff-Lightning .*Quality is one click away/);
+    expect(presetNote('lightning', 'auto', ['cpu'])).toBeNull();
+    expect(presetNote(undefined, 'auto', ['cpu', 'cuda:0'])).toBeNull();
+  });
+
+  it('the estimates cover every run button, and Quality when the form is on a faster preset', () => {
+    const fast = { ...defaultForm(settings, 'lightning'), prompt: 'a cat' };
+    const asks = asksFor(fast, false);
+    expect(asks.map((a) => [a.request, a.form.preset, a.form.steps])).toEqual([
+      [{ phase: 1 }, 'lightning', 4], [{ phase: 1 }, 'quality', 25], [{ phase: 2, backend: 'cpu' }, 'lightning', 4], [{ phase: 3 }, 'lightning', 4]]);
+    expect(asksFor(form, true).map((a) => a.request)).toEqual([{ phase: 1 }, { phase: 2, backend: 'blackhole' }, { phase: 3 }]);
   });
 });
 

@@ -37,6 +37,7 @@ class Method:
     CANCEL = "studio/cancel"
     RUNS = "studio/runs"
     EXPORT = "studio/export"
+    ESTIMATE = "studio/estimate"
     SHUTDOWN = "shutdown"
     EXIT = "exit"
     CANCEL_REQUEST = "$/cancelRequest"
@@ -501,6 +502,15 @@ class ScratchpadInfo:
 
 
 @attrs.define
+class TtnnCheckInfo:
+    """The bring-up check of the learner's ttnn_temporal.py (examples/check_ttnn_port.py) in the scratchpad:
+    the ttnn venv's interpreter (None: not made yet) and the command to run there."""
+
+    python: Optional[str]
+    command: str
+
+
+@attrs.define
 class Environment:
     python: PythonInfo
     torch: TorchInfo
@@ -511,6 +521,7 @@ class Environment:
     tt_metal_home: TtMetalHomeInfo
     scratchpad: ScratchpadInfo
     models: List[ModelStatus]
+    ttnn_check: Optional[TtnnCheckInfo] = None  # None: the package could not say (a broken edit)
 
 
 @attrs.define
@@ -579,6 +590,46 @@ class SkippedFile:
 class RunsResult:
     runs: List[RunSummary]
     skipped: List[SkippedFile] = attrs.Factory(list)
+
+
+@attrs.define
+class EstimateStages:
+    """Seconds per stage of an estimated run (runtime/estimate.py's STAGES)."""
+
+    load_s: float = 0.0
+    encode_s: float = 0.0
+    denoise_s: float = 0.0
+    decode_s: float = 0.0
+    export_s: float = 0.0
+    other_s: float = 0.0
+
+
+ESTIMATE_BASES = ("job", "scaled", "calibration", "reference", "none")
+
+
+@attrs.define
+class EstimateResult:
+    """`studio/estimate`: how long `studio/generate` with the same params would take here. `total_s` None:
+    no estimate (`note` says why); `basis` says what it rests on (ESTIMATE_BASES)."""
+
+    total_s: Optional[float]
+    stages: Optional[EstimateStages]
+    basis: str
+    runs: int
+    note: str
+    models_loaded: bool
+
+    @classmethod
+    def from_package(cls, found: Dict[str, Any], models_loaded: bool) -> "EstimateResult":
+        """The lesson package's estimate_run() answer, checked: an edited copy's odd answer is an error here."""
+        basis = str(found.get("basis"))
+        if basis not in ESTIMATE_BASES:
+            raise InternalError(f"estimate_run answered an unknown basis {basis!r}")
+        total = found.get("total_s")
+        stages = found.get("stages") or {}
+        return cls(None if total is None else float(total),
+                   EstimateStages(**{k: float(v) for k, v in stages.items()}) if total is not None else None,
+                   basis, int(found.get("runs") or 0), str(found.get("note") or ""), models_loaded)
 
 
 @attrs.define

@@ -34,10 +34,10 @@ from pygls.server import JsonRPCServer
 
 from . import __version__
 from .protocol import (OUTPUT_FORMATS, PROTOCOL_VERSION, BackendUnavailable, CancelParams, CancelResult,
-                       DownloadParams, DownloadResult, ExportParams, GenerateParams, Handshake, HandshakeParams,
-                       InternalError, InvalidParams, LogMessage, Method, ModelsParams, ModelsStatusResult, Notify,
-                       PipelineSourceInfo, ProtocolMismatch, RequestCancelled, RunsParams, RunsResult, SidecarError,
-                       check_preset, to_wire)
+                       DownloadParams, DownloadResult, EstimateResult, ExportParams, GenerateParams, Handshake,
+                       HandshakeParams, InternalError, InvalidParams, LogMessage, Method, ModelsParams,
+                       ModelsStatusResult, Notify, PipelineSourceInfo, ProtocolMismatch, RequestCancelled,
+                       RunsParams, RunsResult, SidecarError, check_preset, to_wire)
 from .stdio_guard import Guard
 from .user_code import PipelineSource, UserCode
 from .wire import shown
@@ -236,6 +236,7 @@ class Sidecar(JsonRPCServer):
         feature(Method.CANCEL)(_sync_handler(self.cancel))
         feature(Method.RUNS)(_async_handler(self.runs))
         feature(Method.EXPORT)(_async_handler(self.export))
+        feature(Method.ESTIMATE)(_async_handler(self.estimate))
         feature(Method.SHUTDOWN)(_async_handler(self.shutdown_request))
         feature(Method.EXIT)(lambda params=None: self.exit_notification(params))
 
@@ -347,6 +348,32 @@ class Sidecar(JsonRPCServer):
             return list_runs(folder, OUTPUT_FORMATS, request.limit)
 
         return RunsResult(*await asyncio.to_thread(swept_runs))
+
+    async def estimate(self, params: Any) -> EstimateResult:
+        """How long studio/generate with these params would take here (the package's estimate_run). The
+        calibration it may need waits until no run is in progress: it would slow the run and be slowed by it."""
+        from .failures import classify
+        from .generation import models_of
+
+        request = GenerateParams.from_wire(params, self.parameters())
+        runner = self.runner
+        api = self.api()
+
+        def work() -> EstimateResult:
+            generation = api.GenerationParams(**request.params.values)
+            generation.validate()
+            sd_source, adapter_source, preset = models_of(request, api)
+            steps = generation.steps if preset is not None else None
+            loaded = runner.cache.holds(sd_source, adapter_source, request.device, request.run.get("dtype"), preset,
+                                        steps, phase=request.phase, backend=request.run.get("backend"))
+            found = api.estimate_run(request.phase, generation, request.run, self.output_dir(request.output_dir),
+                                     loaded, runner.current_run_id is None)
+            return EstimateResult.from_package(found, loaded)
+
+        try:
+            return await asyncio.to_thread(work)
+        except Exception as exc:  # noqa: BLE001 - sorted into the error the client can act on
+            raise classify(exc, self.code, "estimate") from None
 
     async def export(self, params: Any):
         request = ExportParams.from_wire(params, self.parameters())

@@ -2,11 +2,13 @@
 
 The dtype follows what the hardware computes natively (`choose_dtype`): fp16 on CUDA; bf16 on CPUs
 that have bf16 instructions (AVX-512 BF16 / AMX on x86, the BF16 extension on Arm) *and* whose
-oneDNN will use them, where bf16 matrix products run 3-5x faster than fp32; fp32 everywhere else -
-CPUs without native bf16 run it 5-100x *slower* (emulated), and so does a CPU with it when oneDNN
-is kept off its bf16 kernels (`ONEDNN_MAX_CPU_ISA=AVX2`, a common workaround for oneDNN bugs: 2.5 s
-against 23 ms for the same product). MPS fp16 is not reliable for the VAE. The decision is taken
-from what torch, oneDNN and the CPU report, never from the vendor's name. `--dtype` overrides it.
+oneDNN will use them, where the committed records measure a UNet call 1.8x and a Phase 1 step 2.1x
+faster than in fp32 (benchmarks/cpu-speedups-latest.md, benchmarks/presets-latest.md; 2-core AMD EPYC);
+fp32 everywhere else - CPUs without native bf16 run it 5-100x *slower* (emulated), and so does a CPU
+with it when oneDNN is kept off its bf16 kernels (`ONEDNN_MAX_CPU_ISA=AVX2`, a common workaround for
+oneDNN bugs: 2.5 s against 23 ms for the same product). MPS fp16 is not reliable for the VAE. The
+decision is taken from what torch, oneDNN and the CPU report, never from the vendor's name. `--dtype`
+overrides it.
 
 Lower precision applies to the networks' weights and activations only. Scheduler arithmetic, the
 latents carried from step to step and the starting noise stay fp32 (pipeline.py, backends/torch_backend.py):

@@ -18,7 +18,7 @@ tt-metal's TTNN VAE. In the torch loop on a CPU a decode is about one more UNet 
 (1.5-1.9 s against 1.6 s per UNet call at 256x256 on a 2-core AMD EPYC, benchmarks/latest.md); next
 to a card it would be the slow part (16.4 s per 512x512 frame in fp32 on that CPU,
 benchmarks/presets-latest.md), which is why the card decodes too.
-The card path has not yet run on a card by us; lesson 05 gives tt-metal's own budgets for it.
+The card path has not yet run on a card by us; lesson 05 (Phase 2) gives tt-metal's own budgets for it.
 """
 
 from __future__ import annotations

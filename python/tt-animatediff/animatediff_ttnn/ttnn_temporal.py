@@ -13,7 +13,7 @@ what the hardware needs:
   with zeros to 64/96 and the output projection gets zero rows there, so scores and outputs are
   unchanged (tt-metal's SD code pads heads the same way). The softmax scale stays 1/sqrt(40 or 80).
 - GroupNorm's statistics span all frames of one batch item, as diffusers' module computes them
-  (guoyww's original normalises each frame on its own; lesson 09 says why we follow diffusers). That
+  (guoyww's original normalises each frame on its own; lesson 09, Phase 3, says why we follow diffusers). That
   is [B, 1, F*H*W, C] in DRAM: ttnn's interleaved group_norm. Its rows are split over a core grid
   and each core streams its share through L1 in `num_out_blocks` passes; group_norm_plan() picks
   both per level and frame count (an 8x8 grid cannot split 4F tile rows evenly for odd F at the

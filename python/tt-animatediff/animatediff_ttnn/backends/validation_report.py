@@ -11,7 +11,7 @@ from typing import List
 from ..outputs.export import atomic_path
 from .validation_run import Check, Report
 
-# Where to look first, by stage (lesson 09, "Read the report", says the same).
+# Where to look first, by stage (lesson 09, Phase 3: "Read the report" says the same).
 LOOK_FIRST = {
     "motion module": "ttnn_temporal.py on the device: the group-norm plan, memory configs, padding, bfloat16 "
                      "precision (the CPU golden check already passed the op sequence)",

@@ -55,7 +55,8 @@ def test_weights_are_tile_bfloat16_with_padded_heads(level):
     qkv = ttnn.to_torch(block.attn1.qkv_weight).float().reshape(channels, 3, 8, padded)
     assert torch.count_nonzero(qkv[..., head:]) == 0  # zero columns after each head's real ones
     to_q = module.transformer_blocks[0].attn1.to_q.weight.detach()
-    torch.testing.assert_close(qkv[:, 0, :, :head].reshape(channels, channels), to_q.t().bfloat16().float())
+    scaled_q = (to_q * head**-0.5).t().bfloat16().float()  # the softmax scale folded into q
+    torch.testing.assert_close(qkv[:, 0, :, :head].reshape(channels, channels), scaled_q)
     out = ttnn.to_torch(block.attn1.out_weight).float().reshape(8, padded, channels)
     assert torch.count_nonzero(out[:, head:]) == 0
 

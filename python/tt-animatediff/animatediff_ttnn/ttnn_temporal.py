@@ -11,7 +11,8 @@ what the hardware needs:
   sliced away at the end.
 - Head sizes 40 and 80 (320/8, 640/8) are not tile multiples: each head's q/k/v columns are padded
   with zeros to 64/96 and the output projection gets zero rows there, so scores and outputs are
-  unchanged (tt-metal's SD code pads heads the same way). The softmax scale stays 1/sqrt(40 or 80).
+  unchanged (tt-metal's SD code pads heads the same way). The softmax scale, 1/sqrt(40 or 80) of the
+  real head size, is folded into the q weights when they are packed: q k^T comes out scaled.
 - GroupNorm's statistics span all frames of one batch item, as diffusers' module computes them
   (guoyww's original normalises each frame on its own; lesson 09, Phase 3, says why we follow diffusers). That
   is [B, 1, F*H*W, C] in DRAM: ttnn's interleaved group_norm. Its rows are split over a core grid
@@ -111,7 +112,7 @@ def group_norm_plan(ttnn: Any, bound: Any, channels: int, groups: int, batch: in
 
 @dataclass
 class _Attention:
-    qkv_weight: Any  # (D, 3*heads*padded): [q | k | v], each head zero-padded
+    qkv_weight: Any  # (D, 3*heads*padded): [q / sqrt(head_dim) | k | v], each head zero-padded
     out_weight: Any  # (heads*padded, D), zero rows at the padding
     out_bias: Any  # (1, D)
 
@@ -227,7 +228,10 @@ class TtTemporalTransformer:
 
     def _attention(self, sd: Dict[str, torch.Tensor], prefix: str) -> _Attention:
         h, d = self.heads, self.head_dim
-        qkv = torch.cat([_head_padded_columns(sd[f"{prefix}.to_{n}.weight"], h, d) for n in "qkv"], dim=1)
+        # softmax(q k^T * scale) = softmax((q * scale) k^T): the scale rides on the q weights, no op per call
+        to_q = sd[f"{prefix}.to_q.weight"] * self.scale
+        weights = (to_q, sd[f"{prefix}.to_k.weight"], sd[f"{prefix}.to_v.weight"])
+        qkv = torch.cat([_head_padded_columns(w, h, d) for w in weights], dim=1)
         return _Attention(
             qkv_weight=self._tile(qkv),
             out_weight=self._tile(_head_padded_rows(sd[f"{prefix}.to_out.0.weight"], h, d)),
@@ -353,9 +357,12 @@ class TtTemporalTransformer:
         qkv = ttnn.linear(x, attn.qkv_weight)  # (1, S, 32, 3*heads*padded)
         qkv = ttnn.reshape(qkv, (sequences, MAX_FRAMES, qkv.shape[-1]))
         q, k_t, v = ttnn.transformer.split_query_key_value_and_split_heads(qkv, num_heads=self.heads)
-        scores = ttnn.matmul(q, k_t)  # (S, heads, 32, 32)
-        scores = ttnn.add(ttnn.multiply(scores, self.scale), mask)
-        probs = ttnn.softmax(scores, dim=-1)
+        scores = ttnn.matmul(q, k_t)  # (S, heads, 32, 32), already scaled: q's weights carry 1/sqrt(head_dim)
+        # The fused softmax adds the mask first; its mask's batch must equal the scores' (tt-metal's softmax
+        # validation), so all score tiles are viewed as one batch (a tile-aligned reshape: no data moves).
+        scores = ttnn.reshape(scores, (1, sequences * self.heads, MAX_FRAMES, MAX_FRAMES))
+        probs = ttnn.transformer.attention_softmax_(scores, attention_mask=mask)
+        probs = ttnn.reshape(probs, (sequences, self.heads, MAX_FRAMES, MAX_FRAMES))
         out = ttnn.transformer.concatenate_heads(ttnn.matmul(probs, v))  # (S, 32, heads*padded)
         out = ttnn.reshape(out, (1, sequences, MAX_FRAMES, out.shape[-1]))
         return ttnn.linear(out, attn.out_weight, bias=attn.out_bias)

@@ -43,7 +43,7 @@ def test_weights_are_tile_bfloat16_with_padded_heads(level):
         ("proj_in", tt.proj_in_weight, (channels, channels)),
         ("qkv", block.attn1.qkv_weight, (channels, 3 * 8 * padded)),
         ("out", block.attn2.out_weight, (8 * padded, channels)),
-        ("ff value", block.ff_value_weight, (channels, 4 * channels)),
+        ("ff in", block.ff_in_weight, (channels, 8 * channels)),
         ("ff out", block.ff_out_weight, (4 * channels, channels)),
         ("positions", block.positions, (1, 1, MAX_FRAMES, channels)),
         ("norm1 weight", block.norm1[0], (1, channels)),

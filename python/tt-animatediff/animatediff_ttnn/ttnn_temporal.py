@@ -125,10 +125,8 @@ class _Block:
     norm2: tuple
     attn2: _Attention
     norm3: tuple
-    ff_value_weight: Any  # GEGLU's proj split in two: the half that is multiplied...
-    ff_value_bias: Any
-    ff_gate_weight: Any  # ...and the half that goes through gelu
-    ff_gate_bias: Any
+    ff_in_weight: Any  # GEGLU's proj, (D, 2*inner): [value | gate], as diffusers' chunk(2) splits it
+    ff_in_bias: Any
     ff_out_weight: Any
     ff_out_bias: Any
 
@@ -242,8 +240,6 @@ class TtTemporalTransformer:
         for unsupported in ("attn1.to_q.bias", "attn1.to_k.bias", "attn1.to_v.bias"):
             if p + unsupported in sd:
                 raise ValueError(f"{p}{unsupported}: motion modules with q/k/v biases are not supported")
-        proj_w, proj_b = sd[p + "ff.net.0.proj.weight"], sd[p + "ff.net.0.proj.bias"]
-        inner = proj_w.shape[0] // 2
         return _Block(
             positions=self._tile(self._positions(sd[p + "pos_embed.pe"])),
             norm1=self._norm(sd, p + "norm1"),
@@ -251,10 +247,8 @@ class TtTemporalTransformer:
             norm2=self._norm(sd, p + "norm2"),
             attn2=self._attention(sd, p + "attn2"),
             norm3=self._norm(sd, p + "norm3"),
-            ff_value_weight=self._tile(proj_w[:inner].t()),
-            ff_value_bias=self._tile(proj_b[:inner].reshape(1, -1)),
-            ff_gate_weight=self._tile(proj_w[inner:].t()),
-            ff_gate_bias=self._tile(proj_b[inner:].reshape(1, -1)),
+            ff_in_weight=self._tile(sd[p + "ff.net.0.proj.weight"].t()),
+            ff_in_bias=self._tile(sd[p + "ff.net.0.proj.bias"].reshape(1, -1)),
             ff_out_weight=self._tile(sd[p + "ff.net.2.weight"].t()),
             ff_out_bias=self._tile(sd[p + "ff.net.2.bias"].reshape(1, -1)),
         )
@@ -343,11 +337,10 @@ class TtTemporalTransformer:
         n = ttnn.layer_norm(x, epsilon=self.layer_norm_eps, weight=block.norm2[0], bias=block.norm2[1])
         n = ttnn.add(n, block.positions)
         x = ttnn.add(self._self_attention(n, block.attn2, mask), x)
-        # torch: x = ff(norm3(x)) + x   with GEGLU: value * gelu(gate)
+        # torch: x = ff(norm3(x)) + x   with GEGLU: value, gate = proj(n).chunk(2); value * gelu(gate)
         n = ttnn.layer_norm(x, epsilon=self.layer_norm_eps, weight=block.norm3[0], bias=block.norm3[1])
-        value = ttnn.linear(n, block.ff_value_weight, bias=block.ff_value_bias)
-        gate = ttnn.gelu(ttnn.linear(n, block.ff_gate_weight, bias=block.ff_gate_bias))
-        ff = ttnn.linear(ttnn.multiply(value, gate), block.ff_out_weight, bias=block.ff_out_bias)
+        value_gate = ttnn.linear(n, block.ff_in_weight, bias=block.ff_in_bias)  # one linear for both halves
+        ff = ttnn.linear(ttnn.geglu(value_gate), block.ff_out_weight, bias=block.ff_out_bias)
         return ttnn.add(ff, x)
 
     def _self_attention(self, x: Any, attn: _Attention, mask: Any) -> Any:

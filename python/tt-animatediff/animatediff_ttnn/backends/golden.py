@@ -23,7 +23,7 @@ import torch
 # CoreGrid, host-side weight packing helpers) is passed through from the real ttnn unchanged.
 OPS = (
     "concat", "reshape", "permute", "pad", "slice", "group_norm", "layer_norm", "linear", "matmul",
-    "add", "multiply", "gelu", "typecast", "fill_implicit_tile_padding",
+    "add", "multiply", "geglu", "typecast", "fill_implicit_tile_padding",
     "transformer.split_query_key_value_and_split_heads", "transformer.concatenate_heads",
     "transformer.attention_softmax_",
 )

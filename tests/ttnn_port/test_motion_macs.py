@@ -3,6 +3,8 @@ picture's size, and the counts it gives for ttnn_temporal.py."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 import ttnn
@@ -23,3 +25,26 @@ def test_the_count_scales_exactly_with_the_pixels(frames):
 @pytest.mark.parametrize("channels, frames", [(64, 1), (64, 16), (320, 8)])
 def test_the_module_issues_at_least_what_it_needs(channels, frames):
     assert issued_macs(ttnn, channels, frames, 4, 4) >= needed_macs(channels, frames, 4, 4)
+
+
+# Lesson 09's table of multiply-adds: one motion module at SD's first level and at its 8x8 level.
+LESSON = Path(__file__).resolve().parents[2] / "lessons" / "09-phase3.md"
+LEVELS = [(320, 64), (1280, 8)]
+FRAMES = [1, 8, 16]
+
+
+def lesson_rows():
+    """The rows lesson 09 should show: channels, side, frames, then GMACs before, now and needed.
+    Before, every op ran on 32 rows per pixel whatever F was: what the module issues now at F = 32."""
+    for channels, side in LEVELS:
+        before = issued_macs(ttnn, channels, 32, side, side)
+        for frames in FRAMES:
+            now = issued_macs(ttnn, channels, frames, side, side)
+            yield (f"| {channels} | {side}x{side} | {frames} | {before / 1e9:.1f} | {now / 1e9:.1f} | "
+                   f"{needed_macs(channels, frames, side, side) / 1e9:.1f} |")
+
+
+def test_lesson_09_shows_the_counted_multiply_adds():
+    text = LESSON.read_text(encoding="utf-8")
+    missing = [row for row in lesson_rows() if row not in text]
+    assert missing == [], "lesson 09's multiply-add table differs from motion_macs.py's counts:\n" + "\n".join(missing)

@@ -45,7 +45,7 @@ def test_weights_are_tile_bfloat16_with_padded_heads(level):
         ("out", block.attn2.out_weight, (8 * padded, channels)),
         ("ff in", block.ff_in_weight, (channels, 8 * channels)),
         ("ff out", block.ff_out_weight, (4 * channels, channels)),
-        ("positions", block.positions, (1, 1, MAX_FRAMES, channels)),
+        ("positions @ qkv", block.attn1.positions_qkv, (1, MAX_FRAMES, 3 * 8 * padded)),
         ("norm1 weight", block.norm1[0], (1, channels)),
     ]:
         assert tensor.layout == ttnn.TILE_LAYOUT and tensor.dtype == ttnn.bfloat16, name

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 BUNDLE = Path(__file__).resolve().parents[2] / "python" / "tt-animatediff"
-MASK = "scores = ttnn.add(ttnn.multiply(scores, self.scale), mask)"
-PERMUTE = "x = ttnn.permute(x, (0, 2, 1, 3), memory_config=dram)  # (B, HW, F, C)"
+MASK = "probs = ttnn.transformer.attention_softmax_(scores, attention_mask=mask)"
+PERMUTE = "x = ttnn.permute(x, (1, 2, 0, 3), memory_config=dram)  # (B, HW, F, C)"
 # Lesson 09 tells the learner to break these lines; its excerpts keep them in ttnn_temporal.py.
-BREAKS = {"the frame mask dropped": (MASK, "scores = ttnn.multiply(scores, self.scale)"),
+BREAKS = {"the frame mask dropped": (MASK, "probs = ttnn.transformer.attention_softmax_(scores)"),
           "a permute broken": (PERMUTE, "x = ttnn.permute(x, (0, 1, 2, 3), memory_config=dram)  # (B, HW, F, C)")}
 
 

@@ -2,8 +2,8 @@
 softmax gives them weight 0 - but 0 x NaN is NaN in probs @ V, and one NaN row would spread to every
 real frame of its pixel.
 
-On a card, the F real rows of [1, B*H*W, F, C] sit in 32-row tiles whose remaining rows are implicit
-padding, and ttnn.pad to 32 rows may only relabel them: no op promises what they hold. The golden
+On a card, the F real rows of each pixel's q/k/v, [B*H*W, F, 3*heads*padded] in every attention, sit in
+32-row tiles whose remaining rows are implicit padding, and ttnn.pad to 32 rows may only relabel them: no op promises what they hold. The golden
 emulation has no such rows (a torch tensor holds exactly its logical shape), so it cannot see this.
 UndefinedPaddingTtnn below models it: a pad exposes NaN in the new rows unless the tensor went through
 ttnn.fill_implicit_tile_padding first.

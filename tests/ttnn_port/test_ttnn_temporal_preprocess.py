@@ -43,9 +43,9 @@ def test_weights_are_tile_bfloat16_with_padded_heads(level):
         ("proj_in", tt.proj_in_weight, (channels, channels)),
         ("qkv", block.attn1.qkv_weight, (channels, 3 * 8 * padded)),
         ("out", block.attn2.out_weight, (8 * padded, channels)),
-        ("ff value", block.ff_value_weight, (channels, 4 * channels)),
+        ("ff in", block.ff_in_weight, (channels, 8 * channels)),
         ("ff out", block.ff_out_weight, (4 * channels, channels)),
-        ("positions", block.positions, (1, 1, MAX_FRAMES, channels)),
+        ("positions @ qkv", block.attn1.positions_qkv, (1, MAX_FRAMES, 3 * 8 * padded)),
         ("norm1 weight", block.norm1[0], (1, channels)),
     ]:
         assert tensor.layout == ttnn.TILE_LAYOUT and tensor.dtype == ttnn.bfloat16, name
@@ -55,7 +55,8 @@ def test_weights_are_tile_bfloat16_with_padded_heads(level):
     qkv = ttnn.to_torch(block.attn1.qkv_weight).float().reshape(channels, 3, 8, padded)
     assert torch.count_nonzero(qkv[..., head:]) == 0  # zero columns after each head's real ones
     to_q = module.transformer_blocks[0].attn1.to_q.weight.detach()
-    torch.testing.assert_close(qkv[:, 0, :, :head].reshape(channels, channels), to_q.t().bfloat16().float())
+    scaled_q = (to_q * head**-0.5).t().bfloat16().float()  # the softmax scale folded into q
+    torch.testing.assert_close(qkv[:, 0, :, :head].reshape(channels, channels), scaled_q)
     out = ttnn.to_torch(block.attn1.out_weight).float().reshape(8, padded, channels)
     assert torch.count_nonzero(out[:, head:]) == 0
 

@@ -6,15 +6,22 @@ what the hardware needs:
 
 - Tensors between UNet blocks are tt-metal's layout, one per frame: [1, 1, B*H*W, C] (B = 2 for
   [uncond, cond]). The module concatenates the F frames, works on all of them, and splits again.
-- Tiles are 32x32, so the frame axis (F <= 32) is padded to 32 rows and the padded *keys* are
-  masked out of every softmax (-1e9 added to their scores); padded *queries* are computed and
-  sliced away at the end.
+- Only attention needs one sequence of frames per pixel. Everything else (proj_in/out, the layer
+  norms, the q/k/v and output projections, the feed-forward) works on unpadded rows [1, 1, B*HW*F, C],
+  pixel-major with the F frames of a pixel adjacent. Inside each attention q, k and v are viewed as
+  B*HW sequences of F rows and padded to one 32-row tile each (tiles are 32x32, F <= 32); the padded
+  *keys* are masked out of the softmax (-1e9 added to their scores), the padded *queries* are
+  sliced away before the output projection.
+- The positional table is added after norm1/norm2 and feeds only q, k and v, so its projection
+  (table @ [q | k | v] weights) is computed once on the host and added to q, k, v instead.
 - Head sizes 40 and 80 (320/8, 640/8) are not tile multiples: each head's q/k/v columns are padded
   with zeros to 64/96 and the output projection gets zero rows there, so scores and outputs are
-  unchanged (tt-metal's SD code pads heads the same way). The softmax scale stays 1/sqrt(40 or 80).
+  unchanged (tt-metal's SD code pads heads the same way). The softmax scale, 1/sqrt(40 or 80) of the
+  real head size, is folded into the q weights when they are packed: q k^T comes out scaled.
 - GroupNorm's statistics span all frames of one batch item, as diffusers' module computes them
-  (guoyww's original normalises each frame on its own; lesson 09, Phase 3, says why we follow diffusers). That
-  is [B, 1, F*H*W, C] in DRAM: ttnn's interleaved group_norm. Its rows are split over a core grid
+  (guoyww's original normalises each frame on its own; lesson 09, Phase 3, says why we follow diffusers).
+  Its statistics do not depend on row order, so it runs on the pixel-major rows the rest needs:
+  [B, 1, H*W*F, C] in DRAM, ttnn's interleaved group_norm. Its rows are split over a core grid
   and each core streams its share through L1 in `num_out_blocks` passes; group_norm_plan() picks
   both per level and frame count (an 8x8 grid cannot split 4F tile rows evenly for odd F at the
   8x8 level, and one pass would need 3.5 MiB of L1 per core at 64x64 x 16 frames; a Blackhole core
@@ -22,7 +29,8 @@ what the hardware needs:
   program factory; the golden emulation cannot see grids or L1.
 - Padded frames must hold finite numbers: their keys are masked, but 0 x NaN is NaN in probs @ V.
   ttnn.pad may only relabel a tile's padding rows, whose contents no op promises, so they are set to
-  zero (fill_implicit_tile_padding) before they become frames.
+  zero (fill_implicit_tile_padding) before they become frames (then the positional projection is
+  added to all 32 rows: finite values, masked as keys, dropped as queries).
 
 Dtypes: every weight is bfloat16 (not bfloat8_b as tt-metal's SD UNet uses for its convolutions).
 A temporal softmax has at most 32 keys, so one badly rounded score moves a whole frame's weight; the
@@ -30,8 +38,12 @@ A temporal softmax has at most 32 keys, so one badly rounded score moves a whole
 SD UNet. Try bfloat8_b with `weight_dtype=` and let validate_on_blackhole.py judge it.
 
 `ttnn` is passed in (not imported) so that the tests can run this exact code with every op
-executed by ttnn's own golden (torch) function; see tests/ttnn_port/golden_ttnn.py. The device path has
-not run on a card.
+executed by ttnn's own golden (torch) function; see tests/ttnn_port/golden_ttnn.py. That proves the op
+sequence, shapes, padding, masks and the folded weights (the scale in q, the positions' projection, the
+merged GEGLU linear) at bfloat16 storage. It cannot prove what only a card shows: that the row <-> sequence
+reshapes around attention (F not a multiple of 32 moves data), the fused softmax with its one-batch mask and
+ttnn.geglu's device gelu accept these shapes and agree; memory configs, L1, device precision. NOT RUN ON A
+CARD: the device path has not run on one.
 """
 
 from __future__ import annotations
@@ -111,23 +123,21 @@ def group_norm_plan(ttnn: Any, bound: Any, channels: int, groups: int, batch: in
 
 @dataclass
 class _Attention:
-    qkv_weight: Any  # (D, 3*heads*padded): [q | k | v], each head zero-padded
+    qkv_weight: Any  # (D, 3*heads*padded): [q / sqrt(head_dim) | k | v], each head zero-padded
+    positions_qkv: Any  # (1, 32, 3*heads*padded): the positional table's rows @ qkv_weight
     out_weight: Any  # (heads*padded, D), zero rows at the padding
     out_bias: Any  # (1, D)
 
 
 @dataclass
 class _Block:
-    positions: Any  # (1, 1, 32, D) sinusoidal table, added after norm1 and norm2
     norm1: tuple
     attn1: _Attention
     norm2: tuple
     attn2: _Attention
     norm3: tuple
-    ff_value_weight: Any  # GEGLU's proj split in two: the half that is multiplied...
-    ff_value_bias: Any
-    ff_gate_weight: Any  # ...and the half that goes through gelu
-    ff_gate_bias: Any
+    ff_in_weight: Any  # GEGLU's proj, (D, 2*inner): [value | gate], as diffusers' chunk(2) splits it
+    ff_in_bias: Any
     ff_out_weight: Any
     ff_out_bias: Any
 
@@ -225,11 +235,16 @@ class TtTemporalTransformer:
     def _norm(self, sd: Dict[str, torch.Tensor], name: str) -> tuple:
         return self._tile(sd[name + ".weight"].reshape(1, -1)), self._tile(sd[name + ".bias"].reshape(1, -1))
 
-    def _attention(self, sd: Dict[str, torch.Tensor], prefix: str) -> _Attention:
+    def _attention(self, sd: Dict[str, torch.Tensor], prefix: str, positions: torch.Tensor) -> _Attention:
         h, d = self.heads, self.head_dim
-        qkv = torch.cat([_head_padded_columns(sd[f"{prefix}.to_{n}.weight"], h, d) for n in "qkv"], dim=1)
+        # softmax(q k^T * scale) = softmax((q * scale) k^T): the scale rides on the q weights, no op per call
+        to_q = sd[f"{prefix}.to_q.weight"] * self.scale
+        weights = (to_q, sd[f"{prefix}.to_k.weight"], sd[f"{prefix}.to_v.weight"])
+        qkv = torch.cat([_head_padded_columns(w, h, d) for w in weights], dim=1)
+        # (norm(x) + positions) @ W = norm(x) @ W + positions @ W: the second term, once, in float32
         return _Attention(
             qkv_weight=self._tile(qkv),
+            positions_qkv=self._tile((positions @ qkv).reshape(1, MAX_FRAMES, -1)),
             out_weight=self._tile(_head_padded_rows(sd[f"{prefix}.to_out.0.weight"], h, d)),
             out_bias=self._tile(sd[f"{prefix}.to_out.0.bias"].reshape(1, -1)),
         )
@@ -238,27 +253,23 @@ class TtTemporalTransformer:
         for unsupported in ("attn1.to_q.bias", "attn1.to_k.bias", "attn1.to_v.bias"):
             if p + unsupported in sd:
                 raise ValueError(f"{p}{unsupported}: motion modules with q/k/v biases are not supported")
-        proj_w, proj_b = sd[p + "ff.net.0.proj.weight"], sd[p + "ff.net.0.proj.bias"]
-        inner = proj_w.shape[0] // 2
+        positions = self._positions(sd[p + "pos_embed.pe"])
         return _Block(
-            positions=self._tile(self._positions(sd[p + "pos_embed.pe"])),
             norm1=self._norm(sd, p + "norm1"),
-            attn1=self._attention(sd, p + "attn1"),
+            attn1=self._attention(sd, p + "attn1", positions),
             norm2=self._norm(sd, p + "norm2"),
-            attn2=self._attention(sd, p + "attn2"),
+            attn2=self._attention(sd, p + "attn2", positions),
             norm3=self._norm(sd, p + "norm3"),
-            ff_value_weight=self._tile(proj_w[:inner].t()),
-            ff_value_bias=self._tile(proj_b[:inner].reshape(1, -1)),
-            ff_gate_weight=self._tile(proj_w[inner:].t()),
-            ff_gate_bias=self._tile(proj_b[inner:].reshape(1, -1)),
+            ff_in_weight=self._tile(sd[p + "ff.net.0.proj.weight"].t()),
+            ff_in_bias=self._tile(sd[p + "ff.net.0.proj.bias"].reshape(1, -1)),
             ff_out_weight=self._tile(sd[p + "ff.net.2.weight"].t()),
             ff_out_bias=self._tile(sd[p + "ff.net.2.bias"].reshape(1, -1)),
         )
 
     def _positions(self, table: torch.Tensor) -> torch.Tensor:
-        """(1, L, D) sinusoidal table -> (1, 1, 32, D): rows past L (never real frames) are zero."""
+        """(1, L, D) sinusoidal table -> (32, D): rows past L (never real frames) are zero."""
         table = table[0, : self.max_frames]
-        return torch.nn.functional.pad(table, (0, 0, 0, MAX_FRAMES - table.shape[0])).reshape(1, 1, MAX_FRAMES, -1)
+        return torch.nn.functional.pad(table, (0, 0, 0, MAX_FRAMES - table.shape[0]))
 
     def frame_mask(self, num_frames: int) -> Any:
         """(1, 1, 32, 32) additive mask: 0 for real key frames, MASKED_SCORE for the padding."""
@@ -285,9 +296,10 @@ class TtTemporalTransformer:
         residual = ttnn.concat(list(frames), dim=0, memory_config=dram)  # (F, 1, B*HW, C)
 
         # torch: x.reshape(B, F, C, H, W).permute(0, 2, 1, 3, 4); norm(x)  -- statistics over F, H, W
+        # The statistics do not depend on row order: permute once, straight to one sequence per pixel.
         x = ttnn.reshape(residual, (num_frames, batch, hw, c))
-        x = ttnn.permute(x, (1, 0, 2, 3), memory_config=dram)  # (B, F, HW, C)
-        x = ttnn.reshape(x, (batch, 1, num_frames * hw, c))
+        x = ttnn.permute(x, (1, 2, 0, 3), memory_config=dram)  # (B, HW, F, C)
+        x = ttnn.reshape(x, (batch, 1, hw * num_frames, c))
         # No memory_config: DRAM interleaved is the op's default (and with one, ttnn 0.81.1's golden
         # unpacks gamma/beta by core count instead of virtual columns, breaking op-by-op comparison).
         x = ttnn.group_norm(
@@ -302,23 +314,18 @@ class TtTemporalTransformer:
             inplace=False,
         )
 
-        # torch: x.permute(0, 3, 4, 2, 1).reshape(B*H*W, F, C)  -- one sequence of frames per pixel
-        x = ttnn.reshape(x, (batch, num_frames, hw, c))
-        x = ttnn.permute(x, (0, 2, 1, 3), memory_config=dram)  # (B, HW, F, C)
-        x = ttnn.reshape(x, (1, batch * hw, num_frames, c))
-        x = ttnn.fill_implicit_tile_padding(x, 0.0)  # rows F..31 of each tile: zeros, not whatever was there
-        x = ttnn.pad(x, [(0, 0), (0, 0), (0, MAX_FRAMES - num_frames), (0, 0)], value=0.0)  # F -> 32 rows
+        # torch: x.permute(0, 3, 4, 2, 1).reshape(B*H*W, F, C)  -- as rows: the F frames of a pixel adjacent
+        x = ttnn.reshape(x, (1, 1, batch * hw * num_frames, c))
 
         # torch: proj_in(x)
         x = ttnn.linear(x, self.proj_in_weight, bias=self.proj_in_bias, memory_config=dram)
         mask = self.frame_mask(num_frames)
         for block in self.blocks:
-            x = self._transformer_block(x, block, mask)
+            x = self._transformer_block(x, block, num_frames, mask)
         # torch: proj_out(x)
         x = ttnn.linear(x, self.proj_out_weight, bias=self.proj_out_bias, memory_config=dram)
 
         # torch: x.reshape(B, H, W, F, C).permute(0, 3, 4, 1, 2).reshape(B*F, C, H, W); x + residual
-        x = ttnn.slice(x, [0, 0, 0, 0], [1, batch * hw, num_frames, c])  # drop the padded frames
         x = ttnn.reshape(x, (batch, hw, num_frames, c))
         x = ttnn.permute(x, (2, 0, 1, 3), memory_config=dram)  # (F, B, HW, C)
         x = ttnn.reshape(x, (num_frames, 1, batch * hw, c))
@@ -328,36 +335,43 @@ class TtTemporalTransformer:
         n = batch * hw
         return [ttnn.slice(x, [f, 0, 0, 0], [f + 1, 1, n, c]) for f in range(num_frames)]
 
-    def _transformer_block(self, x: Any, block: _Block, mask: Any) -> Any:
-        """diffusers' BasicTransformerBlock with double_self_attention and sinusoidal positions."""
+    def _transformer_block(self, x: Any, block: _Block, num_frames: int, mask: Any) -> Any:
+        """diffusers' BasicTransformerBlock with double_self_attention and sinusoidal positions,
+        on rows (1, 1, B*HW*F, D)."""
         ttnn = self.ttnn
-        # torch: n = pos_embed(norm1(x)); x = attn1(n) + x
+        # torch: n = pos_embed(norm1(x)); x = attn1(n) + x   (pos_embed: added to q, k, v in the attention)
         n = ttnn.layer_norm(x, epsilon=self.layer_norm_eps, weight=block.norm1[0], bias=block.norm1[1])
-        n = ttnn.add(n, block.positions)
-        x = ttnn.add(self._self_attention(n, block.attn1, mask), x)
+        x = ttnn.add(self._self_attention(n, block.attn1, num_frames, mask), x)
         # torch: n = pos_embed(norm2(x)); x = attn2(n) + x   (attn2 is a second self-attention)
         n = ttnn.layer_norm(x, epsilon=self.layer_norm_eps, weight=block.norm2[0], bias=block.norm2[1])
-        n = ttnn.add(n, block.positions)
-        x = ttnn.add(self._self_attention(n, block.attn2, mask), x)
-        # torch: x = ff(norm3(x)) + x   with GEGLU: value * gelu(gate)
+        x = ttnn.add(self._self_attention(n, block.attn2, num_frames, mask), x)
+        # torch: x = ff(norm3(x)) + x   with GEGLU: value, gate = proj(n).chunk(2); value * gelu(gate)
         n = ttnn.layer_norm(x, epsilon=self.layer_norm_eps, weight=block.norm3[0], bias=block.norm3[1])
-        value = ttnn.linear(n, block.ff_value_weight, bias=block.ff_value_bias)
-        gate = ttnn.gelu(ttnn.linear(n, block.ff_gate_weight, bias=block.ff_gate_bias))
-        ff = ttnn.linear(ttnn.multiply(value, gate), block.ff_out_weight, bias=block.ff_out_bias)
+        value_gate = ttnn.linear(n, block.ff_in_weight, bias=block.ff_in_bias)  # one linear for both halves
+        ff = ttnn.linear(ttnn.geglu(value_gate), block.ff_out_weight, bias=block.ff_out_bias)
         return ttnn.add(ff, x)
 
-    def _self_attention(self, x: Any, attn: _Attention, mask: Any) -> Any:
-        """Attention over the (padded) frame axis of each pixel's sequence."""
+    def _self_attention(self, x: Any, attn: _Attention, num_frames: int, mask: Any) -> Any:
+        """Attention over the frames of each pixel's sequence: the projections on the unpadded rows
+        (1, 1, S*F, D), the scores and probs @ v on sequences padded to 32 frames."""
         ttnn = self.ttnn
-        sequences = x.shape[1]
-        qkv = ttnn.linear(x, attn.qkv_weight)  # (1, S, 32, 3*heads*padded)
-        qkv = ttnn.reshape(qkv, (sequences, MAX_FRAMES, qkv.shape[-1]))
+        sequences = x.shape[-2] // num_frames
+        qkv = ttnn.linear(x, attn.qkv_weight)  # (1, 1, S*F, 3*heads*padded)
+        width = qkv.shape[-1]
+        qkv = ttnn.reshape(qkv, (sequences, num_frames, width))
+        qkv = ttnn.fill_implicit_tile_padding(qkv, 0.0)  # rows F..31 of each tile: zeros, not whatever was there
+        qkv = ttnn.pad(qkv, [(0, 0), (0, MAX_FRAMES - num_frames), (0, 0)], value=0.0)  # F -> 32 rows
+        qkv = ttnn.add(qkv, attn.positions_qkv)  # torch: pos_embed, through q, k and v
         q, k_t, v = ttnn.transformer.split_query_key_value_and_split_heads(qkv, num_heads=self.heads)
-        scores = ttnn.matmul(q, k_t)  # (S, heads, 32, 32)
-        scores = ttnn.add(ttnn.multiply(scores, self.scale), mask)
-        probs = ttnn.softmax(scores, dim=-1)
+        scores = ttnn.matmul(q, k_t)  # (S, heads, 32, 32), already scaled: q's weights carry 1/sqrt(head_dim)
+        # The fused softmax adds the mask first; its mask's batch must equal the scores' (tt-metal's softmax
+        # validation), so all score tiles are viewed as one batch (a tile-aligned reshape: no data moves).
+        scores = ttnn.reshape(scores, (1, sequences * self.heads, MAX_FRAMES, MAX_FRAMES))
+        probs = ttnn.transformer.attention_softmax_(scores, attention_mask=mask)
+        probs = ttnn.reshape(probs, (sequences, self.heads, MAX_FRAMES, MAX_FRAMES))
         out = ttnn.transformer.concatenate_heads(ttnn.matmul(probs, v))  # (S, 32, heads*padded)
-        out = ttnn.reshape(out, (1, sequences, MAX_FRAMES, out.shape[-1]))
+        out = ttnn.slice(out, [0, 0, 0], [sequences, num_frames, out.shape[-1]])  # drop the padded queries
+        out = ttnn.reshape(out, (1, 1, sequences * num_frames, out.shape[-1]))
         return ttnn.linear(out, attn.out_weight, bias=attn.out_bias)
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Tuple
 
 import torch
 
@@ -23,9 +23,12 @@ import torch
 # CoreGrid, host-side weight packing helpers) is passed through from the real ttnn unchanged.
 OPS = (
     "concat", "reshape", "permute", "pad", "slice", "group_norm", "layer_norm", "linear", "matmul",
-    "add", "multiply", "gelu", "softmax", "typecast", "fill_implicit_tile_padding",
+    "add", "multiply", "geglu", "typecast", "fill_implicit_tile_padding",
     "transformer.split_query_key_value_and_split_heads", "transformer.concatenate_heads",
+    "transformer.attention_softmax_",
 )
+
+PRODUCTS = ("linear", "matmul")  # the ops whose multiply-adds are counted
 
 MOCK_CLUSTER_ENV = "TT_METAL_MOCK_CLUSTER_DESC_PATH"
 # One Blackhole P150 card in UMD's cluster-descriptor format (keys as in tt-metal's
@@ -94,10 +97,13 @@ class _Namespace:
 
 
 class GoldenTtnn(_Namespace):
-    """The real `ttnn` module with OPS replaced by their golden functions; `calls` lists them in order."""
+    """The real `ttnn` module with OPS replaced by their golden functions; `calls` lists them in order,
+    `products` the (op, first operand's shape, second operand's shape) of every linear and matmul
+    (what motion_macs.py counts multiply-adds from)."""
 
     def __init__(self, ttnn: Any):
         self.calls: List[str] = []
+        self.products: List[Tuple[str, Tuple[int, ...], Tuple[int, ...]]] = []
         top: Dict[str, Callable] = {}
         sub: Dict[str, Callable] = {}
         for name in OPS:
@@ -115,6 +121,8 @@ class GoldenTtnn(_Namespace):
     def _golden(self, name: str, golden: Callable) -> Callable:
         def run(*args: Any, **kwargs: Any) -> Any:
             self.calls.append(name)
+            if name in PRODUCTS:
+                self.products.append((name, tuple(args[0].shape), tuple(args[1].shape)))
             return round_bf16(golden(*args, **kwargs))
 
         return run

@@ -8,6 +8,7 @@
   const compareBtn = $('compare');
   const compareView = $('compare-view');
   const statusEl = $('gallery-status');
+  const skippedEl = $('skipped');
 
   let runs = [];
   let picks = []; // run ids, oldest first, at most two
@@ -93,6 +94,19 @@
     for (const run of runs) runsEl.append(card(run));
   }
 
+  /** JSON files in the output folder that are not runs, each with the reason (studio/runs' `skipped`). */
+  function renderSkipped(skipped) {
+    const list = $('skipped-files');
+    list.replaceChildren();
+    for (const s of skipped) {
+      const item = el('li', '', s.file + ': ' + s.reason);
+      item.dataset.file = s.file;
+      list.append(item);
+    }
+    $('skipped-summary').textContent = skipped.length + ' file' + (skipped.length === 1 ? '' : 's') + ' in the output folder not listed (why)';
+    skippedEl.hidden = skipped.length === 0;
+  }
+
   function compare() {
     const chosen = picks.map((id) => runs.find((r) => r.runId === id)).filter(Boolean);
     if (chosen.length !== 2) return;
@@ -135,6 +149,7 @@
       runs = m.runs;
       statusEl.textContent = runs.length + ' run' + (runs.length === 1 ? '' : 's');
       render();
+      renderSkipped(m.skipped || []);
     }
   });
 

@@ -11,6 +11,9 @@
     backend: $('backend'),
     preset: $('preset'),
     backendNote: $('backend-note'),
+    fields: $('form-fields'),
+    presetNote: $('preset-note'),
+    estimates: $('estimates'),
     runPhase1: $('run-phase1'),
     runPhase2: $('run-phase2'),
     runPhase3: $('run-phase3'),
@@ -34,6 +37,7 @@
   let blackhole = { state: 'unknown' };
   let running = false;
   let lastCounter = '';
+  let expected = ''; // the estimate said before the current run, shown until the first measured ETA
 
   // ---------- form ----------
 
@@ -109,6 +113,24 @@
   }
   $('run-form').addEventListener('input', formChanged);
   $('run-form').addEventListener('change', formChanged);
+
+  // How long each run the form can start would take here (the extension asks studio/estimate).
+  function showEstimates(lines) {
+    els.estimates.replaceChildren();
+    for (const line of lines) {
+      const li = document.createElement('li');
+      li.dataset.phase = String(line.phase);
+      if (line.preset) li.dataset.preset = line.preset;
+      li.dataset.basis = line.basis;
+      li.dataset.guess = String(line.guess);
+      li.title = line.detail;
+      const label = document.createElement('span');
+      label.className = 'estimate-label';
+      label.textContent = line.label + ': ';
+      li.append(label, document.createTextNode(line.text));
+      els.estimates.appendChild(li);
+    }
+  }
 
   // ---------- run display ----------
 
@@ -210,7 +232,13 @@
       fillForm(m.form);
       blackhole = m.blackhole;
       running = m.running;
+      els.presetNote.textContent = m.presetNote || '';
+      els.presetNote.hidden = !m.presetNote;
+      els.fields.disabled = false; // editable once the form holds what the extension remembers
       updateControls();
+    },
+    estimates(m) {
+      showEstimates(m.lines);
     },
     environment(m) {
       blackhole = m.blackhole;
@@ -219,6 +247,8 @@
     runStarted(m) {
       running = true;
       clearRun(m.totalFrames);
+      expected = m.estimate ? 'expected: ' + m.estimate : '';
+      els.eta.textContent = expected;
       els.status.dataset.phase = String(m.phase);
       updateControls();
     },
@@ -229,7 +259,7 @@
       // The counter keeps the last denoising step; other stages (loading, decoding…) are appended.
       if (m.stage === 'denoising') lastCounter = m.counter;
       els.counter.textContent = m.stage === 'denoising' ? m.counter : (lastCounter ? lastCounter + ' · ' : '') + m.stage + '…';
-      els.eta.textContent = m.stage === 'denoising' ? m.eta : '';
+      els.eta.textContent = m.stage === 'denoising' && m.etaKnown ? m.eta : expected;
       els.bar.value = m.fraction;
     },
     preview(m) {

@@ -10,6 +10,9 @@
 #                                      bare diffusers vs Quality vs Fast (Lightning), benchmarks/fast.py (~30 min quiet)
 #   scripts/bench.sh --linear-ab [--write-latest]   runtime/cpu_speedups.py's oneDNN linear re-measured against bf16
 #                                      (benchmarks/linear_ab.py, ~4 min quiet)
+#   scripts/bench.sh --first-run [--quick] [--write-latest] [--write-reference]   the learner's first click (the run
+#                                      form's defaults on this hardware, cold, through the sidecar) and how far the
+#                                      estimate before each run lands from the truth (benchmarks/first_run.py, ~12 min quiet)
 # Any other option goes to `python -m benchmarks.run` (see --help there).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -20,6 +23,10 @@ export PYTHONPATH="$root:$root/python/tt-animatediff:$root/python/sidecar${PYTHO
 if [[ "${1:-}" == "--presets" ]]; then
   shift
   exec .venv/bin/python -m benchmarks.fast "$@"
+fi
+if [[ "${1:-}" == "--first-run" ]]; then
+  shift
+  exec .venv/bin/python -m benchmarks.first_run "$@"
 fi
 if [[ "${1:-}" == "--linear-ab" ]]; then
   shift

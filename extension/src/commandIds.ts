@@ -7,6 +7,7 @@ export const CommandIds = {
   runPhase2: 'animatediff.runPhase2',
   runPhase2Cpu: 'animatediff.runPhase2Cpu',
   runPhase3: 'animatediff.runPhase3',
+  runPhase3Blackhole: 'animatediff.runPhase3Blackhole',
   cancelRun: 'animatediff.cancelRun',
   openPreview: 'animatediff.openPreview',
   openOutputs: 'animatediff.openOutputs',

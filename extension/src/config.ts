@@ -15,7 +15,7 @@ export interface StudioConfig {
   models: ModelSources; // empty entries dropped: the sidecar's defaults apply
   defaults: SettingDefaults;
   device: TorchDevice;
-  preset: Preset; // animatediff.preset: the run form's starting preset
+  preset: Preset | undefined; // animatediff.preset as the user set it; undefined: by hardware (params.presetForHardware)
   dtype: Dtype; // animatediff.dtype
   pipInstall: boolean;
 }
@@ -51,10 +51,17 @@ export function readConfig(): StudioConfig {
       (Object.keys(SETTING_DEFAULTS) as SettingField[]).map((key) => [key, num(key, SETTING_DEFAULTS[key])]),
     ) as SettingDefaults,
     device: (['auto', 'cpu', 'cuda', 'mps'].includes(device) ? device : 'auto') as TorchDevice,
-    preset: (PRESET_NAMES as readonly string[]).includes(str('preset')) ? (str('preset') as Preset) : 'quality',
+    preset: presetSetByUser(c),
     dtype: Dtype.safeParse(str('dtype', 'auto')).data ?? 'auto',
     pipInstall: c.get<boolean>('deploy.pipInstall', true) !== false,
   };
+}
+
+/** animatediff.preset where the user (or a workspace) set it to a known preset; else undefined. */
+function presetSetByUser(c: vscode.WorkspaceConfiguration): Preset | undefined {
+  const set = c.inspect<string>('preset');
+  const value = set?.workspaceFolderValue ?? set?.workspaceValue ?? set?.globalValue;
+  return (PRESET_NAMES as readonly string[]).includes(value ?? '') ? (value as Preset) : undefined;
 }
 
 /** Settings whose change means the running sidecar is stale (it gets them at start). */

@@ -25,6 +25,7 @@ export function reportEnvironment(env: Environment): EnvironmentReport {
     `Blackhole    ${env.blackhole.available ? `${env.blackhole.deviceCount} device(s)` : 'not available'} — ${env.blackhole.reason}`,
     `TT_METAL_HOME ${env.ttMetalHome.value ?? '(unset)'}${env.ttMetalHome.valid ? ` — SD demo at ${env.ttMetalHome.demoPath}` : env.ttMetalHome.error ? ` — ${env.ttMetalHome.error}` : ''}`,
     `scratchpad   ${env.scratchpad.path} — ${env.scratchpad.deployed ? `deployed${env.scratchpad.version ? ` (version ${env.scratchpad.version})` : ''}` : 'not deployed yet'}`,
+    `ttnn check   ${env.ttnnCheck ? `${env.ttnnCheck.python ? 'ready' : 'no ttnn venv yet'} — in the scratchpad: ${env.ttnnCheck.command}` : 'unknown (redeploy the lesson)'}`,
     ...env.models.map(
       (m) => `model ${m.role.padEnd(13)} ${m.source} — ${m.available ? `available at ${m.path}` : `missing${m.fix ? `: ${m.fix}` : ''}`}`,
     ),

@@ -22,10 +22,13 @@ export async function runErrorAction(action: ErrorAction, log: Log): Promise<voi
       log.show();
       return;
     case 'downloadModels':
-      await vscode.commands.executeCommand(CommandIds.downloadModels);
+      await vscode.commands.executeCommand(CommandIds.downloadModels, action.preset ? { preset: action.preset } : undefined);
       return;
     case 'runPhase2Cpu':
       await vscode.commands.executeCommand(CommandIds.runPhase2Cpu);
+      return;
+    case 'runPhase3':
+      await vscode.commands.executeCommand(CommandIds.runPhase3);
       return;
     case 'cancelRun':
       await vscode.commands.executeCommand(CommandIds.cancelRun);

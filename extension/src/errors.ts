@@ -1,7 +1,7 @@
 // Maps every failure the UI can meet to a message and the actions that fix it. Pure: the
 // vscode side (errorActions.ts) runs the chosen action; the webview shows the same buttons.
 import type { z } from 'zod';
-import { ErrorCodes, errorDataSpecs } from './protocol';
+import { ErrorCodes, errorDataSpecs, type Preset } from './protocol';
 import { SidecarExitedError, SidecarStartError, describeExit } from './sidecar/errors';
 
 export type ErrorActionId =
@@ -9,6 +9,7 @@ export type ErrorActionId =
   | 'downloadModels'
   | 'openSettings'
   | 'runPhase2Cpu'
+  | 'runPhase3'
   | 'cancelRun'
   | 'showLog'
   | 'restartSidecar'
@@ -21,6 +22,7 @@ export interface ErrorAction {
   file?: string; // openUserCode
   line?: number; // openUserCode, 1-based
   setting?: string; // openSettings: the settings search query
+  preset?: Preset; // downloadModels: whose models to fetch (the failed run's); absent: the run form's
 }
 
 export type ErrorKind =
@@ -65,7 +67,8 @@ function parseData<C extends keyof typeof errorDataSpecs>(code: C, data: unknown
   return parsed.success ? (parsed.data as ErrorDataOf<C>) : undefined;
 }
 
-export function describeError(err: unknown): ErrorView {
+/** `request`: the run that failed, when there is one (a Phase 3 run offers Phase 3's torch run). */
+export function describeError(err: unknown, request?: { phase: number }): ErrorView {
   if (err instanceof SidecarExitedError) {
     return {
       kind: 'sidecarExited',
@@ -138,7 +141,9 @@ export function describeError(err: unknown): ErrorView {
         kind: 'backendUnavailable',
         message: `Blackhole is not available: ${reason}`,
         actions: [
-          { id: 'runPhase2Cpu', title: 'Run the Phase 2 Algorithm on CPU' },
+          request?.phase === 3
+            ? { id: 'runPhase3', title: 'Run Phase 3 in torch instead' }
+            : { id: 'runPhase2Cpu', title: 'Run the Phase 2 Algorithm on CPU' },
           { id: 'openSettings', title: 'Open Settings', setting: 'animatediff.ttMetalHome' },
         ],
       };
@@ -157,7 +162,7 @@ export function describeError(err: unknown): ErrorView {
       const d = parseData(ErrorCodes.OutputFolder, err.data);
       return {
         kind: 'outputFolder',
-        message: d ? `Cannot write the run's files to ${d.path}: ${d.reason}. Nothing was written.` : err.message,
+        message: d ? `Cannot write the run's files to ${d.path}${d.file ? ` (${basename(d.file)})` : ''}: ${d.reason}. Nothing was written.` : err.message,
         actions: [SHOW_LOG],
       };
     }

@@ -14,6 +14,7 @@ import { EnvironmentCache } from './environmentCache';
 import { describeError } from './errors';
 import { showError } from './errorActions';
 import { Log } from './log';
+import { presetArg } from './params';
 import { FormStore } from './run/formStore';
 import { PreviewRouter } from './run/previewRouter';
 import { RunController } from './run/runController';
@@ -52,7 +53,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const environment = new EnvironmentCache(client);
   const walkthrough = new WalkthroughProgress(context.globalState);
   const studio: Studio = { context, extensionId: context.extension.id, extensionRoot, log, client, environment, walkthrough };
-  const forms = new FormStore(context.workspaceState);
+  // The run form's first preset follows the machine's torch devices (params.py device_defaults).
+  const forms = new FormStore(context.workspaceState, () => environment.get().then((env) => env.torch.devices, () => undefined));
   const preview: PreviewPanelHost = new PreviewPanelHost(context.extensionUri, log, () => outputRoots(studio), (m, p): Promise<void> => router.route(m, p));
   const runs: RunController = new RunController(studio, preview, forms);
   const router: PreviewRouter = new PreviewRouter(studio, runs, forms);
@@ -76,11 +78,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     );
   register(CommandIds.checkEnvironment, () => checkEnvironment(studio));
   register(CommandIds.deployProject, (arg) => deployProject(studio, runs, arg));
-  register(CommandIds.downloadModels, () => downloadModels(studio, forms.get().preset));
+  // An argument {preset} (the "Download Models" fix of a failed run) names whose models; else the run form's preset.
+  register(CommandIds.downloadModels, async (arg?: unknown) =>
+    downloadModels(studio, presetArg(arg) ?? (await forms.get()).preset));
   register(CommandIds.runPhase1, (arg) => runs.runFromCommand({ phase: 1 }, arg));
   register(CommandIds.runPhase2, (arg) => runs.runFromCommand({ phase: 2, backend: 'blackhole' }, arg));
   register(CommandIds.runPhase2Cpu, (arg) => runs.runFromCommand({ phase: 2, backend: 'cpu' }, arg));
   register(CommandIds.runPhase3, (arg) => runs.runFromCommand({ phase: 3 }, arg));
+  register(CommandIds.runPhase3Blackhole, (arg) => runs.runFromCommand({ phase: 3, backend: 'blackhole' }, arg));
   register(CommandIds.cancelRun, () => runs.cancel());
   register(CommandIds.openPreview, () => runs.openPreview());
   register(CommandIds.openOutputs, () => gallery.show());

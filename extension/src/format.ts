@@ -1,5 +1,5 @@
 // Human-readable progress text shared by the progress notification and the preview webview.
-import type { ProgressNotification } from './protocol';
+import type { EstimateResult, ProgressNotification } from './protocol';
 
 /** "12 s", "1:05", "1:02:03"; rounds up so a countdown never shows 0 s while work remains. */
 export function formatDuration(seconds: number): string {
@@ -49,4 +49,29 @@ export function formatBytes(bytes: number | null | undefined): string {
     unit++;
   }
   return `${value >= 100 || unit === 0 ? Math.round(value) : value.toFixed(1)} ${units[unit]}`;
+}
+
+/** A rounded duration for an estimate: "about 40 s", "about 4 min", "about 1 h 10 min" (never false precision). */
+export function formatAbout(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return 'an unknown time';
+  if (seconds < 90) return `about ${Math.max(5, Math.round(seconds / 5) * 5)} s`;
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) return `about ${minutes} min`;
+  return `about ${Math.floor(minutes / 60)} h${minutes % 60 ? ` ${minutes % 60} min` : ''}`;
+}
+
+/** One line for a studio/estimate answer; `guess` when it does not rest on this machine's own runs. */
+export function describeEstimate(e: EstimateResult): { text: string; guess: boolean } {
+  if (e.totalS === null) return { text: e.note, guess: true };
+  const guess = e.basis !== 'job' && e.basis !== 'scaled';
+  return { text: `${formatAbout(e.totalS)} on this machine${guess ? ' — ' : ' ('}${e.note}${guess ? '' : ')'}`, guess };
+}
+
+/** The stages of an estimate, for a tooltip: "load 28 s · encode 1 s · denoise 2:24 · VAE decode 49 s · …". */
+export function estimateStages(e: EstimateResult): string {
+  if (!e.stages) return '';
+  const s = e.stages;
+  const parts: [string, number][] = [['load', s.loadS], ['encode', s.encodeS], ['denoise', s.denoiseS],
+    ['VAE decode', s.decodeS], ['export', s.exportS], ['the rest', s.otherS]];
+  return parts.map(([name, v]) => `${name} ${formatDuration(v)}`).join(' · ') + (e.modelsLoaded ? ' (models already loaded)' : '');
 }

@@ -8,6 +8,12 @@ import type { Dtype, GenerateParams, ModelSources, Preset, TorchDevice } from '.
 /** Phase 1 presets (animatediff_ttnn/models/presets.py, generated): each sets the form's steps and guidance. */
 export type PresetSpec = (typeof PRESETS)[number];
 export const PRESET_NAMES = PRESETS.map((p) => p.name) as readonly Preset[];
+
+/** `{preset: 'lightning'}` as a command argument (a failed run's "Download Models"), else undefined. */
+export function presetArg(arg: unknown): Preset | undefined {
+  const preset = typeof arg === 'object' && arg !== null ? (arg as { preset?: unknown }).preset : undefined;
+  return (PRESET_NAMES as readonly unknown[]).includes(preset) ? (preset as Preset) : undefined;
+}
 export const presetSpec = (name: Preset): PresetSpec => PRESETS.find((p) => p.name === name) ?? PRESETS[0];
 export const PRESETS_FOR_FORM: readonly PresetSpec[] = PRESETS;
 
@@ -59,6 +65,29 @@ export type SettingDefaults = Record<SettingField, number>;
 export const SETTING_DEFAULTS = Object.fromEntries(
   PARAMETERS.filter((p) => p.setting && p.form).map((p) => [p.wire, p.initial]),
 ) as SettingDefaults;
+
+const PRESET_PARAM = PARAMETERS.find((p) => p.name === 'preset')!;
+const PRESET_BY_HARDWARE: Readonly<Record<string, Preset>> = 'deviceDefaults' in PRESET_PARAM ? PRESET_PARAM.deviceDefaults : {};
+
+/**
+ * The preset the run form starts with when the setting animatediff.preset is unset: params.py's
+ * `device_defaults` for the hardware Phase 1 will run on ("cpu" when the device setting says so, or when
+ * it is auto and torch sees no GPU). `devices` is studio/environment's torch.devices; undefined = unknown.
+ */
+export function presetForHardware(device: TorchDevice, devices: readonly string[] | undefined): Preset {
+  const fallback = PRESET_PARAM.default as Preset;
+  if (device === 'auto' && devices === undefined) return fallback;
+  const onCpu = device === 'cpu' || (device === 'auto' && !devices!.some((d) => d !== 'cpu'));
+  return onCpu ? (PRESET_BY_HARDWARE.cpu ?? fallback) : fallback;
+}
+
+/** What the form says about a preset it chose by hardware (null when the user chose it, or it is the default). */
+export function presetNote(setting: Preset | undefined, device: TorchDevice, devices: readonly string[] | undefined): string | null {
+  const preset = presetForHardware(device, devices);
+  if (setting !== undefined || preset === PRESET_PARAM.default) return null;
+  return `Torch has no GPU to use here, so the form starts with ${presetSpec(preset).title}: a 512x512 clip in minutes on a CPU. ` +
+    `Quality is one click away in this list; its time is below.`;
+}
 
 /** The settings' defaults; a preset other than quality brings its own steps and guidance. */
 export function defaultForm(s: SettingDefaults, preset: Preset = 'quality'): RunForm {
@@ -115,22 +144,28 @@ export function validateRunForm(raw: unknown): Validated<RunForm> {
   return { ok: true, value: value as RunForm };
 }
 
-/** The remembered form, field by field: anything missing or invalid (old versions, hand edits) falls back to the default. */
+/**
+ * The remembered form, field by field: anything missing or invalid (old versions, hand edits) falls back to
+ * the default. Two passes, since fields depend on each other: a remembered preset may be what makes its
+ * remembered steps valid (Lightning's defaults refuse Quality's 25 steps until Quality is merged).
+ */
 export function mergeRemembered(defaults: RunForm, remembered: unknown): RunForm {
   if (!isObject(remembered)) return { ...defaults };
   const merged: RunForm = { ...defaults };
-  for (const key of Object.keys(defaults) as (keyof RunForm)[]) {
-    if (!(key in remembered)) continue;
-    const candidate = { ...merged, [key]: remembered[key] };
-    const checked = validateRunForm(candidate);
-    if (checked.ok) Object.assign(merged, { [key]: checked.value[key] });
+  for (let pass = 0; pass < 2; pass++) {
+    for (const key of Object.keys(defaults) as (keyof RunForm)[]) {
+      if (!(key in remembered) || merged[key] === remembered[key]) continue;
+      const candidate = { ...merged, [key]: remembered[key] };
+      const checked = validateRunForm(candidate);
+      if (checked.ok) Object.assign(merged, { [key]: checked.value[key] });
+    }
   }
   return merged;
 }
 
 export interface RunRequest {
   phase: 1 | 2 | 3;
-  /** Phase 2 only. */
+  /** Phase 2: the form's choice. Phase 3: 'blackhole' for the TTNN port, else torch (Phase 1's device). */
   backend?: Phase2Backend;
 }
 
@@ -148,8 +183,12 @@ export function toGenerateParams(form: RunForm, req: RunRequest, ctx: GenerateCo
   if (req.phase === 1) {
     return { phase: 1, device: ctx.device, preset: form.preset, ...dtype, models: { ...ctx.models }, params };
   }
-  // Phase 3: the frame-loop motion UNet with the torch backend, on Phase 1's device setting.
-  if (req.phase === 3) return { phase: 3, backend: 'torch', device: ctx.device, models: { ...ctx.models }, params };
+  // Phase 3: the frame-loop motion UNet with the torch backend, on Phase 1's device setting, or on a card.
+  if (req.phase === 3) {
+    return req.backend === 'blackhole'
+      ? { phase: 3, backend: 'blackhole', models: { ...ctx.models }, params }
+      : { phase: 3, backend: 'torch', device: ctx.device, ...dtype, models: { ...ctx.models }, params };
+  }
   // Phase 2 uses a plain SD UNet: the motion adapter is not part of it.
   const models = ctx.models.sd ? { sd: ctx.models.sd } : {};
   const backend = req.backend ?? form.backend;
@@ -158,9 +197,19 @@ export function toGenerateParams(form: RunForm, req: RunRequest, ctx: GenerateCo
     : { phase: 2, backend: 'torch', device: 'cpu', ...dtype, models, params };
 }
 
+/** What a Blackhole run offers when there is no card: the same algorithm in torch, under its own name. */
+export function withoutCard(req: RunRequest): { title: string; request: RunRequest } | undefined {
+  if (req.backend !== 'blackhole') return undefined;
+  if (req.phase === 2) return { title: 'Run the Phase 2 Algorithm on CPU', request: { phase: 2, backend: 'cpu' } };
+  if (req.phase === 3) return { title: 'Run Phase 3 in torch instead', request: { phase: 3 } };
+  return undefined;
+}
+
 /** How each run kind is named in the UI, everywhere (the CPU variant must never look like Blackhole). */
 export function runLabel(req: RunRequest): string {
   if (req.phase === 1) return 'Phase 1 (diffusers AnimateDiff)';
-  if (req.phase === 3) return 'Phase 3 (motion modules in the frame loop, torch)';
+  if (req.phase === 3) {
+    return req.backend === 'blackhole' ? 'Phase 3 on Blackhole (TTNN, not yet run on a card by us)' : 'Phase 3 (motion modules in the frame loop, torch)';
+  }
   return req.backend === 'cpu' ? 'the Phase 2 algorithm on CPU (torch, no Blackhole)' : 'Phase 2 on Blackhole (TTNN)';
 }

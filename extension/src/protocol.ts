@@ -17,6 +17,7 @@ export const Methods = {
   cancel: 'studio/cancel',
   runs: 'studio/runs',
   export: 'studio/export',
+  estimate: 'studio/estimate',
   shutdown: 'shutdown',
 } as const;
 
@@ -145,12 +146,19 @@ export const Environment = z.strictObject({
   }),
   scratchpad: z.strictObject({ path: z.string(), deployed: z.boolean(), version: nullableStr }),
   models: z.array(ModelStatus),
+  // The bring-up check of the learner's ttnn_temporal.py: the scratchpad's ttnn venv (null: not made yet) and
+  // the command to run there; null when the lesson copy could not say.
+  ttnnCheck: z.strictObject({ python: nullableStr, command: z.string() }).nullable(),
 });
 export type Environment = z.infer<typeof Environment>;
 
 // preset: also the motion modules that few-step preset brings (Lightning checkpoint, AnimateLCM adapter + LoRA)
 export const ModelsStatusParams = z.strictObject({ models: ModelSources.optional(), preset: Preset.optional() });
-export const ModelsStatusResult = z.strictObject({ cacheDir: z.string(), models: z.array(ModelStatus) });
+// A field the client gave that the request does not use, and why (the settings' motion adapter with a few-step preset).
+export const UnusedField = z.strictObject({ field: z.string(), value: z.string(), reason: z.string() });
+export type UnusedField = z.infer<typeof UnusedField>;
+// models: exactly what the preset runs (without a preset: the settings' SD model and motion adapter).
+export const ModelsStatusResult = z.strictObject({ cacheDir: z.string(), models: z.array(ModelStatus), unused: z.array(UnusedField) });
 export type ModelsStatusResult = z.infer<typeof ModelsStatusResult>;
 
 export const DownloadModelsParams = z.strictObject({
@@ -246,13 +254,37 @@ export const RunSummary = z.strictObject({
   coherence: z.record(z.string(), z.number()).nullable(),
 });
 export type RunSummary = z.infer<typeof RunSummary>;
-export const RunsResult = z.strictObject({ runs: z.array(RunSummary) });
+// A JSON file in the output folder that is not listed as a run, and why (a hand edit, another program's file).
+export const SkippedFile = z.strictObject({ path: z.string(), reason: z.string() });
+export type SkippedFile = z.infer<typeof SkippedFile>;
+export const RunsResult = z.strictObject({ runs: z.array(RunSummary), skipped: z.array(SkippedFile) });
 export type RunsResult = z.infer<typeof RunsResult>;
 
 // Re-exports a finished run to more formats (e.g. mp4) from its saved frames.
 export const ExportParams = z.strictObject({ metadataPath: z.string(), formats: z.array(OutputFormat) });
 export const ExportResult = z.strictObject({ outputs: Outputs, metadataPath: z.string() });
 export type ExportResult = z.infer<typeof ExportResult>;
+
+// How long a studio/generate with the same params would take here, before it runs (runtime/estimate.py).
+export const EstimateBasis = z.enum(['job', 'scaled', 'calibration', 'reference', 'none']);
+export type EstimateBasis = z.infer<typeof EstimateBasis>;
+export const EstimateStages = z.strictObject({
+  loadS: z.number(),
+  encodeS: z.number(),
+  denoiseS: z.number(),
+  decodeS: z.number(),
+  exportS: z.number(),
+  otherS: z.number(),
+});
+export const EstimateResult = z.strictObject({
+  totalS: nullableNum, // null: no estimate; `note` says why
+  stages: EstimateStages.nullable(),
+  basis: EstimateBasis,
+  runs: z.number(),
+  note: z.string(),
+  modelsLoaded: z.boolean(),
+});
+export type EstimateResult = z.infer<typeof EstimateResult>;
 
 export const ShutdownParams = z.undefined();
 export const ShutdownResult = z.null();
@@ -267,6 +299,7 @@ export const requestSpecs = {
   [Methods.cancel]: { params: CancelParams, result: CancelResult },
   [Methods.runs]: { params: RunsParams, result: RunsResult },
   [Methods.export]: { params: ExportParams, result: ExportResult },
+  [Methods.estimate]: { params: GenerateParams, result: EstimateResult },
   [Methods.shutdown]: { params: ShutdownParams, result: ShutdownResult },
 } as const;
 export type RequestMethod = keyof typeof requestSpecs;
@@ -358,7 +391,8 @@ export const errorDataSpecs = {
   [ErrorCodes.BackendUnavailable]: z.strictObject({ reason: z.string() }),
   [ErrorCodes.ProtocolMismatch]: z.strictObject({ serverVersion: z.string(), protocolVersion: z.number() }),
   // The output folder cannot take the run's files (missing and not creatable, read-only, full…).
-  [ErrorCodes.OutputFolder]: z.strictObject({ path: z.string(), reason: z.string(), errno: z.string() }),
+  // path: the output folder; file: the file (or sub-folder) whose write failed, when the OS named one.
+  [ErrorCodes.OutputFolder]: z.strictObject({ path: z.string(), file: nullableStr, reason: z.string(), errno: z.string() }),
   // The scratchpad was deployed before the studio's contract (studio_api.py) existed: deploy again.
   [ErrorCodes.ScratchpadOutdated]: z.strictObject({ path: z.string(), missing: z.string() }),
   // Any failure that is none of the above.

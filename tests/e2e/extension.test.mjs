@@ -1,6 +1,7 @@
 // End to end in a real VS Code (code-server, VS Code 1.139) driven by headless Chromium, with the
-// tiny random-weight models: one code-server start for the whole file; the scenarios run in order
-// and build on each other (deploy -> Phase 1 -> cancel -> Phase 2 edit/rerun -> sidecar crash).
+// tiny random-weight models: one code-server start for the whole file; the scenarios run in order,
+// the walkthrough's order (environment -> deploy -> models -> Phase 1 -> Phase 2 and its edit -> outputs
+// -> the motion module -> Phase 3 -> longer and directed clips), then a sidecar crash, and build on each other.
 // A screenshot of each state goes to test-artifacts/e2e/NN-*.png.
 //
 // Inputs (scripts/e2e.sh sets them): E2E_VSIX, E2E_PYTHON (a venv the Deploy step may pip-install
@@ -247,6 +248,32 @@ describe('AnimateDiff Lesson Studio in a real VS Code (code-server + headless Ch
     await shot(page, '01-walkthrough');
   });
 
+  scenario('the walkthrough shows the lessons 1..10 in their order, each step with its hardware, status and time', ['the .vsix is installed and the lesson walkthrough opens'], async () => {
+    // One order, one numbering (issue #21): the n-th step shows lesson n, whose heading carries n.
+    for (const [i, s] of walk.steps.entries()) {
+      const button = page.locator(`button.getting-started-step[data-step-id="${extId}#${walk.id}#${s.id}"]`);
+      await button.click();
+      const heading = lessonHeading(path.join(repoRoot, s.media.markdown));
+      assert.ok(heading.startsWith(`${i + 1}. `), `step ${i + 1} shows "${heading}"`);
+      await waitForLessonMedia(page, heading);
+      // The media frame may be re-rendered while it settles: read the status line from whichever frame shows it.
+      const status = await waitFor(`the status line of step ${i + 1}`, async () => {
+        for (const f of page.frames()) {
+          if (f === page.mainFrame() || f.isDetached()) continue;
+          try {
+            const quote = f.locator('blockquote', { hasText: 'Status:' });
+            if (await f.locator('h1, h2', { hasText: heading }).count() && await quote.count()) return await quote.first().innerText();
+          } catch { /* navigating */ }
+        }
+        return null;
+      }, { timeout: 30_000 });
+      assert.match(status, /Hardware:.*Status:.*(validated on|draft: not yet run on).*Time: about \d+ min/s);
+      assert.match(await button.innerText(), /Status: .*Time: about \d+ min/s, `step ${s.id} says its status`);
+      if ([0, 3, 4, 8].includes(i)) await shot(page, `01a-walkthrough-step-${String(i + 1).padStart(2, '0')}-${s.id}`);
+    }
+    await page.locator(`button.getting-started-step[data-step-id="${extId}#${walk.id}#${walk.steps[0].id}"]`).click();
+  });
+
   scenario('Check Environment from the walkthrough uses the configured interpreter and scratchpad', ['the .vsix is installed and the lesson walkthrough opens'], async () => {
     const step = page.locator(`button.getting-started-step[data-step-id="${extId}#${walk.id}#environment"]`);
     await step.click();
@@ -277,9 +304,36 @@ describe('AnimateDiff Lesson Studio in a real VS Code (code-server + headless Ch
     await shot(page, '02-deployed');
   });
 
+  scenario('Download Models from the walkthrough checks what the run form\'s preset needs: Fast on this CPU (issue #21)', ['Deploy from the walkthrough copies the project into the scratchpad and pip-installs it'], async () => {
+    const step = page.locator(`button.getting-started-step[data-step-id="${extId}#${walk.id}#models"]`);
+    await step.click();
+    await step.locator('a.monaco-button', { hasText: /download models/i }).first().click();
+    // The tiny models are local folders, and the tiny Lightning checkpoint sits in the suite's HF cache:
+    // nothing to fetch, and the report names the Fast preset's checkpoint beside the settings' models.
+    const ready = await waitForNotificationText(/models are ready/i, 90_000);
+    assert.match(ready, /AnimateDiff-Lightning/, 'the preset the form starts with on a CPU (no GPU) is Fast');
+    await waitFor('the models step to tick off', async () => (await step.getAttribute('aria-checked')) === 'true', { timeout: 10_000 });
+    await shot(page, '02b-models-ready');
+  });
+
   scenario('Run Phase 1 shows live previews, then the final GIF', ['Deploy from the walkthrough copies the project into the scratchpad and pip-installs it'], async () => {
     const f = await showPreview();
-    await setForm(f, { prompt: 'a tiny test animation', 'num-frames': TINY.frames, steps: TINY.steps, width: TINY.width, height: TINY.height, seed: 7 });
+    // The first click on a machine without a GPU (the suite's device setting is cpu): the form starts with
+    // the Fast preset, its 4 steps and no guidance, and says so (issue #21).
+    await f.locator('#form-fields:not([disabled])').waitFor({ state: 'attached', timeout: 60_000 });
+    assert.equal(await f.locator('#preset').inputValue(), 'lightning');
+    assert.equal(await f.locator('[data-param="steps"]').inputValue(), '4');
+    assert.equal(Number(await f.locator('[data-param="guidanceScale"]').inputValue()), 1);
+    assert.match(await f.locator('#preset-note').innerText(), /no GPU .*Quality is one click away/);
+    await setForm(f, { prompt: 'a tiny test animation', 'num-frames': TINY.frames, width: TINY.width, height: TINY.height, seed: 7 });
+    // How long, before the run: no run record here yet, so a guess, and it says so.
+    const estimate = f.locator('#estimates li[data-phase="1"][data-preset="lightning"]');
+    await waitFor('the Phase 1 estimate', async () => /about .* on this machine/.test(await estimate.innerText().catch(() => '')), { timeout: 60_000 });
+    assert.equal(await estimate.getAttribute('data-guess'), 'true');
+    assert.match(await estimate.innerText(), /a guess: no Phase 1 run here yet/);
+    assert.match(await f.locator('#estimates li[data-phase="1"][data-preset="quality"]').innerText(), /one click away: about .* on this machine/);
+    await f.locator('#estimates').scrollIntoViewIfNeeded();
+    await shot(page, '03a-estimate-before-the-first-run');
     await watchPreviews(f);
     await armStatusLog(f);
     await f.locator('#run-phase1').click();
@@ -288,6 +342,9 @@ describe('AnimateDiff Lesson Studio in a real VS Code (code-server + headless Ch
       && (await status(f)).state === 'running', { timeout: 120_000, interval: 50 })
       .then(() => shot(page, '03-phase1-live-preview')).catch(() => { /* too quick to catch on screen */ });
     await waitRun('Phase 1');
+    const states = await f.evaluate(() => window.__e2eStates);
+    assert.ok(states.some((s) => s.state === 'running' && /starting \(about .* on this machine\)/.test(s.text)),
+      `the run said how long before it started: ${JSON.stringify(states.slice(0, 3))}`);
     const seen = await seenPreviews(f);
     assert.ok(seen.length >= 1, 'at least one live preview update reached the webview');
     assert.ok(seen.some((x) => x.n === TINY.frames), `previews of all ${TINY.frames} frames: ${JSON.stringify(seen.slice(0, 5))}`);
@@ -300,55 +357,36 @@ describe('AnimateDiff Lesson Studio in a real VS Code (code-server + headless Ch
     const meta = readJson(gifPath.replace(/\.gif$/, '.json'));
     assert.equal(meta.phase, 1);
     assert.equal(meta.params.num_frames, TINY.frames);
+    assert.equal(meta.preset.name, 'lightning');
+    assert.equal(meta.params.steps, 4);
     await shot(page, '04-phase1-final-gif');
+    // The run's own record now gives this job's estimate (the models stay loaded: no load time).
+    await waitFor('the estimate from this run\'s record', async () => (await estimate.getAttribute('data-basis')) === 'job', { timeout: 60_000 });
+    assert.match(await estimate.innerText(), /about .* on this machine \(from your 1 run of this job here\)/);
+    await f.locator('#estimates').scrollIntoViewIfNeeded();
+    await shot(page, '04a-estimate-from-the-first-run');
     // The preview panel alone, without toasts: the picture README shows (media/screenshots/).
     await runCommand(page, 'Notifications: Clear All Notifications');
     await page.locator('.notifications-toasts .notification-toast').first().waitFor({ state: 'hidden', timeout: 5_000 }).catch(() => {});
     await shot(page, '04b-preview-panel', { locator: page.locator('.part.editor') });
   });
 
-  scenario('a prompt schedule from the run form travels from one prompt to the other (issue #14)', ['Run Phase 1 shows live previews, then the final GIF'], async () => {
-    const f = await showPreview();
-    const schedule = '0: a tiny red fox | 2: a tiny white owl';
-    await setForm(f, { 'prompt-schedule': schedule, 'context-length': 0 });
-    const before = await f.locator('#final-gif').getAttribute('data-path');
-    await armStatusLog(f);
-    await f.locator('#run-phase1').click();
-    await waitRun('Phase 1 with a prompt schedule');
-    const gifPath = await newGifPath(before, 'the new run\'s GIF');
-    const meta = readJson(gifPath.replace(/\.gif$/, '.json'));
-    assert.equal(meta.params.prompt_schedule, schedule);
-    assert.deepEqual(meta.creative.prompt_schedule.map((r) => [r.from_frame, r.to_frame, r.prompt]),
-      [[0, 1, 'a tiny red fox'], [2, TINY.frames - 1, 'a tiny white owl']]);
-    assert.equal(meta.creative.context_windows.context_length, TINY.frames); // one window over the clip
-    const rows = (await preview()).locator('#schedule-rows li');
-    await waitFor('the schedule rows in the panel', async () => (await rows.count()) === 2, { timeout: 10_000 });
-    assert.equal(await rows.nth(1).innerText(), `frames 2\u2013${TINY.frames - 1}: a tiny white owl`);
-    await shot(page, '04c-phase1-prompt-schedule');
-    await setForm(f, { 'prompt-schedule': '' }); // later scenarios run with the plain prompt
-  });
-
-  scenario('a Fast preset chosen in the preview panel runs its own model and scheduler (issue #11)', ['Run Phase 1 shows live previews, then the final GIF'], async () => {
+  scenario('Quality is one click away: choosing it sets its steps and guidance and runs DDIM (issues #11, #21)', ['Run Phase 1 shows live previews, then the final GIF'], async () => {
     const f = await showPreview();
     const before = await f.locator('#final-gif').getAttribute('data-path');
-    // The tiny Lightning checkpoints sit in the suite's HF cache under the real hub id and file names.
-    await f.locator('#preset').selectOption('lightning');
-    assert.equal(await f.locator('[data-param="steps"]').inputValue(), '4', 'the preset sets its own step count');
-    assert.equal(Number(await f.locator('[data-param="guidanceScale"]').inputValue()), 1, 'and guidance 1 (no CFG)');
+    await f.locator('#preset').selectOption('quality');
+    assert.equal(await f.locator('[data-param="steps"]').inputValue(), '25', 'the preset sets its own step count');
+    assert.equal(Number(await f.locator('[data-param="guidanceScale"]').inputValue()), 7.5, 'and guidance 7.5 (CFG)');
+    await setForm(f, { steps: TINY.steps }); // later scenarios run Quality's sampler at the tiny step count
     await armStatusLog(f);
     await f.locator('#run-phase1').click();
-    await waitRun('Phase 1 with the Lightning preset');
-    const gifPath = await newGifPath(before, 'the preset run\'s GIF');
-    assert.equal(fs.readFileSync(gifPath).subarray(0, 6).toString('latin1'), 'GIF89a');
+    await waitRun('Phase 1 with the Quality preset');
+    const gifPath = await newGifPath(before, 'the Quality run\'s GIF');
     const meta = readJson(gifPath.replace(/\.gif$/, '.json'));
-    assert.equal(meta.preset.name, 'lightning');
-    assert.equal(meta.params.steps, 4);
-    assert.equal(meta.models.motion_adapter.checkpoint_steps, 4);
-    assert.match(meta.models.motion_adapter.source, /AnimateDiff-Lightning/);
-    assert.equal(meta.scheduler.class, 'EulerDiscreteScheduler');
-    await shot(page, '04d-phase1-lightning-preset');
-    await f.locator('#preset').selectOption('quality'); // later scenarios run the default preset
-    await setForm(f, { steps: TINY.steps });
+    assert.equal(meta.preset.name, 'quality');
+    assert.equal(meta.params.steps, TINY.steps);
+    assert.equal(meta.scheduler.class, 'DDIMScheduler');
+    await shot(page, '04d-phase1-quality-preset');
   });
 
   scenario('a second run can be cancelled and stops', ['Run Phase 1 shows live previews, then the final GIF'], async () => {
@@ -371,40 +409,6 @@ describe('AnimateDiff Lesson Studio in a real VS Code (code-server + headless Ch
     assert.equal(await (await preview()).locator('#run-progress').evaluate((p) => p.value), progressAtCancel, 'no progress after cancel');
     assert.deepEqual(outputs('.gif'), gifsBefore, 'a cancelled run leaves no output');
     await shot(page, '06-cancelled');
-    await setForm(await showPreview(), { steps: TINY.steps });
-  });
-
-  scenario('Run Phase 3 shows previews and the final GIF; a long Phase 3 run cancels', ['a second run can be cancelled and stops'], async () => {
-    const f = await showPreview();
-    await setForm(f, { 'num-frames': TINY.frames, steps: TINY.steps });
-    await watchPreviews(f);
-    await armStatusLog(f);
-    const before = new Set(outputs('.json'));
-    await f.locator('#run-phase3').click();
-    await waitRun('Phase 3');
-    const seen = await seenPreviews(f);
-    assert.ok(seen.some((x) => x.n === TINY.frames), `previews of all ${TINY.frames} frames: ${JSON.stringify(seen.slice(0, 5))}`);
-    const gif = (await preview()).locator('#final-gif');
-    await gif.waitFor({ state: 'visible', timeout: 30_000 });
-    const gifPath = await gif.getAttribute('data-path');
-    assert.ok(gifPath && fs.existsSync(gifPath), `final GIF on disk: ${gifPath}`);
-    const added = outputs('.json').filter((n) => !before.has(n));
-    assert.equal(added.length, 1, `one new metadata file (${added})`);
-    const meta = readJson(path.join(outputDir, added[0]));
-    assert.equal(meta.phase, 3);
-    assert.equal(meta.backend, 'torch');
-    assert.deepEqual(Object.keys(meta.coherence).sort(), ['motion_px', 'residual', 'similarity']);
-    await shot(page, '06b-phase3-final-gif');
-    // Cancel: a long run stops, leaves no output.
-    const gifsBefore = outputs('.gif');
-    await setForm(f, { steps: 200 });
-    await armStatusLog(f);
-    await f.locator('#run-phase3').click();
-    await waitRun('long Phase 3 run', [], { started: true });
-    await waitFor('the step counter to move', async () => /\b[1-9]\d*\s*\/\s*\d+/.test(await (await preview()).locator('#step-counter').innerText()), { timeout: 120_000 });
-    await (await preview()).locator('#cancel-run').click();
-    await waitRun('long Phase 3 run', ['cancelled'], { timeout: 60_000 });
-    assert.deepEqual(outputs('.gif'), gifsBefore, 'a cancelled Phase 3 run leaves no output');
     await setForm(await showPreview(), { steps: TINY.steps });
   });
 
@@ -464,6 +468,116 @@ describe('AnimateDiff Lesson Studio in a real VS Code (code-server + headless Ch
     await shot(page, '08-phase2-cpu-rerun');
   });
 
+  scenario('the outputs gallery lists the runs with thumbnails', ['Run Phase 1 shows live previews, then the final GIF'], async () => {
+    // A hand-broken metadata file: listed as skipped, with the reason, and the runs still appear.
+    const broken = path.join(outputDir, 'hand-edited.json');
+    fs.writeFileSync(broken, JSON.stringify({ phase: 'one', outputs: {} }));
+    await runCommand(page, cmdTitle('animatediff.openOutputs'));
+    const g = await webviewFrame(page, '.run-card[data-run-id]');
+    await waitFor('run cards for every finished run', async () => (await g.locator('.run-card[data-run-id]').count()) >= outputs('.json').length - 1);
+    assert.ok(await g.locator('.run-card img.thumb').count() >= 1);
+    await g.locator('#skipped').waitFor({ state: 'visible' });
+    assert.match(await g.locator('#skipped-files li[data-file="hand-edited.json"]').textContent(), /phase is 'one'/);
+    fs.rmSync(broken);
+    await shot(page, '11-outputs-gallery');
+    // Compare a Phase 1 and a Phase 2 run side by side.
+    const p1 = g.locator('.run-card[data-phase="1"]').first();
+    const p2 = g.locator('.run-card[data-phase="2"]').first();
+    await p1.locator('.compare-pick').check();
+    await p2.locator('.compare-pick').check();
+    await g.locator('#compare').click();
+    const view = g.locator('#compare-view');
+    await view.waitFor({ state: 'visible' });
+    assert.equal(await view.locator('.compare-column[data-run-id]').count(), 2);
+    assert.equal(await view.locator('img.compare-gif').count(), 2);
+    assert.equal(await view.locator('dl.coherence').count(), 2, 'both runs show their temporal-coherence figure');
+    await view.scrollIntoViewIfNeeded();
+    await shot(page, '11b-outputs-compare');
+  });
+
+  scenario('Inside the motion module: the walkthrough opens the scratchpad\'s temporal_module.py', ['Deploy from the walkthrough copies the project into the scratchpad and pip-installs it'], async () => {
+    const step = page.locator(`button.getting-started-step[data-step-id="${extId}#${walk.id}#motionModule"]`);
+    await runCommand(page, cmdTitle('animatediff.openWalkthrough'));
+    await step.click();
+    await step.locator('a.monaco-button', { hasText: /temporal_module/i }).first().click();
+    await tab(page, 'temporal_module.py').first().waitFor({ state: 'visible', timeout: 30_000 });
+    await shot(page, '09a-motion-module-opened');
+    await runCommand(page, cmdTitle('animatediff.openWalkthrough')); // the editor took the walkthrough's place
+    await waitFor('the motion module step to tick off', async () => (await step.getAttribute('aria-checked')) === 'true', { timeout: 10_000 });
+  });
+
+  scenario('Run Phase 3 shows previews and the final GIF; a long Phase 3 run cancels', ['a second run can be cancelled and stops'], async () => {
+    const f = await showPreview();
+    await setForm(f, { 'num-frames': TINY.frames, steps: TINY.steps });
+    await watchPreviews(f);
+    await armStatusLog(f);
+    const before = new Set(outputs('.json'));
+    await f.locator('#run-phase3').click();
+    await waitRun('Phase 3');
+    const seen = await seenPreviews(f);
+    assert.ok(seen.some((x) => x.n === TINY.frames), `previews of all ${TINY.frames} frames: ${JSON.stringify(seen.slice(0, 5))}`);
+    const gif = (await preview()).locator('#final-gif');
+    await gif.waitFor({ state: 'visible', timeout: 30_000 });
+    const gifPath = await gif.getAttribute('data-path');
+    assert.ok(gifPath && fs.existsSync(gifPath), `final GIF on disk: ${gifPath}`);
+    const added = outputs('.json').filter((n) => !before.has(n));
+    assert.equal(added.length, 1, `one new metadata file (${added})`);
+    const meta = readJson(path.join(outputDir, added[0]));
+    assert.equal(meta.phase, 3);
+    assert.equal(meta.backend, 'torch');
+    assert.deepEqual(Object.keys(meta.coherence).sort(), ['motion_px', 'residual', 'similarity']);
+    await shot(page, '06b-phase3-final-gif');
+    // Cancel: a long run stops, leaves no output.
+    const gifsBefore = outputs('.gif');
+    await setForm(f, { steps: 200 });
+    await armStatusLog(f);
+    await f.locator('#run-phase3').click();
+    await waitRun('long Phase 3 run', [], { started: true });
+    await waitFor('the step counter to move', async () => /\b[1-9]\d*\s*\/\s*\d+/.test(await (await preview()).locator('#step-counter').innerText()), { timeout: 120_000 });
+    await (await preview()).locator('#cancel-run').click();
+    await waitRun('long Phase 3 run', ['cancelled'], { timeout: 60_000 });
+    assert.deepEqual(outputs('.gif'), gifsBefore, 'a cancelled Phase 3 run leaves no output');
+    await setForm(await showPreview(), { steps: TINY.steps });
+  });
+
+  scenario('Run Phase 3 on Blackhole without a card says why and offers the torch run, which completes', ['Run Phase 3 shows previews and the final GIF; a long Phase 3 run cancels'], async () => {
+    const before = new Set(outputs('.json'));
+    await armStatusLog(await preview());
+    await runCommand(page, cmdTitle('animatediff.runPhase3Blackhole'));
+    const toast = page.locator('.notifications-toasts .notification-toast').filter({ hasText: /Phase 3 on Blackhole is not available here/ });
+    await toast.first().waitFor({ state: 'visible', timeout: 60_000 });
+    assert.equal(outputs('.json').length, before.size, 'nothing runs before the learner picks');
+    await shot(page, '06c-phase3-blackhole-no-card');
+    await toast.first().locator('.monaco-button', { hasText: 'Run Phase 3 in torch instead' }).click();
+    await waitRun('Phase 3 in torch, picked from the no-card warning');
+    const added = outputs('.json').filter((n) => !before.has(n));
+    assert.equal(added.length, 1, `one new metadata file (${added})`);
+    const meta = readJson(path.join(outputDir, added[0]));
+    assert.equal(meta.phase, 3);
+    assert.equal(meta.backend, 'torch');
+  });
+
+  scenario('a prompt schedule from the run form travels from one prompt to the other (issue #14)', ['Run Phase 1 shows live previews, then the final GIF'], async () => {
+    const f = await showPreview();
+    const schedule = '0: a tiny red fox | 2: a tiny white owl';
+    await setForm(f, { 'prompt-schedule': schedule, 'context-length': 0 });
+    const before = await f.locator('#final-gif').getAttribute('data-path');
+    await armStatusLog(f);
+    await f.locator('#run-phase1').click();
+    await waitRun('Phase 1 with a prompt schedule');
+    const gifPath = await newGifPath(before, 'the new run\'s GIF');
+    const meta = readJson(gifPath.replace(/\.gif$/, '.json'));
+    assert.equal(meta.params.prompt_schedule, schedule);
+    assert.deepEqual(meta.creative.prompt_schedule.map((r) => [r.from_frame, r.to_frame, r.prompt]),
+      [[0, 1, 'a tiny red fox'], [2, TINY.frames - 1, 'a tiny white owl']]);
+    assert.equal(meta.creative.context_windows.context_length, TINY.frames); // one window over the clip
+    const rows = (await preview()).locator('#schedule-rows li');
+    await waitFor('the schedule rows in the panel', async () => (await rows.count()) === 2, { timeout: 10_000 });
+    assert.equal(await rows.nth(1).innerText(), `frames 2\u2013${TINY.frames - 1}: a tiny white owl`);
+    await shot(page, '04c-phase1-prompt-schedule');
+    await setForm(f, { 'prompt-schedule': '' }); // later scenarios run with the plain prompt
+  });
+
   scenario('a killed sidecar is reported and the next run recovers', ['Run Phase 1 shows live previews, then the final GIF'], async () => {
     const [sidecar] = await waitFor('a running sidecar', () => { const s = sidecars(); return s.length ? s : null; });
     process.kill(sidecar.pid, 'SIGKILL');
@@ -492,30 +606,9 @@ describe('AnimateDiff Lesson Studio in a real VS Code (code-server + headless Ch
     assert.deepEqual(listening.filter((l) => !isLoopback(l.addr)), [], 'nothing listens beyond loopback');
   });
 
-  scenario('the outputs gallery lists the runs with thumbnails', ['Run Phase 1 shows live previews, then the final GIF'], async () => {
-    await runCommand(page, cmdTitle('animatediff.openOutputs'));
-    const g = await webviewFrame(page, '.run-card[data-run-id]');
-    await waitFor('run cards for every finished run', async () => (await g.locator('.run-card[data-run-id]').count()) >= outputs('.json').length);
-    assert.ok(await g.locator('.run-card img.thumb').count() >= 1);
-    await shot(page, '11-outputs-gallery');
-    // Compare a Phase 1 and a Phase 2 run side by side.
-    const p1 = g.locator('.run-card[data-phase="1"]').first();
-    const p2 = g.locator('.run-card[data-phase="2"]').first();
-    await p1.locator('.compare-pick').check();
-    await p2.locator('.compare-pick').check();
-    await g.locator('#compare').click();
-    const view = g.locator('#compare-view');
-    await view.waitFor({ state: 'visible' });
-    assert.equal(await view.locator('.compare-column[data-run-id]').count(), 2);
-    assert.equal(await view.locator('img.compare-gif').count(), 2);
-    assert.equal(await view.locator('dl.coherence').count(), 2, 'both runs show their temporal-coherence figure');
-    await view.scrollIntoViewIfNeeded();
-    await shot(page, '11b-outputs-compare');
-  });
-
-  scenario('the walkthrough ticks off the steps done above', ['Phase 2 on CPU picks up an edit of PERTURBATION_STRENGTH without restarting the sidecar', 'Run Phase 3 shows previews and the final GIF; a long Phase 3 run cancels'], async () => {
+  scenario('the walkthrough ticks off the steps done above', ['Download Models from the walkthrough checks what the run form\'s preset needs: Fast on this CPU (issue #21)', 'Phase 2 on CPU picks up an edit of PERTURBATION_STRENGTH without restarting the sidecar', 'the outputs gallery lists the runs with thumbnails', 'Inside the motion module: the walkthrough opens the scratchpad\'s temporal_module.py', 'Run Phase 3 shows previews and the final GIF; a long Phase 3 run cancels', 'a prompt schedule from the run form travels from one prompt to the other (issue #14)'], async () => {
     await runCommand(page, cmdTitle('animatediff.openWalkthrough'));
-    for (const id of ['environment', 'deploy', 'phase1', 'phase2', 'phase3', 'outputs', 'editRerun']) {
+    for (const id of walk.steps.map((s) => s.id)) { // every step, in the walkthrough's order
       const step = page.locator(`button.getting-started-step[data-step-id="${extId}#${walk.id}#${id}"]`);
       await waitFor(`walkthrough step ${id} ticked`, async () => (await step.getAttribute('aria-checked')) === 'true', { timeout: 10_000 });
     }

@@ -6,6 +6,8 @@ Kinds say how a test proves the block true:
   bash dry-run    run with `--dry-run` added to its last line (installs nothing)
   bash network    run with `--dry-run` added to each `python` line (downloads nothing)
   bash hardware   needs a Blackhole card: must fail cleanly, naming why, without a traceback
+  bash ttnn       needs a Python with ttnn: run as written in the scratchpad, whose `.venv-ttnn` is the
+                  repository's (scripts/setup-ttnn-venv.sh); skipped, saying why, where there is none
   python excerpt=FILE   every line must appear verbatim in FILE of the lesson package
   text            every *.py / *.toml name in it must exist in the lesson package
 """

@@ -41,5 +41,19 @@ def test_lesson_04_quotes_the_committed_record():
     assert abs(quoted - to_gif(fast)) <= 5
     before, after = map(int, re.search(r"in the run above (\d+) s -> (\d+) s", text).groups())
     assert (before, after) == (round(to_gif(defaults)), round(to_gif(fast)))
-    peak, usual = map(float, re.search(r"a peak of ([\d.]+) GB instead of ([\d.]+) GB", text).groups())
+    peak, usual = map(float, re.search(r"peaked at ([\d.]+) GB over two runs in a row, the one with malloc's defaults "
+                                       r"at ([\d.]+) GB", text).groups())
     assert (peak, usual) == (round(fast["peak_rss_mb"] / 1024, 1), round(defaults["peak_rss_mb"] / 1024, 1))
+
+
+def test_lesson_09_quotes_the_precision_record():
+    """Lesson 09's "Phase 1's frames holds in fp32" paragraph repeats benchmarks/phase3-precision-latest.json."""
+    record = json.loads((ROOT / "benchmarks" / "phase3-precision-latest.json").read_text(encoding="utf-8"))
+    rows = {(r["dtype"], r["frames"]): r for r in record["rows"]}
+    text = " ".join((ROOT / "lessons" / "09-phase3.md").read_text(encoding="utf-8").split())
+    fp32 = int(re.search(r"at most (\d+) pixel level", text).group(1))
+    assert fp32 == rows[("float32", 16)]["max_levels"] == rows[("float32", 33)]["max_levels"]
+    assert rows[("float32", 33)]["context_windows"] and rows[("bfloat16", 33)]["context_windows"]
+    short, long = map(int, re.search(r"the largest difference is (\d+) levels at 16 frames and (\d+) at 33", text).groups())
+    assert (short, long) == (rows[("bfloat16", 16)]["max_levels"], rows[("bfloat16", 33)]["max_levels"])
+    assert record["machine"]["cpu"] in text and f"{record['machine']['cpu_cores']}-core" in text

@@ -67,7 +67,7 @@ def test_there_are_runnable_blocks():
     kinds = {(b.lang, b.kind) for b in ALL_BLOCKS}
     assert ("bash", "") in kinds and ("bash", "hardware") in kinds
     assert all(b.lang in ("bash", "python", "text") for b in ALL_BLOCKS), "unknown block language"
-    known = {"", "dry-run", "network", "hardware"}
+    known = {"", "dry-run", "network", "hardware", "ttnn"}
     assert all(b.kind in known or b.kind.startswith("excerpt=") for b in ALL_BLOCKS), "unknown block kind"
 
 
@@ -91,6 +91,20 @@ def test_hardware_blocks_fail_cleanly_without_a_card(block, sandbox):
     proc = run_bash(block.body, sandbox)
     assert proc.returncode == 1
     assert "cannot run here" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("block", [b for b in ALL_BLOCKS if b.kind == "ttnn"], ids=lambda b: b.id)
+def test_ttnn_blocks_run_with_the_ttnn_venv(block, sandbox):
+    """The bring-up check as the learner runs it, in the scratchpad whose .venv-ttnn they made."""
+    venv = ROOT / ".venv-ttnn"
+    if not (venv / "bin" / "python").exists():
+        pytest.skip("no .venv-ttnn here: scripts/setup-ttnn-venv.sh makes it (Python 3.10/3.12)")
+    link = sandbox[0] / "tt-scratchpad" / "tt-animatediff" / ".venv-ttnn"
+    if not link.exists():
+        link.symlink_to(venv.resolve() if venv.is_symlink() else venv, target_is_directory=True)
+    proc = run_bash(block.body, sandbox)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "All cases passed" in proc.stdout
 
 
 @pytest.mark.parametrize("block", [b for b in ALL_BLOCKS if b.kind.startswith("excerpt=")], ids=lambda b: b.id)

@@ -232,27 +232,6 @@ def test_validate_rejects_other_architectures(tiny_unet):
     assert "cross_attention_dim=32" in str(err.value)
 
 
-def test_too_few_steps_fail_before_anything_is_opened():
-    """Size, architecture and steps are all checked before TT_METAL_HOME, ttnn or the device."""
-    unet = SimpleNamespace(config=SD14_UNET_CONFIG, parameters=lambda: iter(()))
-    with pytest.raises(ValueError, match="at least 4 steps"):
-        bb.BlackholeUNetBackend(unet, SD_SCHEDULER, 512, 512, tt_metal_home="/no/tt-metal", steps=3)
-
-
-def test_tt_pndm_kwargs_from_diffusers_config():
-    from diffusers import PNDMScheduler
-
-    kwargs = bb.tt_pndm_kwargs(PNDMScheduler(**SD_SCHEDULER).config)
-    assert kwargs == {**SD_SCHEDULER, "prediction_type": "epsilon"}
-    assert set(kwargs) <= set(inspect.signature(PNDMScheduler.__init__).parameters)
-
-
-@pytest.mark.parametrize("change", [{"beta_schedule": "linear"}, {"timestep_spacing": "trailing"}])
-def test_tt_pndm_kwargs_refuses_what_tt_ignores(change):
-    with pytest.raises(ValueError, match="TtPNDMScheduler"):
-        bb.tt_pndm_kwargs({**SD_SCHEDULER, **change})
-
-
 def test_backend_checks_size_before_anything_else(tiny_unet):
     with pytest.raises(ValueError, match="512x512 only"):
         bb.BlackholeUNetBackend(tiny_unet, SD_SCHEDULER, height=256, width=256)
@@ -353,21 +332,31 @@ def test_phase3_auto_stays_on_torch_and_says_why(tiny_unet):
 
 
 @needs_ttnn
-def test_import_sd_demo_loads_from_the_checkout(monkeypatch, tmp_path):
-    """Stand-in demo modules (ours, not tt-metal's) prove the sys.path/package plumbing with real ttnn."""
+@pytest.mark.parametrize("with_vae", [False, True])
+def test_import_sd_demo_loads_from_the_checkout(monkeypatch, tmp_path, with_vae):
+    """Stand-in demo modules (ours, not tt-metal's) prove the sys.path/package plumbing with real ttnn:
+    the UNet, the preprocessor, the device sizes from common.py, and the TTNN VAE only where the
+    checkout has tt/vae/ttnn_vae.py (older checkouts have none: the CPU VAE decodes then)."""
     demo = make_demo_tree(tmp_path, NEW)
     (demo / "tt/ttnn_functional_unet_2d_condition_model_new_conv.py").write_text("class UNet2DConditionModel: ...\n")
-    (demo / "sd_pndm_scheduler.py").write_text("class TtPNDMScheduler: ...\n")
     (demo / "custom_preprocessing.py").write_text("def custom_preprocessor(model, name): return {}\n")
-    (demo / "common.py").write_text("SD_L1_SMALL_SIZE = 12345\n")
+    (demo / "common.py").write_text("SD_L1_SMALL_SIZE = 12345\nSD_TRACE_REGION_SIZE = 67890\n")
+    if with_vae:
+        (demo / "tt/vae").mkdir()
+        (demo / "tt/vae/ttnn_vae.py").write_text("class Vae: ...\n")
     monkeypatch.setattr(sys, "path", list(sys.path))
     for name in [m for m in sys.modules if m == "models" or m.startswith("models.")]:
         monkeypatch.delitem(sys.modules, name)
     sd = tt_metal.import_sd_demo(tmp_path)
     try:
-        assert sd.demo_dir == demo.resolve() and sd.l1_small_size == 12345
-        assert sd.unet_class.__name__ == "UNet2DConditionModel" and sd.scheduler_class.__name__ == "TtPNDMScheduler"
+        assert sd.demo_dir == demo.resolve() and (sd.l1_small_size, sd.trace_region_size) == (12345, 67890)
+        assert sd.unet_class.__name__ == "UNet2DConditionModel"
         assert Path(sys.modules[sd.unet_class.__module__].__file__).resolve().is_relative_to(demo.resolve())
+        if with_vae:
+            assert sd.vae_class.__name__ == "Vae"
+            assert Path(sys.modules[sd.vae_class.__module__].__file__).resolve().is_relative_to(demo.resolve())
+        else:
+            assert sd.vae_class is None
     finally:
         for name in [m for m in sys.modules if m == "models" or m.startswith("models.")]:
             del sys.modules[name]
@@ -379,19 +368,6 @@ def _tt_metal_home_or_skip() -> Path:
     except tt_metal.TtMetalNotFound as exc:
         pytest.skip(f"no tt-metal checkout: {exc}".splitlines()[0])
     return tt_metal.sd_demo_package(demo)[0]
-
-
-@needs_ttnn
-def test_tt_pndm_timesteps_match_diffusers():
-    from diffusers import PNDMScheduler
-
-    sd = tt_metal.import_sd_demo(_tt_metal_home_or_skip())
-    for steps in (4, 25, 50):
-        tt = sd.scheduler_class(**bb.tt_pndm_kwargs(SD_SCHEDULER), device=None)
-        tt.set_timesteps(steps)
-        ref = PNDMScheduler(**SD_SCHEDULER)
-        ref.set_timesteps(steps)
-        assert tt.timesteps.tolist() == ref.timesteps.tolist()
 
 
 # --- Blackhole chip (skipped unless one is present) ---
@@ -421,15 +397,6 @@ def blackhole_device():
 
 
 @needs_ttnn
-def test_latents_round_trip_on_device(blackhole_device):
-    ttnn, device = blackhole_device
-    latents = torch.randn(1, 4, 64, 64)
-    back = bb.download_latents(ttnn, bb.upload_latents(ttnn, device, latents, (64, 64)), (64, 64))
-    assert back.shape == (1, 4, 64, 64) and back.dtype == torch.float32
-    torch.testing.assert_close(back, latents, rtol=1e-2, atol=1e-2)  # bfloat16
-
-
-@needs_ttnn
 def test_text_embeddings_on_device(blackhole_device):
     ttnn, device = blackhole_device
     emb = torch.randn(2, 77, 768)
@@ -440,16 +407,19 @@ def test_text_embeddings_on_device(blackhole_device):
 
 
 @needs_ttnn
-def test_one_guided_step_matches_torch_on_blackhole():
-    """Random-weight SD 1.4-shaped UNet (no download): TTNN CFG noise vs torch, by correlation."""
+@pytest.mark.parametrize("trace", [True, False])
+def test_one_guided_step_matches_torch_on_blackhole(trace):
+    """Random-weight SD 1.4-shaped UNet (no download): TTNN CFG noise vs torch, by correlation, with the
+    UNet call traced and untraced. Never run by us (no card here)."""
     _blackhole_or_skip()
     home = _tt_metal_home_or_skip()
-    from diffusers import PNDMScheduler, UNet2DConditionModel
+    from diffusers import UNet2DConditionModel
 
     torch.manual_seed(0)
     unet = UNet2DConditionModel(**SD14_UNET_CONFIG).eval()
-    backend = bb.BlackholeUNetBackend(unet, SD_SCHEDULER, tt_metal_home=home)
+    backend = bb.BlackholeUNetBackend(unet, SD_SCHEDULER, tt_metal_home=home, trace=trace)
     try:
+        assert backend.unet_call == "traced" if trace else backend.unet_call.startswith("untraced")
         timesteps = backend.reset_scheduler(10)
         latents, text = torch.randn(1, 4, 64, 64), torch.randn(2, 77, 768)
         noise = backend.guided_noise(
@@ -460,11 +430,5 @@ def test_one_guided_step_matches_torch_on_blackhole():
             out = unet(torch.cat([latents, latents]), timesteps[0], encoder_hidden_states=text).sample
         want = out[:1] + 7.5 * (out[1:] - out[:1])
         assert pcc(got, want) > 0.95  # bfloat8 weights; CFG at 7.5 magnifies the cond-uncond error
-        # One TTNN PNDM step against diffusers' from the same (torch) noise and latents.
-        native = backend.scheduler_step(backend.to_native(want), 0, timesteps[0], backend.to_native(latents))
-        stepped = backend.to_torch(native)
-        ref = PNDMScheduler(**SD_SCHEDULER)
-        ref.set_timesteps(10)
-        assert pcc(stepped, ref.step(want, timesteps[0], latents).prev_sample) > 0.99
     finally:
         backend.close()

@@ -87,3 +87,11 @@ def test_lightning_steps_that_match_no_checkpoint_are_refused(tiny_models, tmp_p
                        cwd=tmp_path)
     assert proc.returncode == 2 and "invalid parameter steps: 3 does not match" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_the_ttnn_check_without_ttnn_says_what_to_run(tmp_path):
+    """Lesson 09's bring-up check in a Python without ttnn (this one, 3.11): no traceback, the two commands."""
+    proc = run_example("check_ttnn_port.py", cwd=tmp_path)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert "cannot run here" in proc.stderr and "no ttnn" in proc.stderr
+    assert "python examples/make_ttnn_venv.py" in proc.stderr and ".venv-ttnn/bin/python examples/check_ttnn_port.py" in proc.stderr

@@ -25,7 +25,7 @@ def unet_layout(unet):
 
 
 def test_64_frames_with_windows_end_to_end(phase1, tmp_path):
-    """4x the trained window: windows switch on, every frame is written, the record says how it ran."""
+    """4x the position table: windows switch on, every frame is written, the record says how it ran."""
     p = params(num_frames=64, steps=1, width=32, height=32, context_length=16, context_stride=8)
     result = run_phase1(p, tmp_path / "long.gif", pipeline=phase1)
     frames, size, _ = gif_frames(result.outputs["gif"])
@@ -45,7 +45,7 @@ def test_longer_than_the_window_switches_windows_on_by_itself(phase1):
 def test_limits_name_the_field(phase1):
     with pytest.raises(ParamError) as err:
         phase1.generate(params(context_length=TINY_WINDOW + 1))
-    assert err.value.field == "context_length" and "trained window" in str(err.value) and "16" in str(err.value)
+    assert err.value.field == "context_length" and "position table" in str(err.value) and "16" in str(err.value)
     with pytest.raises(ParamError) as err:
         phase1.generate(params(num_frames=SPEC["num_frames"].maximum + 1))
     assert err.value.field == "num_frames"

@@ -52,6 +52,23 @@ def test_not_a_motion_checkpoint(tmp_path):
         load_motion_adapter(str(path))
 
 
+def test_a_lightning_checkpoint_as_a_motion_adapter_says_what_it_is(tiny_models):
+    """AnimateDiff-Lightning's file holds the motion modules in diffusers' layout, distilled for a
+    few steps with its own scheduler: given as the motion adapter (the quality preset's setting) it is
+    named as what it is, with the preset that runs it - not 'no motion_modules keys'."""
+    from pathlib import Path
+
+    from animatediff_ttnn.params import ParamError
+
+    file = Path(tiny_models["lightning"]) / "animatediff_lightning_4step_diffusers.safetensors"
+    with pytest.raises(ParamError) as err:
+        load_motion_adapter(str(file))
+    assert err.value.field == "motion_adapter"
+    message = err.value.message
+    assert "AnimateDiff-Lightning" in message and "4 steps" in message and "lightning" in message, message
+    assert "diffusers' layout" in message and "motion-module tensors" in message
+
+
 def test_missing_local_path_says_where_it_looked(tmp_path):
     missing = tmp_path / "nowhere" / "sd"
     with pytest.raises(ModelNotFound) as err:

@@ -47,3 +47,15 @@ def test_unknown_backend():
     assert validate_backend("torch") == "torch"
     with pytest.raises(ParamError, match="unknown backend 'gpu'"):
         validate_backend("gpu")
+
+
+def test_device_defaults_are_valid_choices_and_a_cpu_starts_fast():
+    """The run form's first preset by hardware (params.py device_defaults): a CPU gets the Fast preset, whose
+    512x512 clip takes minutes there, where Quality's 25 guided steps take about half an hour."""
+    from animatediff_ttnn.params import PARAMETERS, SPEC
+
+    for param in PARAMETERS:
+        for device, value in param.device_defaults:
+            assert device in ("cpu", "cuda", "mps") and param.check(value) == value
+    assert dict(SPEC["preset"].device_defaults) == {"cpu": "lightning"}
+    assert SPEC["preset"].default == "quality"  # the CLI and an omitted request field keep Quality

@@ -28,6 +28,7 @@ def test_end_to_end_gif_and_metadata(phase2, tmp_path):
     assert len(frames) == 4 and size == (64, 64)
     meta = result.metadata
     assert meta["phase"] == 2 and meta["backend"] == "torch"
+    assert meta["vae"] == "torch VAE on cpu (float32)"  # backends/vae_backend.py: the torch VAE decoded
     assert meta["perturbation_strength"] == ttnn_pipeline.PERTURBATION_STRENGTH
     assert meta["scheduler"]["reset"] == "per frame"
     # PNDM (PLMS) runs steps + 1 UNet calls per frame: its first step is taken twice to warm up

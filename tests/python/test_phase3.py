@@ -64,6 +64,7 @@ def test_end_to_end_gif_record_previews_and_frames(phase3, tmp_path):
     assert len(frames) == 3 and size == (64, 64)
     meta = result.metadata
     assert meta["phase"] == 3 and meta["backend"] == "torch" and meta["motion_scale"] == 1.0
+    assert meta["vae"].startswith("torch VAE on cpu")  # backends/vae_backend.py: the torch VAE decoded
     assert meta["scheduler"]["class"] == "DDIMScheduler" and len(meta["timings"]["steps_s"]) == 2
     assert set(meta["coherence"]) == {"similarity", "motion_px", "residual"}
 

@@ -116,10 +116,10 @@ def test_64_frames_run_end_to_end_with_windows(phase3, tmp_path):
     assert model.windows is None and model.pixel_chunk is None  # switched off after the run
 
 
-def test_a_window_above_the_trained_length_is_refused(phase3):
+def test_a_window_above_the_position_table_is_refused(phase3):
     with pytest.raises(ParamError) as err:
         phase3.generate(params(num_frames=40, context_length=17))
-    assert err.value.field == "context_length" and "trained window" in str(err.value)
+    assert err.value.field == "context_length" and "position table" in str(err.value)
 
 
 # ---- prompt schedule -----------------------------------------------------------------------------

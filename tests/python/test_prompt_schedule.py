@@ -39,6 +39,14 @@ def test_parse_the_cli_form_lines_json_and_a_file(tmp_path):
     ("0: a fox | 8:", "empty"),
     ("", "empty"),
     ("{\"0\": ", "JSON"),
+    # frame numbers are written with 0-9: str.isdigit() also says yes to these, and int() then fails
+    # ("²") or reads another script's digit ("٣" is 3) - both were a message from int() or a silent frame
+    ("0: a cat | ²: a dog", "0-9"),
+    ("0: a cat | ٣: a dog", "0-9"),
+    ('{"0": "a cat", "²": "a dog"}', "0-9"),
+    # JSON keeps the last of two equal keys without a word: a schedule says so, like its text form
+    ('{"0": "a cat", "0": "a dog"}', "twice"),
+    ('{"0": "a cat", "00": "a dog"}', "twice"),
 ])
 def test_malformed_schedules_name_the_field(text, words):
     with pytest.raises(ValueError, match=words.replace("|", r"\|")):

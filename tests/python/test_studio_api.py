@@ -49,6 +49,8 @@ SIGNATURES = {
     "download_command": ["repo_id", "filename"],
     "is_local": ["source"],
     "hub_cache_dir": [],
+    "estimate_run": ["phase", "params", "run_options", "output_dir", "models_loaded", "may_calibrate"],
+    "ttnn_check": ["folder"],
 }
 VALUES = ["CONTRACT_VERSION", "BACKEND_MODULES", "PARAMETERS", "GenerationParams", "ParamError", "ROLES"]
 

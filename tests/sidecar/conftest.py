@@ -49,8 +49,9 @@ def sc_spawn(sc_env) -> Callable[..., SidecarClient]:
     anything but protocol frames to stdout."""
     started: List[SidecarClient] = []
 
-    def spawn(*args: str, python: str = sys.executable, env: Optional[Dict[str, str]] = None) -> SidecarClient:
-        client = SidecarClient(list(args), python=python, env={**sc_env, **(env or {})})
+    def spawn(*args: str, python: str = sys.executable, env: Optional[Dict[str, str]] = None,
+              cwd: Optional[str] = None) -> SidecarClient:
+        client = SidecarClient(list(args), python=python, env={**sc_env, **(env or {})}, cwd=cwd)
         started.append(client)
         return client
 

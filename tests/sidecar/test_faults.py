@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -79,8 +80,63 @@ def test_disk_full_mid_export_leaves_nothing_and_says_where(sc_spawn, sc_models,
                        timeout=300)
     assert err.value.code == -32006, err.value
     assert err.value.data["errno"] == "EFBIG" and err.value.data["reason"] == os.strerror(errno.EFBIG)
+    assert err.value.data["path"] == str(out)  # the output folder, not "." (the write names no file)
+    assert Path(err.value.data["file"]).name.endswith(".webp"), err.value.data  # and the file that failed
     assert files_in(out) == []  # no GIF, no frames, no temp file
     assert client.request("studio/runs", {"outputDir": str(out)})["runs"] == []
+
+
+@pytest.fixture
+def mount_tmpfs(tmp_path):
+    """Real small or read-only file systems (tmpfs): needs root and mount rights, else skipped."""
+    mounted = []
+
+    def mount(name: str, options: str) -> Path:
+        folder = tmp_path / name
+        folder.mkdir()
+        made = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True,
+                              text=True)
+        if made.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {made.stderr.strip() or made.returncode}")
+        mounted.append(folder)
+        return folder
+
+    yield mount
+    for folder in mounted:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+@pytest.fixture
+def read_only_mount(mount_tmpfs):
+    return mount_tmpfs("ro", "ro,size=1m")
+
+
+def test_no_room_for_the_commit_journal_leaves_nothing(sc_bundle, sc_models, mount_tmpfs, tmp_path):
+    """Room for the GIF and the metadata JSON, not for the journal of the renames: the run fails as a
+    full disk, and no 0-byte journal stays behind until the next start."""
+    request = gen_request(sc_models, 2, tmp_path / "sizes")
+    sizes = sc_bundle.request("studio/generate", request, timeout=300)  # the same run's files, measured
+    page = os.sysconf("SC_PAGESIZE")
+    pages = -(-Path(sizes["outputs"]["gif"]).stat().st_size // page) + 1  # the metadata JSON: ~2 kB, one page
+    small = mount_tmpfs("small", "size=1m")
+    room = os.statvfs(small)
+    (small / "filler").write_bytes(b"\0" * ((room.f_bavail - pages) * room.f_frsize))
+    assert os.statvfs(small).f_bavail == pages
+    with pytest.raises(RpcError) as err:
+        sc_bundle.request("studio/generate", {**request, "outputDir": str(small)}, timeout=300)
+    assert err.value.code == -32006 and err.value.data["errno"] == "ENOSPC", err.value
+    assert files_in(small) == ["filler"]
+
+
+def test_a_read_only_output_folder_is_named_with_its_reason(sc_bundle, sc_models, read_only_mount):
+    for out in (read_only_mount, read_only_mount / "new" / "out"):  # there already; to be created
+        with pytest.raises(RpcError) as err:
+            sc_bundle.request("studio/generate", gen_request(sc_models, 2, out), timeout=120)
+        assert err.value.code == -32006, err.value
+        data = err.value.data
+        assert (data["path"], data["errno"]) == (str(out), "EROFS"), data  # the folder, not its hidden probe file
+        assert data["reason"] == os.strerror(errno.EROFS)
+        assert data["file"] in (None, str(read_only_mount / "new")), data  # the folder that could not be made
 
 
 SLOW_WEBP = """

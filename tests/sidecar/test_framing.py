@@ -91,3 +91,39 @@ def test_json_that_is_not_a_message_is_an_invalid_request(sidecar):
         sidecar.wait(16)
     assert err.value.code == -32600
     still_answers(sidecar)
+
+
+@pytest.mark.parametrize("header_end", [b"\n\n", b"\r\n", b""], ids=["lf-only", "one-crlf", "no-terminator"])
+def test_a_header_without_its_blank_line_does_not_swallow_the_next_frame(sidecar, header_end):
+    """The header search must stop at the next frame's `Content-Length:`, not run into its blank line."""
+    body = message(20)
+    write(sidecar, b"Content-Length: %d" % len(body) + header_end + body + frame(message(21)))
+    parse_error(sidecar, 20)
+    assert sidecar.wait(21)["protocolVersion"] == 1
+
+
+def test_a_header_line_followed_by_40_mb_without_a_blank_line(sidecar):
+    """The 8 KB header limit holds while searching: the bytes are skipped as they come (not
+    buffered whole), and the request after them is answered."""
+    write(sidecar, b"Content-Length: 5\r\n" + b"x" * 40_000_000 + frame(message(22)))
+    assert sidecar.wait(22, timeout=120)["protocolVersion"] == 1
+    still_answers(sidecar)
+
+
+def test_the_parser_never_holds_more_than_a_header_limit_of_skipped_bytes():
+    """In process: fed 40 MB that can never be a header, in 64 KB reads like the pipe's, the parser's
+    buffer stays under the limit plus one read, and it reports the skip once, not once per read."""
+    from animatediff_sidecar.framing import MAX_HEADER, FrameParser, Frame, Malformed
+
+    parser = FrameParser()
+    items, largest = [], 0
+    chunks = [b"Content-Length: 5\r\n"] + [b"y" * 65536] * 610 + [frame(message(23))]
+    for chunk in chunks:
+        parser.feed(chunk)
+        largest = max(largest, len(parser.buffer))
+        while (item := parser.next()) is not None:
+            items.append(item)
+    assert largest <= MAX_HEADER + 65536 + 64
+    assert isinstance(items[-1], Frame) and json.loads(items[-1].body)["id"] == 23
+    skipped = [i for i in items if isinstance(i, Malformed)]
+    assert 1 <= len(skipped) <= 2 and sum(i.size for i in skipped) == 19 + 610 * 65536

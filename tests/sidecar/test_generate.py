@@ -202,10 +202,10 @@ def test_export_from_run_record_decodes_without_denoising(sc_bundle, sc_models, 
     with pytest.raises(RpcError) as err:
         sc_bundle.request("studio/export", {"metadataPath": str(out / "missing.json"), "formats": ["webp"]})
     assert err.value.code == -32602 and err.value.data["field"] == "metadataPath"
-    record.write_bytes(b"\xc1 not msgpack")  # a damaged record: an internal error with its traceback
+    record.write_bytes(b"\xc1 not msgpack")  # a damaged record: the file's problem, named (not an internal error)
     with pytest.raises(RpcError) as err:
         sc_bundle.request("studio/export", {"metadataPath": result["metadataPath"], "formats": ["mp4"]})
-    assert err.value.code == -32603 and err.value.data["type"] and "Traceback" in err.value.data["traceback"]
+    assert err.value.code == -32602 and record.name in err.value.data["message"], err.value
     assert not (out / f"{result['runId']}.mp4").exists()
     assert sc_bundle.request("studio/runs", {"outputDir": str(out)})["runs"][0]["runId"] == result["runId"]
 

@@ -152,3 +152,15 @@ def test_every_module_compiles_on_other_pythons(version):
     code = "import sys\nfor f in sys.argv[1:]:\n    compile(open(f, encoding='utf-8').read(), f, 'exec')\n"
     result = subprocess.run([python, "-c", code, *files], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+def test_a_huge_client_name_is_echoed_bounded(sc_spawn, sc_no_scratchpad):
+    """The name is logged (studio/log and stderr) so a log says who connected; a 5 MB one is cut."""
+    client = sc_spawn("--scratchpad", sc_no_scratchpad)
+    name = "n" * 5_000_000
+    assert client.request("studio/handshake", {"protocolVersion": 1, "clientName": name})["protocolVersion"] == 1
+    [logged] = [m for m in client.of("studio/log") if m["message"].startswith("client: ")]
+    assert len(logged["message"]) < 300 and "5000000 characters" in logged["message"], logged["message"][:300]
+    client.close()
+    [line] = [line for line in client.stderr_lines if "client: " in line]
+    assert len(line) < 400

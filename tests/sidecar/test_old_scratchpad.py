@@ -5,6 +5,7 @@ none of the files."""
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 
 from .conftest import copy_lesson, files_in, gen_request
 from .rpc_client import RpcError
+from .test_runs_listing import good_metadata
 
 
 def _hashes(folder: Path):
@@ -30,7 +32,9 @@ def _before_the_layout(pad: Path) -> str:
     text = api.read_text(encoding="utf-8")
     assert text.count("\nCONTRACT_VERSION = ") == 1
     api.write_text(re.sub(r"\nCONTRACT_VERSION = \d+\n", "\n", text), encoding="utf-8")
-    return "animatediff_ttnn/studio_api.py of contract version 2 (it has version 1)"
+    from animatediff_sidecar.user_code import REQUIRED_CONTRACT
+
+    return f"animatediff_ttnn/studio_api.py of contract version {REQUIRED_CONTRACT} (it has version 1)"
 
 
 @pytest.mark.parametrize("make_old", [_without_contract, _before_the_layout])
@@ -57,6 +61,13 @@ def test_a_scratchpad_older_than_the_studio_gets_a_redeploy_error(sc_spawn, sc_m
     assert _hashes(pad) == before  # the learner's files, edit included, are untouched
     assert files_in(out) == []
     assert client.handshake()["protocolVersion"] == 1  # still serving
+
+    # past runs still list: reading them needs none of the lesson's code
+    past = tmp_path / "past"
+    past.mkdir()
+    (past / "r.json").write_text(json.dumps(good_metadata(past, "r")), encoding="utf-8")
+    listed = client.request("studio/runs", {"outputDir": str(past)})
+    assert [(r["runId"], r["outputs"]) for r in listed["runs"]] == [("r", {"gif": str(past / "r.gif")})]
 
 
 def test_the_deploy_command_named_in_the_message_exists():

@@ -35,7 +35,7 @@ GENERATE_CASES = [
     ({"params.numFrames": "8"}, "params.numFrames", "whole number"),
     ({"params.numFrames": 257}, "params.numFrames", "at most 256"),
     # above the adapter's window Phase 1 uses context windows; a window above it is refused (tiny adapter: 16)
-    ({"params.contextLength": 17}, "params.contextLength", "trained window"),
+    ({"params.contextLength": 17}, "params.contextLength", "position table"),
     ({"params.contextStride": 0}, "params.contextStride", "at least 1"),
     ({"params.contextWeighting": "gaussian"}, "params.contextWeighting", "one of"),
     ({"params.promptSchedule": "0: a fox | 99: an owl"}, "params.promptSchedule", "beyond the clip"),

@@ -124,6 +124,10 @@ def test_the_sidecar_spells_every_parameter_as_params_py_does():
     assert all(p.wire in P.wire_fields(P.GenerateParams, PARAMETERS) for p in PARAMETERS if p.group == "run")
 
 
+def test_the_output_formats_are_the_ones_params_py_defines():
+    assert P.OUTPUT_FORMATS == P.formats_of(PARAMETERS)
+
+
 def test_core_field_names_map_to_wire_paths():
     assert P.core_field("num_frames", PARAMETERS) == "params.numFrames"
     assert P.core_field("guidance_scale", PARAMETERS) == "params.guidanceScale"

@@ -17,28 +17,14 @@ from temporal_cases import from_frames, motion_module, pcc, to_frames
 import ttnn
 from animatediff_ttnn.ttnn_temporal import TtTemporalTransformer
 
-BATCH = 2  # [uncond, cond], as the TTNN UNet runs
-# The output is input + motion branch, and the input alone already correlates with it, so the
-# branch (output - input) is compared on its own too: a wrong branch cannot hide behind the residual.
-BRANCH_PCC_MIN = 0.995  # bfloat16 storage after every op; tt-metal's SD tests accept ~0.99 on device
-# Worst element error allowed, relative to the output's largest magnitude (bfloat16 keeps 8 bits).
-MAX_ERR_REL = 0.03
+# The cases' thresholds and runner are the learner's bring-up check's (animatediff_ttnn/backends/port_check.py):
+# the output is input + motion branch, and the branch (output - input) is compared on its own, so a wrong
+# branch cannot hide behind the residual.
+from animatediff_ttnn.backends.port_check import BATCH, BRANCH_PCC_MIN, MAX_ERR_REL, branches
 
 
 def run_both(channels: int, frames: int, height: int, width: int, seed: int = 0, mutate=None):
-    module = motion_module(channels, seed)
-    torch.manual_seed(seed + 1)
-    x = torch.randn(BATCH * frames, channels, height, width)
-    with torch.no_grad():
-        expected = module(x, num_frames=frames)
-    golden = GoldenTtnn(ttnn)
-    tt_module = TtTemporalTransformer(golden, module.state_dict())
-    if mutate is not None:
-        mutate(tt_module)
-    inputs = [golden.from_torch(f, dtype=ttnn.bfloat16) for f in to_frames(x, BATCH, frames)]
-    out = tt_module(inputs, batch=BATCH, height=height, width=width)
-    assert len(out) == frames and all(tuple(o.shape) == (1, 1, BATCH * height * width, channels) for o in out)
-    return from_frames(out, BATCH, height, width) - x, expected - x, golden
+    return branches(ttnn, channels, frames, height, width, seed=seed, mutate=mutate, module_class=TtTemporalTransformer)
 
 
 def check(branch: torch.Tensor, expected_branch: torch.Tensor) -> None:
@@ -63,6 +49,7 @@ def test_tiny_matches_diffusers(frames):
         (320, 16, 16),  # SD's first level width; head 40 -> 64 (the real level is 64x64: too big for this CPU)
         (640, 16, 8),  # head 80 -> 96
         (1280, 8, 16),  # head 160 (a tile multiple); the real 8x8 level of the motion UNet, 16 frames
+        (1280, 8, 3),  # the same level at an odd frame count: its group norm runs on an 8x6 grid
     ],
 )
 def test_full_size_channels_match_diffusers(channels, side, frames):

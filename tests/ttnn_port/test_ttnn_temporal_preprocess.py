@@ -61,12 +61,15 @@ def test_weights_are_tile_bfloat16_with_padded_heads(level):
 
 
 def test_group_norm_parameters_are_packed_for_dram_group_norm(level):
+    """Packed per virtual column of a grid (here the 8x8 bound's; test_group_norm_on_blackhole.py checks
+    that every call gets the packing of the grid it runs on)."""
     channels, _, _, module, tt = level
-    assert tt.norm_weight.layout == ttnn.ROW_MAJOR_LAYOUT and tt.norm_weight.dtype == ttnn.bfloat16
-    columns = ttnn.operations.normalization.dram_group_norm_virtual_columns(tt.core_grid, channels, 32)
-    packed = ttnn.to_torch(tt.norm_weight).float().reshape(columns, -1)[:, : channels // columns].flatten()
+    columns = ttnn.operations.normalization.dram_group_norm_virtual_columns(tt.max_core_grid, channels, 32)
+    weight, _, mask = tt.norm_parameters(columns)
+    assert weight.layout == ttnn.ROW_MAJOR_LAYOUT and weight.dtype == ttnn.bfloat16
+    packed = ttnn.to_torch(weight).float().reshape(columns, -1)[:, : channels // columns].flatten()
     torch.testing.assert_close(packed, module.norm.weight.detach().bfloat16().float())
-    assert tt.norm_mask.layout == ttnn.TILE_LAYOUT and tuple(tt.norm_mask.shape)[:3] == (1, 32, 32)
+    assert mask.layout == ttnn.TILE_LAYOUT and tuple(mask.shape)[:3] == (1, 32, 32)
 
 
 def test_frame_mask_masks_exactly_the_padded_frames(level):

@@ -15,6 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "python" / "tt-animatediff"
 
 def test_stops_with_ttnn_finding_no_chip(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "TT_METAL_MOCK_CLUSTER_DESC_PATH"}
+    env["PYTHONPATH"] = os.pathsep.join([str(PACKAGE), env.get("PYTHONPATH", "")])  # this checkout's package
     done = subprocess.run([sys.executable, "examples/validate_on_blackhole.py", "--out", str(tmp_path)],
                           cwd=PACKAGE, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 1, done.stderr

@@ -13,9 +13,7 @@ from animatediff_ttnn.ttnn_motion_unet import TtMotionUNet
 from animatediff_ttnn.ttnn_temporal import TtTemporalTransformer
 
 BATCH, SIDE = 2, 16
-# Multiples of 64: ttnn 0.81.1's golden group_norm unpacks interleaved-input affine parameters by
-# core_grid.x * core_grid.y (64) rather than by the DRAM virtual columns they are packed with; the
-# two agree only when the packing adds no padding (C % 64 == 0: SD's 320/640/1280 are fine, 32 is not).
+# Tile multiples, as ttnn's DRAM group norm needs (C % 32 == 0) - SD's 320/640/1280 scaled down.
 CHANNELS = (64, 128, 128, 128)
 
 

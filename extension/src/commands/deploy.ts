@@ -4,8 +4,8 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { readConfig } from '../config';
-import { backupRel, copyRel, hashExisting, listFiles, readManifest, writeManifest } from '../deploy/files';
-import { describeOrphanedEdits, movedTo, nextManifest, planDeploy, type ConflictResolution, type FileHashes } from '../deploy/manifest';
+import { backupRel, copyRel, hashExisting, listFiles, makeFolder, readManifest, writeManifest } from '../deploy/files';
+import { MANIFEST_FILE, describeOrphanedEdits, movedTo, nextManifest, planDeploy, type ConflictResolution, type FileHashes } from '../deploy/manifest';
 import { explainPipFailure, pipInstallArgs, runPip } from '../deploy/pip';
 import { sidecarPaths } from '../sidecar/launch';
 import { resolveStudioInterpreter, type Studio } from '../studio';
@@ -37,7 +37,14 @@ export async function deployProject(studio: Studio, runs: RunController, rawArgs
   // 1. What would change?
   const bundleFiles = await listFiles(bundleDir);
   const bundle = await hashExisting(bundleDir, bundleFiles);
-  const previous = await readManifest(target);
+  const read = await readManifest(target);
+  if (read.refused) {
+    // Trusting it could remove or read files outside the scratchpad: deploy as if there were none.
+    const why = `Deploy does not trust ${MANIFEST_FILE} in ${target}: ${read.refused}. It deploys as if it were the first time: every file that differs from the lesson's counts as changed by you (you are asked), and nothing is removed.`;
+    log.warn(why);
+    void vscode.window.showWarningMessage(`AnimateDiff: ${why}`);
+  }
+  const previous = read.manifest;
   const current = await hashExisting(target, new Set([...bundleFiles, ...Object.keys(previous?.files ?? {})]));
   const plan = planDeploy(bundle, current, previous);
   log.info(
@@ -59,7 +66,7 @@ export async function deployProject(studio: Studio, runs: RunController, rawArgs
   // 3. Copy, back up, remove, record.
   const now = new Date();
   const backups: string[] = [];
-  await fs.mkdir(target, { recursive: true });
+  await makeFolder(target);
   for (const rel of [...plan.add, ...plan.update]) await copyRel(bundleDir, target, rel);
   if (resolution === 'overwrite') {
     for (const rel of plan.conflicts) {

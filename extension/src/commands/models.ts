@@ -8,21 +8,29 @@ import { readConfig } from '../config';
 import { describeError } from '../errors';
 import { showError } from '../errorActions';
 import { formatBytes } from '../format';
-import type { ModelStatus, Preset } from '../protocol';
+import type { ModelStatus, Preset, UnusedField } from '../protocol';
 import type { Studio } from '../studio';
 
 function describeModels(models: ModelStatus[]): string {
   return models.map((m) => `${m.role === 'sd' ? 'Stable Diffusion' : 'motion adapter'} (${m.source})`).join(' and ');
 }
 
+/** A setting the preset does not use (the motion adapter with Lightning): said, not silently skipped. */
+function describeUnused(unused: UnusedField[]): string {
+  return unused.map((u) => ` ${u.field === 'models.motionAdapter' ? 'Your motion adapter setting' : u.field} is not used: ${u.reason}.`).join('');
+}
+
 export async function downloadModels(studio: Studio, preset?: Preset): Promise<void> {
   const { models } = readConfig();
   const client = studio.client;
+  let unused = '';
   try {
     const status = await client.request('studio/modelsStatus', { models, preset });
+    unused = describeUnused(status.unused);
+    if (unused) studio.log.info(`Models for the ${preset ?? 'quality'} preset:${unused}`);
     if (status.models.every((m) => m.available)) {
       await studio.walkthrough.markDone('modelsDone');
-      void vscode.window.showInformationMessage(`AnimateDiff: models are ready: ${describeModels(status.models)}.`);
+      void vscode.window.showInformationMessage(`AnimateDiff: models are ready: ${describeModels(status.models)}.${unused}`);
       return;
     }
   } catch (err) {
@@ -67,7 +75,7 @@ export async function downloadModels(studio: Studio, preset?: Preset): Promise<v
   if (missing.length === 0) {
     await studio.walkthrough.markDone('modelsDone');
     studio.environment.invalidate();
-    void vscode.window.showInformationMessage(`AnimateDiff: models are ready: ${describeModels(result.models)}.`);
+    void vscode.window.showInformationMessage(`AnimateDiff: models are ready: ${describeModels(result.models)}.${unused}`);
     return;
   }
   const fixes = missing.map((m) => `${m.source}: ${m.fix ?? 'not available'}`).join(' · ');

@@ -2,7 +2,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { constants as fsConstants, createReadStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { MANIFEST_FILE, backupName, parseManifest, type DeployManifest, type FileHashes } from './manifest';
+import { MANIFEST_FILE, backupName, readManifestText, type DeployManifest, type FileHashes, type ManifestRead } from './manifest';
 
 /** Build products and run outputs never count as deployable files. */
 export function isExcluded(rel: string): boolean {
@@ -52,12 +52,32 @@ export async function hashExisting(root: string, rels: Iterable<string>): Promis
   return hashes;
 }
 
-export async function readManifest(targetDir: string): Promise<DeployManifest | undefined> {
+/**
+ * The scratchpad's manifest, or why it is refused: a path that leaves the scratchpad as written
+ * (manifest.ts) or through a link to a folder outside it. No manifest (or an unreadable one) is `{}`.
+ */
+export async function readManifest(targetDir: string): Promise<ManifestRead> {
+  let text: string;
   try {
-    return parseManifest(await fs.readFile(path.join(targetDir, MANIFEST_FILE), 'utf8'));
+    text = await fs.readFile(path.join(targetDir, MANIFEST_FILE), 'utf8');
   } catch {
-    return undefined;
+    return {};
   }
+  const read = readManifestText(text);
+  if (!read.manifest) return read;
+  const root = await fs.realpath(targetDir);
+  for (const rel of Object.keys(read.manifest.files)) {
+    let folder: string;
+    try {
+      folder = await fs.realpath(path.join(targetDir, ...rel.split('/').slice(0, -1)));
+    } catch {
+      continue; // not there: nothing to read or remove
+    }
+    if (folder !== root && !folder.startsWith(root + path.sep)) {
+      return { refused: `it names ${JSON.stringify(rel)}, whose folder is a link to ${folder}, outside the scratchpad` };
+    }
+  }
+  return read;
 }
 
 export async function writeManifest(targetDir: string, manifest: DeployManifest): Promise<void> {
@@ -107,10 +127,44 @@ async function writeInside(root: string, rel: string, fill: (tmp: string) => Pro
   }
 }
 
+/**
+ * `mkdir -p` that says why it failed. Node's recursive mkdir answers ENOENT for the first missing
+ * folder when the real reason is a read-only mount or a permission: then the folders are made one
+ * at a time, and the first that fails gives its own error (EROFS, EACCES, ENOTDIR, ENOSPC).
+ */
+export async function makeFolder(dir: string): Promise<void> {
+  try {
+    await fs.mkdir(dir, { recursive: true });
+    return;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const missing: string[] = [];
+  for (let folder = path.resolve(dir); ; folder = path.dirname(folder)) {
+    try {
+      await fs.lstat(folder);
+      break;
+    } catch {
+      missing.unshift(folder);
+      if (path.dirname(folder) === folder) break;
+    }
+  }
+  for (const folder of missing) {
+    try {
+      await fs.mkdir(folder);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      if (e.code === 'EEXIST') continue;
+      const why = e.code === 'EROFS' ? `${path.dirname(folder)} is on a read-only file system` : e.message;
+      throw Object.assign(new Error(`Cannot create ${folder}: ${why} (${e.code}). Choose a folder on a writable disk.`), { code: e.code, path: folder });
+    }
+  }
+}
+
 /** root/<parts…>, made folder by folder; refuses a part that is a link or a file, since a linked
  *  folder would take the write outside the scratchpad. */
 async function folderInside(root: string, parts: string[]): Promise<string> {
-  await fs.mkdir(root, { recursive: true });
+  await makeFolder(root);
   let dir = root;
   for (const part of parts) {
     dir = path.join(dir, part);

@@ -97,23 +97,43 @@ export function nextManifest(
   return { version: 1, deployedAt: meta.deployedAt, extensionVersion: meta.extensionVersion, files: sorted };
 }
 
-export function parseManifest(text: string): DeployManifest | undefined {
+/** What reading a manifest gave: the manifest, or why it is not trusted (`refused`), or neither (none, or unreadable). */
+export interface ManifestRead {
+  manifest?: DeployManifest;
+  refused?: string;
+}
+
+/**
+ * A manifest path that stays inside the scratchpad as written: relative, `/`-separated, no empty, `.`
+ * or `..` part, no backslash or NUL. (Links are checked on disk: files.ts `readManifest`.)
+ */
+export function isInsideRel(rel: string): boolean {
+  if (rel === '' || rel.startsWith('/') || rel.includes('\\') || rel.includes('\0') || /^[A-Za-z]:/.test(rel)) return false;
+  return rel.split('/').every((part) => part !== '' && part !== '.' && part !== '..');
+}
+
+/** The manifest is a file anyone can edit, and deploy removes what it lists as obsolete: a path that
+ *  does not stay inside the scratchpad refuses the whole manifest. */
+export function readManifestText(text: string): ManifestRead {
+  let data: Partial<DeployManifest>;
   try {
-    const data = JSON.parse(text) as Partial<DeployManifest>;
-    if (data.version !== 1 || typeof data.files !== 'object' || data.files === null) return undefined;
-    const files: FileHashes = {};
-    for (const [rel, hash] of Object.entries(data.files)) {
-      if (typeof hash === 'string' && /^[0-9a-f]{64}$/.test(hash)) files[rel] = hash;
-    }
-    return {
-      version: 1,
-      deployedAt: String(data.deployedAt ?? ''),
-      extensionVersion: String(data.extensionVersion ?? ''),
-      files,
-    };
+    data = JSON.parse(text) as Partial<DeployManifest>;
   } catch {
-    return undefined;
+    return {};
   }
+  if (typeof data !== 'object' || data === null || data.version !== 1 || typeof data.files !== 'object' || data.files === null) return {};
+  const files: FileHashes = {};
+  for (const [rel, hash] of Object.entries(data.files)) {
+    if (!isInsideRel(rel)) return { refused: `it names ${JSON.stringify(rel.slice(0, 200))}, which is not a path inside the scratchpad` };
+    if (typeof hash === 'string' && /^[0-9a-f]{64}$/.test(hash)) files[rel] = hash;
+  }
+  return {
+    manifest: { version: 1, deployedAt: String(data.deployedAt ?? ''), extensionVersion: String(data.extensionVersion ?? ''), files },
+  };
+}
+
+export function parseManifest(text: string): DeployManifest | undefined {
+  return readManifestText(text).manifest;
 }
 
 /** "20261125-151500": sortable, no characters that are awkward in file names. */

@@ -1,5 +1,7 @@
 // What the preview panel asks for, routed to the run controller, the remembered form and the
 // environment. The panel itself (previewPanel.ts) only validates messages; runs live in runController.ts.
+import { readConfig } from '../config';
+import { presetNote } from '../params';
 import type { Studio } from '../studio';
 import type { PreviewInbound } from '../webview/messages';
 import { openRunOutput } from '../webview/openOutput';
@@ -17,11 +19,15 @@ export class PreviewRouter {
   async route(message: PreviewInbound, panel: PreviewPanel): Promise<void> {
     switch (message.type) {
       case 'ready': {
+        const form = await this.forms.get(); // learns the machine's devices first (the preset may follow them)
         const env = this.studio.environment.peek();
-        void panel.post({ type: 'init', form: this.forms.get(), blackhole: blackholeState(env), running: this.runs.isRunning });
+        const config = readConfig();
+        const note = presetNote(config.preset, config.device, env?.torch.devices);
+        void panel.post({ type: 'init', form, blackhole: blackholeState(env), running: this.runs.isRunning, presetNote: note });
         for (const m of this.runs.replay()) void panel.post(m);
         // Learn whether Blackhole is there, so the form can disable that choice with its reason.
         if (!env) this.studio.environment.get().catch((e: Error) => this.studio.log.warn(`Environment check failed: ${e.message}`));
+        await this.runs.showEstimates(form);
         return;
       }
       case 'run':
@@ -30,6 +36,7 @@ export class PreviewRouter {
       case 'formChanged':
         // Remembered as typed, so palette runs (and the next session) use what the panel shows.
         if (message.form && !this.runs.isRunning) await this.forms.save(message.form);
+        if (message.form) await this.runs.showEstimates(message.form);
         return;
       case 'runRejected':
         void panel.post({ type: 'formErrors', errors: message.errors });

@@ -9,17 +9,20 @@ import { readConfig } from '../config';
 import { CommandIds } from '../commandIds';
 import { describeError, type ErrorView } from '../errors';
 import { runErrorAction, showError } from '../errorActions';
-import { formatDuration, formatEta, formatProgressLine, formatStepCounter, overallFraction } from '../format';
-import { runLabel, toGenerateParams, validateRunForm, type RunForm, type RunRequest } from '../params';
-import type { Environment, GenerateResult, Outputs } from '../protocol';
+import { describeEstimate, formatAbout, formatDuration, formatEta, formatProgressLine, formatStepCounter, overallFraction } from '../format';
+import { runLabel, toGenerateParams, validateRunForm, withoutCard, type RunForm, type RunRequest } from '../params';
+import type { Environment, GenerateResult, Outputs, Preset } from '../protocol';
 import { outputRoots, type Studio } from '../studio';
 import type { BlackholeState, OutputLink, PreviewOutbound, ScheduleRow } from '../webview/outbound';
 import type { PreviewPanelHost } from '../webview/previewPanel';
+import { Estimates } from './estimates';
 import type { FormStore } from './formStore';
 import { RunSnapshot } from './snapshot';
 
 interface ActiveRun {
   request: RunRequest;
+  /** Whose models the run needs: its Phase 1 preset; 'quality' (the settings' models) for Phases 2 and 3. */
+  modelsOf: Preset;
   label: string;
   runId?: string;
   cts: CancellationTokenSource;
@@ -31,7 +34,7 @@ interface ActiveRun {
   progress?: vscode.Progress<{ message?: string; increment?: number }>;
 }
 
-const CPU_CHOICE = 'Run the Phase 2 Algorithm on CPU';
+const ESTIMATE_WAIT_MS = 20_000; // an estimate may import torch or calibrate first; a run never waits longer
 
 /** A run that finished with outputs. */
 export interface CompletedRun {
@@ -41,6 +44,7 @@ export interface CompletedRun {
 
 export class RunController implements vscode.Disposable {
   private readonly snapshot = new RunSnapshot();
+  private readonly estimates: Estimates;
   private readonly disposables: vscode.Disposable[] = [];
   private active?: ActiveRun;
   private lastError?: ErrorView;
@@ -54,6 +58,7 @@ export class RunController implements vscode.Disposable {
     private readonly forms: FormStore,
   ) {
     const client = studio.client;
+    this.estimates = new Estimates(studio.client, studio.log);
     this.disposables.push(
       this.completedEmitter,
       client.onNotification('studio/progress', (p) => {
@@ -68,6 +73,7 @@ export class RunController implements vscode.Disposable {
           totalFrames: p.totalFrames,
           counter: formatStepCounter(p),
           eta: formatEta(p.etaS),
+          etaKnown: p.etaS !== null,
           fraction,
         });
         const run = this.active!;
@@ -101,7 +107,7 @@ export class RunController implements vscode.Disposable {
 
   /** From the palette or a walkthrough button: the remembered form, optionally overridden by an argument. */
   async runFromCommand(request: RunRequest, override?: unknown): Promise<void> {
-    let form = this.forms.get();
+    let form = await this.forms.get();
     if (override !== undefined && override !== null) {
       // e.g. executeCommand('animatediff.runPhase1', {steps: 2}): fields over the remembered form
       const checked = validateRunForm(typeof override === 'object' ? { ...form, ...override } : override);
@@ -124,31 +130,39 @@ export class RunController implements vscode.Disposable {
       form = { ...form, backend: request.backend ?? form.backend };
       request = { phase: 2, backend: form.backend };
     }
-    if (request.phase === 2 && request.backend === 'blackhole') {
+    const fallback = withoutCard(request);
+    if (fallback) {
       const env = await this.studio.environment.get().catch(() => undefined); // unknown: let the sidecar decide
       if (env && !env.blackhole.available) {
         this.post({ type: 'environment', blackhole: blackholeState(env) });
         const pick = await vscode.window.showWarningMessage(
-          `AnimateDiff: Phase 2 on Blackhole is not available here: ${env.blackhole.reason}`,
-          CPU_CHOICE,
+          `AnimateDiff: Phase ${request.phase} on Blackhole is not available here: ${env.blackhole.reason}`,
+          fallback.title,
           'Open Settings',
         );
         if (pick === 'Open Settings') await vscode.commands.executeCommand('workbench.action.openSettings', 'animatediff.ttMetalHome');
-        if (pick !== CPU_CHOICE) return;
-        form = { ...form, backend: 'cpu' };
-        request = { phase: 2, backend: 'cpu' };
+        if (pick !== fallback.title) return;
+        request = fallback.request;
+        if (request.phase === 2) form = { ...form, backend: 'cpu' };
       }
     }
     await this.forms.save(form);
     const config = readConfig();
     const params = toGenerateParams(form, request, { device: config.device, dtype: config.dtype, models: config.models });
     const label = runLabel(request);
-    const run: ActiveRun = { request, label, cts: new CancellationTokenSource(), cancelling: false, fraction: 0, frames: form.numFrames, steps: form.steps };
+    const modelsOf = params.phase === 1 ? (params.preset ?? 'quality') : 'quality';
+    const run: ActiveRun = { request, modelsOf, label, cts: new CancellationTokenSource(), cancelling: false, fraction: 0, frames: form.numFrames, steps: form.steps };
     this.active = run;
     this.lastError = undefined;
     this.preview.show(true);
-    this.post({ type: 'runStarted', phase: request.phase, label, totalFrames: form.numFrames, totalSteps: form.steps });
-    this.post({ type: 'status', state: 'running', message: `${label}: starting` });
+    // How long, said before it starts (from this machine's runs, or a calibration: a guess, and it says so).
+    const expected = await Promise.race([this.estimates.of(form, request, { device: config.device, dtype: config.dtype, models: config.models }),
+      new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), ESTIMATE_WAIT_MS))]);
+    const estimate = expected ? describeEstimate(expected).text : null;
+    if (estimate) this.studio.log.info(`${label}: ${estimate}`);
+    this.post({ type: 'runStarted', phase: request.phase, label, totalFrames: form.numFrames, totalSteps: form.steps, estimate });
+    const about = expected?.totalS != null ? ` (${formatAbout(expected.totalS)} on this machine)` : '';
+    this.post({ type: 'status', state: 'running', message: `${label}: starting${about}` });
     this.studio.log.info(`Run ${label}: ${JSON.stringify(params)}`);
 
     let after: (() => Promise<void>) | undefined;
@@ -161,7 +175,7 @@ export class RunController implements vscode.Disposable {
           const result = await this.studio.client.request('studio/generate', params, run.cts.token);
           after = await this.finish(run, result);
         } catch (err) {
-          after = this.fail(err);
+          after = this.fail(err, run);
         } finally {
           run.cts.dispose();
           this.active = undefined;
@@ -190,6 +204,15 @@ export class RunController implements vscode.Disposable {
       this.studio.log.warn(`studio/cancel failed (${(err as Error).message}); sending $/cancelRequest`);
       run.cts.cancel();
     }
+  }
+
+  /** The run form's estimates, posted to the preview panel (a newer form's replace an older one's). */
+  async showEstimates(form: RunForm): Promise<void> {
+    const env = this.studio.environment.peek();
+    const config = readConfig();
+    const ctx = { device: config.device, dtype: config.dtype, models: config.models };
+    const lines = await this.estimates.lines(form, env ? env.blackhole.available : undefined, ctx);
+    if (lines) this.preview.post({ type: 'estimates', lines });
   }
 
   /** The sidecar died outside a run: nothing to clean up here, but a stale "running" must not stay. */
@@ -228,6 +251,7 @@ export class RunController implements vscode.Disposable {
     this.post({ type: 'status', state: 'completed', message: `${run.label} finished in ${formatDuration(result.timings.totalS)}` });
     log.info(`${run.label} completed (${result.runId}): ${JSON.stringify(result.outputs)}; timings ${JSON.stringify(result.timings)}`);
     this.completedEmitter.fire({ request: run.request, result });
+    void this.forms.get().then((f) => this.showEstimates(f)); // the new run record changes them
     return async () => {
       const pick = await vscode.window.showInformationMessage(
         `AnimateDiff: ${run.label} finished in ${formatDuration(result.timings.totalS)}${gif ? ` → ${path.basename(gif)}` : ''}.`,
@@ -239,8 +263,11 @@ export class RunController implements vscode.Disposable {
     };
   }
 
-  private fail(err: unknown): () => Promise<void> {
-    const view = describeError(err);
+  private fail(err: unknown, run: ActiveRun): () => Promise<void> {
+    const described = describeError(err, run.request);
+    // "Download Models" fetches what this run needs (a Phase 3 run the quality adapter, even when the
+    // run form's preset is Lightning), not what the form's preset needs.
+    const view = { ...described, actions: described.actions.map((a) => (a.id === 'downloadModels' ? { ...a, preset: run.modelsOf } : a)) };
     if (view.kind === 'cancelled') {
       this.post({ type: 'cancelled', message: 'The run was cancelled.' });
       this.post({ type: 'status', state: 'cancelled', message: 'cancelled' });
@@ -303,7 +330,7 @@ export function scheduleRows(creative: Record<string, unknown>): ScheduleRow[] {
     .map((r) => ({ fromFrame: r.from_frame, toFrame: r.to_frame, prompt: r.prompt }));
 }
 
-/** A run that used any of lesson 10's controls ticks off its walkthrough step. */
+/** A run that used any of lesson 10's controls (Longer and directed) ticks off its walkthrough step. */
 export function usedDirectedControls(creative: Record<string, unknown>): boolean {
   const loras = creative.motion_loras;
   return Boolean(creative.context_windows) || scheduleRows(creative).length > 0

@@ -9,6 +9,7 @@ export function galleryBody(): string {
       <button type="button" id="compare" disabled>Compare selected (pick two)</button>
       <span id="gallery-status"></span>
     </header>
+    <details id="skipped" hidden><summary id="skipped-summary"></summary><ul id="skipped-files"></ul></details>
     <section id="compare-view" hidden></section>
     <section id="runs"></section>
   </main>`;

@@ -49,13 +49,16 @@ export class GalleryHost implements vscode.Disposable {
     if (!panel) return;
     void panel.post({ type: 'loading' });
     try {
-      const { runs } = await this.studio.client.request('studio/runs', { limit: 100 });
+      const { runs, skipped } = await this.studio.client.request('studio/runs', { limit: 100 });
       const trusted = outputRoots(this.studio);
       panel.allowFiles(runs.map((r) => r.outputs.gif), trusted);
       // A thumbnail only for a GIF really inside an output folder (links resolved): the paths come
       // from JSON files anyone can write.
       const cards = runs.map((r) => toRunCard(r, (f) => (rootOf(f, panel.allowedRoots()) ? panel.webviewUri(f) : null)));
-      void panel.post({ type: 'runs', runs: cards, outputDirs: [...new Set(runs.map((r) => path.dirname(r.metadataPath)))] });
+      // A file that is not a run is named with the reason, so a hand-edited JSON does not just vanish.
+      const notRuns = skipped.map((s) => ({ file: path.basename(s.path), reason: s.reason }));
+      if (notRuns.length) this.studio.log.info(`Outputs: not listed: ${skipped.map((s) => `${s.path} (${s.reason})`).join('; ')}`);
+      void panel.post({ type: 'runs', runs: cards, outputDirs: [...new Set(runs.map((r) => path.dirname(r.metadataPath)))], skipped: notRuns });
       await this.studio.walkthrough.markDone('outputsDone');
     } catch (err) {
       const view = describeError(err);

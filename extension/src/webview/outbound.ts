@@ -3,15 +3,27 @@ import type { RunForm } from '../params';
 
 export type BlackholeState = { state: 'unknown' } | { state: 'available'; reason: string } | { state: 'unavailable'; reason: string };
 
+/** One run the form can start and how long it would take here (run/estimates.ts). */
+export interface EstimateLine {
+  phase: 1 | 2 | 3;
+  preset: string | null; // Phase 1: the preset it is for
+  label: string;
+  text: string; // "about 4 min on this machine (from your 2 runs of this job here)"
+  basis: string; // studio/estimate's basis
+  guess: boolean; // not from this machine's own runs
+  detail: string; // the stages, for a tooltip
+}
+
 export interface OutputLink {
   label: string;
   path: string;
 }
 
 export type PreviewOutbound =
-  | { type: 'init'; form: RunForm; blackhole: BlackholeState; running: boolean }
+  | { type: 'init'; form: RunForm; blackhole: BlackholeState; running: boolean; presetNote: string | null }
+  | { type: 'estimates'; lines: EstimateLine[] }
   | { type: 'environment'; blackhole: BlackholeState }
-  | { type: 'runStarted'; phase: 1 | 2 | 3; label: string; totalFrames: number; totalSteps: number }
+  | { type: 'runStarted'; phase: 1 | 2 | 3; label: string; totalFrames: number; totalSteps: number; estimate: string | null }
   | { type: 'status'; state: 'idle' | 'running' | 'completed' | 'cancelled' | 'error'; message: string }
   | {
       type: 'progress';
@@ -22,6 +34,7 @@ export type PreviewOutbound =
       totalFrames: number;
       counter: string;
       eta: string;
+      etaKnown: boolean; // false until the sidecar can measure one (the form's estimate stays shown meanwhile)
       fraction: number;
     }
   | { type: 'preview'; step: number; totalSteps: number; frame: number | null; totalFrames: number; frames: string[] }
@@ -50,7 +63,7 @@ export interface RunCard {
 }
 
 export type GalleryOutbound =
-  | { type: 'runs'; runs: RunCard[]; outputDirs: string[] }
+  | { type: 'runs'; runs: RunCard[]; outputDirs: string[]; skipped: { file: string; reason: string }[] }
   | { type: 'error'; message: string }
   | { type: 'loading' };
 

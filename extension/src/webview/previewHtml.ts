@@ -25,6 +25,7 @@ export function previewBody(): string {
   return `
   <main>
     <form id="run-form" autocomplete="off">
+      <fieldset id="form-fields" disabled>
       ${FORM_PARAMS.filter((p) => p.kind === 'str').map(input).join('\n      ')}
       <div class="row">
         ${FORM_PARAMS.filter((p) => p.kind !== 'str').map(input).join('\n        ')}
@@ -34,6 +35,7 @@ export function previewBody(): string {
           ${PRESETS_FOR_FORM.map((p) => `<option value="${p.name}" data-steps="${p.steps}" data-guidance-scale="${p.guidanceScale}">${p.title}</option>`).join('\n          ')}
         </select>
       </label>
+      <p id="preset-note" class="note" hidden></p>
       <label class="field wide" for="backend">Phase 2 backend
         <select id="backend" name="backend">
           <option value="blackhole">Tenstorrent Blackhole (TTNN)</option>
@@ -47,7 +49,9 @@ export function previewBody(): string {
         <button type="button" id="run-phase3">Run Phase 3</button>
         <button type="button" id="cancel-run" class="secondary" disabled>Cancel</button>
       </div>
+      <ul id="estimates" class="note" aria-live="polite"></ul>
       <p id="form-errors" class="errors" role="alert"></p>
+      </fieldset>
     </form>
 
     <section id="run" aria-live="polite">

@@ -37,12 +37,17 @@ const PAIRS: Record<string, z.ZodType> = {
   BlackholeInfo: P.Environment.shape.blackhole,
   TtMetalHomeInfo: P.Environment.shape.ttMetalHome,
   ScratchpadInfo: P.Environment.shape.scratchpad,
+  TtnnCheckInfo: P.Environment.shape.ttnnCheck.unwrap(),
   Environment: P.Environment,
   GenerateResult: P.GenerateResult,
   RunSummary: P.RunSummary,
   RunsResult: P.RunsResult,
+  SkippedFile: P.SkippedFile,
+  UnusedField: P.UnusedField,
   CancelResult: P.CancelResult,
   ExportResult: P.ExportResult,
+  EstimateStages: P.EstimateStages,
+  EstimateResult: P.EstimateResult,
   Progress: P.ProgressNotification,
   Preview: P.PreviewNotification,
   FrameDone: P.FrameDoneNotification,
@@ -80,6 +85,7 @@ if (reason) {
       expect(P.OutputFormat.options).toEqual(choices('formats'));
       expect(P.Stage.options).toEqual(py.enums.STAGES);
       expect(P.LogNotification.shape.level.options).toEqual(py.enums.LOG_LEVELS);
+      expect(P.EstimateBasis.options).toEqual(py.enums.ESTIMATE_BASES);
     });
 
     it('has a TS schema for every Python message class', () => {

@@ -44,7 +44,7 @@ def values(cls):
 out = {
     "methods": sorted(values(p.Method) + values(p.Notify)),
     "errorCodes": {k: v for k, v in vars(p.ErrorCode).items() if k.isupper()},
-    "enums": {n: list(getattr(p, n)) for n in ("STAGES", "LOG_LEVELS")},
+    "enums": {n: list(getattr(p, n)) for n in ("STAGES", "LOG_LEVELS", "ESTIMATE_BASES")},
     "dataclasses": {n: wire_fields(c) for n, c in vars(p).items()
                     if isinstance(c, type) and attrs.has(c) and c.__module__ == p.__name__},
     "genParamFields": sorted(x.wire for x in spec.GENERATION),

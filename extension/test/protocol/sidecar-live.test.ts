@@ -103,8 +103,10 @@ if (reason) {
     it('studio/modelsStatus and studio/downloadModels with a preset also cover its motion modules', async () => {
       // the tiny models' HF cache holds the Lightning checkpoints and AnimateLCM under the real hub ids
       const status = expectShape(P.ModelsStatusResult, await request('studio/modelsStatus', { models, preset: 'lightning' }));
-      expect(status.models.map((m) => m.source).slice(2)).toEqual(['ByteDance/AnimateDiff-Lightning:animatediff_lightning_4step_diffusers.safetensors']);
-      expect(status.models[2]).toMatchObject({ role: 'motionAdapter', kind: 'hub', available: true });
+      // exactly what Lightning runs: the SD model and its checkpoint, not the settings' (quality) adapter
+      expect(status.models.map((m) => m.source)).toEqual([models.sd, 'ByteDance/AnimateDiff-Lightning:animatediff_lightning_4step_diffusers.safetensors']);
+      expect(status.models[1]).toMatchObject({ role: 'motionAdapter', kind: 'hub', available: true });
+      expect(status.unused.map((u) => [u.field, u.value])).toEqual([['models.motionAdapter', models.motionAdapter]]);
       const dl = expectShape(P.DownloadModelsResult, await request('studio/downloadModels', { models, preset: 'animatelcm', downloadId: 'sync-preset' }));
       expect(dl.models.map((m) => [m.source, m.available])).toContainEqual(['wangfuyun/AnimateLCM', true]);
     });
@@ -165,6 +167,15 @@ if (reason) {
       expect(ids).toContain(phase2.runId);
     });
 
+    it('studio/estimate answers from the runs above, and while a run is in progress', async () => {
+      const phase1Params = { phase: 1 as const, device: 'cpu' as const, models, params: { prompt: 'sync test', ...small } };
+      const estimate = expectShape(P.EstimateResult, await request('studio/estimate', phase1Params));
+      expect(estimate).toMatchObject({ basis: 'job', modelsLoaded: true });
+      expect(estimate.totalS).toBeGreaterThan(0);
+      const card = expectShape(P.EstimateResult, await request('studio/estimate', { phase: 2, backend: 'blackhole', models: { sd: models.sd }, params: { prompt: 'x', ...small } }));
+      expect(card).toMatchObject({ totalS: null, stages: null, basis: 'none' });
+    });
+
     it('studio/cancel stops a running generation; a second one meanwhile is Busy', async () => {
       notes['studio/progress'].length = 0;
       const long = request('studio/generate', { phase: 1, device: 'cpu', models, params: { prompt: 'long', ...small, steps: 1000 } });
@@ -186,6 +197,18 @@ if (reason) {
       await waitFor(() => notes['studio/progress'].length > 0 || undefined);
       cts.cancel();
       expect(expectShape(P.GenerateResult, await long).status).toBe('cancelled');
+    });
+
+    it('$/cancelRequest sent at once (Cancel clicked before the first progress) sticks: cancelled, no model loaded', async () => {
+      // What runController.cancel() does before it knows the run id: cancel the request's token.
+      notes['studio/progress'].length = 0;
+      const cts = new CancellationTokenSource();
+      const run = request('studio/generate', { phase: 1, device: 'cpu', models, params: { prompt: 'at once', ...small, steps: 1000 } }, cts);
+      cts.cancel();
+      const result = expectShape(P.GenerateResult, await run);
+      expect(result.status).toBe('cancelled');
+      expect(result.timings.loadS).toBe(0);
+      expect(notes['studio/progress'].filter((n) => (n as P.ProgressNotification).runId === result.runId)).toEqual([]);
     });
 
     it('answers bad requests with the documented error data', async () => {

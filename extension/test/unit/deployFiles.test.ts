@@ -80,7 +80,7 @@ describe('deploy files', () => {
   it('writes and reads the manifest', async () => {
     const m = { version: 1 as const, deployedAt: 'now', extensionVersion: '0.1.0', files: { 'a.py': 'a'.repeat(64) } };
     await writeManifest(tmp, m);
-    expect(await readManifest(tmp)).toEqual(m);
-    expect(await readManifest(path.join(tmp, 'nowhere'))).toBeUndefined();
+    expect(await readManifest(tmp)).toEqual({ manifest: m });
+    expect(await readManifest(path.join(tmp, 'nowhere'))).toEqual({});
   });
 });

@@ -28,17 +28,25 @@ describe('protocol error → message and action', () => {
     expect(view.actions[1].setting).toBe('animatediff.ttMetalHome');
   });
 
+  it('BackendUnavailable in a Phase 3 run offers Phase 3 in torch, not Phase 2', () => {
+    const view = describeError(rpc(ErrorCodes.BackendUnavailable, { reason: "backend 'blackhole' cannot run here: no /dev/tenstorrent" }), { phase: 3 });
+    expect(view.actions.map((a) => a.id)).toEqual(['runPhase3', 'openSettings']);
+    expect(view.actions[0].title).toBe('Run Phase 3 in torch instead');
+  });
+
   it('BackendUnavailable for a Python without torch points at the interpreter, not at the CPU run', () => {
     const view = describeError(rpc(ErrorCodes.BackendUnavailable, { reason: "torch is not installed in this Python (No module named 'torch')" }));
     expect(view.message).toMatch(/This Python cannot run the pipeline/);
     expect(view.actions.map((a) => a.id)).toEqual(['deployProject', 'openSettings']);
   });
 
-  it('an output-folder problem names the path and the reason, and opens no user code', () => {
-    const view = describeError(rpc(ErrorCodes.OutputFolder, { path: '/out/run.webp', reason: 'No space left on device', errno: 'ENOSPC' }));
+  it('an output-folder problem names the folder, the file that failed and the reason, and opens no user code', () => {
+    const view = describeError(rpc(ErrorCodes.OutputFolder, { path: '/out', file: '/out/run.webp', reason: 'No space left on device', errno: 'ENOSPC' }));
     expect(view.kind).toBe('outputFolder');
-    expect(view.message).toBe("Cannot write the run's files to /out/run.webp: No space left on device. Nothing was written.");
+    expect(view.message).toBe("Cannot write the run's files to /out (run.webp): No space left on device. Nothing was written.");
     expect(view.actions.map((a) => a.id)).toEqual(['showLog']);
+    const folderOnly = describeError(rpc(ErrorCodes.OutputFolder, { path: '/ro/out', file: null, reason: 'Read-only file system', errno: 'EROFS' }));
+    expect(folderOnly.message).toBe("Cannot write the run's files to /ro/out: Read-only file system. Nothing was written.");
   });
 
   it('a scratchpad older than the studio offers Deploy Project, with the sidecar\'s message', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatBytes, formatDuration, formatEta, formatProgressLine, formatStepCounter, overallFraction } from '../../src/format';
+import { describeEstimate, estimateStages, formatAbout, formatBytes, formatDuration, formatEta, formatProgressLine, formatStepCounter, overallFraction } from '../../src/format';
 
 describe('ETA and durations', () => {
   it('formats seconds, minutes and hours, rounding up', () => {
@@ -45,5 +45,32 @@ describe('step counter and overall progress', () => {
     expect(formatBytes(512)).toBe('512 B');
     expect(formatBytes(2_700_000_000)).toBe('2.7 GB');
     expect(formatBytes(null)).toBe('?');
+  });
+});
+
+describe('estimates before a run', () => {
+  const base = { stages: { loadS: 28, encodeS: 0.1, denoiseS: 144, decodeS: 50, exportS: 1.6, otherS: 0 }, runs: 1, modelsLoaded: false };
+
+  it('rounds to what an estimate can promise', () => {
+    expect(formatAbout(12)).toBe('about 10 s');
+    expect(formatAbout(1)).toBe('about 5 s');
+    expect(formatAbout(224)).toBe('about 4 min');
+    expect(formatAbout(1652)).toBe('about 28 min');
+    expect(formatAbout(4200)).toBe('about 1 h 10 min');
+    expect(formatAbout(Number.NaN)).toBe('an unknown time');
+  });
+
+  it('says when an estimate is a guess, and why there is none', () => {
+    expect(describeEstimate({ ...base, totalS: 224, basis: 'job', note: 'from your 2 runs of this job here' }))
+      .toEqual({ text: 'about 4 min on this machine (from your 2 runs of this job here)', guess: false });
+    const guess = describeEstimate({ ...base, totalS: 224, basis: 'calibration', note: 'a guess: no Phase 1 run here yet' });
+    expect(guess).toEqual({ text: 'about 4 min on this machine — a guess: no Phase 1 run here yet', guess: true });
+    expect(describeEstimate({ ...base, stages: null, totalS: null, basis: 'none', note: 'no estimate: Phase 2 has not run on a card here' }))
+      .toEqual({ text: 'no estimate: Phase 2 has not run on a card here', guess: true });
+  });
+
+  it('lists the stages for the tooltip, load included', () => {
+    expect(estimateStages({ ...base, totalS: 224, basis: 'job', note: '' }))
+      .toBe('load 28 s · encode 1 s · denoise 2:24 · VAE decode 50 s · export 2 s · the rest 0 s');
   });
 });

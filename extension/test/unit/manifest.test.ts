@@ -28,9 +28,10 @@ describe('package.json', () => {
     expect(pkg.engines.vscode).toMatch(/^\^1\.(9\d|1\d\d)\./); // >= 1.74: onCommand is implied
   });
 
-  it('labels the CPU variant of Phase 2 as such', () => {
+  it('labels the CPU variant of Phase 2 as such, and Phase 3 on Blackhole as not yet run on a card', () => {
     const title = contributed.find((c) => c.command === CommandIds.runPhase2Cpu)!.title;
     expect(title).toMatch(/Phase 2 Algorithm on CPU/);
+    expect(contributed.find((c) => c.command === CommandIds.runPhase3Blackhole)!.title).toMatch(/Phase 3 on Blackhole.*not yet run on a card/);
   });
 
   it('walkthrough: ten steps, each with a command button, a lesson file and a success-only completion key', () => {

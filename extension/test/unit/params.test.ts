@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_PROMPT, defaultForm, mergeRemembered, runLabel, toGenerateParams, validateRunForm, type RunForm } from '../../src/params';
+import { DEFAULT_PROMPT, defaultForm, mergeRemembered, presetArg, presetForHardware, presetNote, runLabel, toGenerateParams, validateRunForm, withoutCard, type RunForm } from '../../src/params';
+import { asksFor } from '../../src/run/estimates';
 
 const settings = { numFrames: 8, steps: 25, guidanceScale: 7.5, seed: 42, width: 512, height: 512 };
 const form: RunForm = { ...defaultForm(settings), prompt: 'a cat', negativePrompt: '' };
@@ -27,6 +28,35 @@ describe('run form defaults', () => {
     const merged = mergeRemembered(form, { preset: 'lightning', steps: 2, guidanceScale: 1 });
     expect(merged).toMatchObject({ preset: 'lightning', steps: 2, guidanceScale: 1 });
     expect(mergeRemembered(form, { preset: 'lightning', steps: 25 }).preset).toBe('quality'); // 25 fits no checkpoint
+    // The hardware's first preset (Fast on a CPU) must not drop a remembered Quality form's steps.
+    const fast = defaultForm(settings, 'lightning');
+    expect(mergeRemembered(fast, { ...form, preset: 'quality', steps: 200 })).toMatchObject({ preset: 'quality', steps: 200 });
+  });
+});
+
+describe('the first preset follows the hardware (params.py device_defaults)', () => {
+  it('is Fast where torch sees no GPU or the device setting is cpu, Quality with a GPU or unknown devices', () => {
+    expect(presetForHardware('auto', ['cpu'])).toBe('lightning');
+    expect(presetForHardware('cpu', ['cpu', 'cuda:0'])).toBe('lightning');
+    expect(presetForHardware('auto', ['cpu', 'cuda:0'])).toBe('quality');
+    expect(presetForHardware('auto', ['cpu', 'mps'])).toBe('quality');
+    expect(presetForHardware('cuda', ['cpu', 'cuda:0'])).toBe('quality');
+    expect(presetForHardware('auto', undefined)).toBe('quality');
+    expect(defaultForm(settings, presetForHardware('auto', ['cpu']))).toMatchObject({ preset: 'lightning', steps: 4, guidanceScale: 1 });
+  });
+
+  it('says so in the form, unless the user chose the preset', () => {
+    expect(presetNote(undefined, 'auto', ['cpu'])).toMatch(/no GPU .* Fast: AnimateDiff-Lightning .*Quality is one click away/);
+    expect(presetNote('lightning', 'auto', ['cpu'])).toBeNull();
+    expect(presetNote(undefined, 'auto', ['cpu', 'cuda:0'])).toBeNull();
+  });
+
+  it('the estimates cover every run button, and Quality when the form is on a faster preset', () => {
+    const fast = { ...defaultForm(settings, 'lightning'), prompt: 'a cat' };
+    const asks = asksFor(fast, false);
+    expect(asks.map((a) => [a.request, a.form.preset, a.form.steps])).toEqual([
+      [{ phase: 1 }, 'lightning', 4], [{ phase: 1 }, 'quality', 25], [{ phase: 2, backend: 'cpu' }, 'lightning', 4], [{ phase: 3 }, 'lightning', 4]]);
+    expect(asksFor(form, true).map((a) => a.request)).toEqual([{ phase: 1 }, { phase: 2, backend: 'blackhole' }, { phase: 3 }]);
   });
 });
 
@@ -87,12 +117,29 @@ describe('toGenerateParams', () => {
     expect(toGenerateParams({ ...form, backend: 'cpu' }, { phase: 2 }, { ...ctx, models: {} })).toMatchObject({ backend: 'torch', models: {} });
   });
 
-  it('sends the preset with Phase 1 and a dtype setting other than auto with both phases', () => {
+  it('Phase 3 runs torch on the device setting, or the blackhole backend when asked (whatever the Phase 2 form says)', () => {
+    expect(toGenerateParams(form, { phase: 3 }, ctx)).toMatchObject({ phase: 3, backend: 'torch', device: 'auto', models: ctx.models });
+    const onCard = toGenerateParams({ ...form, backend: 'cpu' }, { phase: 3, backend: 'blackhole' }, ctx);
+    expect(onCard).toMatchObject({ phase: 3, backend: 'blackhole', models: { sd: '/m/sd', motionAdapter: '/m/ma' } });
+    expect(onCard.device).toBeUndefined();
+  });
+
+  it('a Blackhole run without a card offers the same algorithm in torch, under its own name', () => {
+    expect(withoutCard({ phase: 2, backend: 'blackhole' })).toEqual({ title: 'Run the Phase 2 Algorithm on CPU', request: { phase: 2, backend: 'cpu' } });
+    expect(withoutCard({ phase: 3, backend: 'blackhole' })).toEqual({ title: 'Run Phase 3 in torch instead', request: { phase: 3 } });
+    expect(withoutCard({ phase: 3 })).toBeUndefined();
+    expect(withoutCard({ phase: 2, backend: 'cpu' })).toBeUndefined();
+  });
+
+  it('sends the preset with Phase 1 and a dtype setting other than auto with every phase (the torch ones)', () => {
     const lightning = { ...form, preset: 'lightning' as const, steps: 4, guidanceScale: 1 };
     expect(toGenerateParams(lightning, { phase: 1 }, { ...ctx, dtype: 'float32' })).toMatchObject({ preset: 'lightning', dtype: 'float32' });
     expect(toGenerateParams(lightning, { phase: 1 }, { ...ctx, dtype: 'auto' })).not.toHaveProperty('dtype');
     expect(toGenerateParams(form, { phase: 2, backend: 'cpu' }, { ...ctx, dtype: 'bfloat16' })).toMatchObject({ dtype: 'bfloat16' });
     expect(toGenerateParams(form, { phase: 2, backend: 'cpu' }, ctx)).not.toHaveProperty('preset');
+    // Phase 3 too: lesson 09 compares it with Phase 1 pixel for pixel in float32 (the setting)
+    expect(toGenerateParams(form, { phase: 3 }, { ...ctx, dtype: 'float32' })).toMatchObject({ phase: 3, dtype: 'float32' });
+    expect(toGenerateParams(form, { phase: 3 }, ctx)).not.toHaveProperty('dtype');
   });
 
   it('labels the CPU variant so it can never be mistaken for Blackhole', () => {
@@ -100,5 +147,15 @@ describe('toGenerateParams', () => {
     expect(runLabel({ phase: 2, backend: 'cpu' })).toMatch(/no Blackhole/);
     expect(runLabel({ phase: 2, backend: 'blackhole' })).toMatch(/Blackhole/);
     expect(runLabel({ phase: 1 })).toMatch(/Phase 1/);
+    expect(runLabel({ phase: 3 })).toMatch(/torch/);
+    expect(runLabel({ phase: 3, backend: 'blackhole' })).toMatch(/Phase 3 on Blackhole .*not yet run on a card/);
+  });
+});
+
+describe('presetArg', () => {
+  it('reads {preset} of a failed run\'s "Download Models" and ignores anything else', () => {
+    expect(presetArg({ preset: 'lightning' })).toBe('lightning');
+    expect(presetArg({ preset: 'quality' })).toBe('quality');
+    for (const arg of [undefined, null, 'lightning', { preset: 'turbo' }, { preset: 1 }, {}]) expect(presetArg(arg)).toBeUndefined();
   });
 });

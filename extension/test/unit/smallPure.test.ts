@@ -43,14 +43,14 @@ describe('findConstant', () => {
 describe('RunSnapshot', () => {
   it('replays the latest state of the current run in drawing order', () => {
     const s = new RunSnapshot();
-    s.record({ type: 'runStarted', phase: 2, label: 'L', totalFrames: 2, totalSteps: 3 });
+    s.record({ type: 'runStarted', phase: 2, label: 'L', totalFrames: 2, totalSteps: 3, estimate: null });
     s.record({ type: 'preview', step: 1, totalSteps: 3, frame: 0, totalFrames: 2, frames: ['a'] });
     s.record({ type: 'preview', step: 2, totalSteps: 3, frame: 0, totalFrames: 2, frames: ['b'] });
     s.record({ type: 'frameDone', frame: 0, totalFrames: 2, png: 'p', step: 3 });
     s.record({ type: 'status', state: 'running', message: 'x' });
     expect(s.replay().map((m) => m.type)).toEqual(['runStarted', 'preview', 'frameDone', 'status']);
     expect(s.replay()[1]).toMatchObject({ frames: ['b'] });
-    s.record({ type: 'runStarted', phase: 1, label: 'M', totalFrames: 8, totalSteps: 3 });
+    s.record({ type: 'runStarted', phase: 1, label: 'M', totalFrames: 8, totalSteps: 3, estimate: 'about 4 min' });
     expect(s.replay().map((m) => m.type)).toEqual(['runStarted']);
   });
 });
@@ -122,6 +122,7 @@ describe('environment report', () => {
     ttMetalHome: { value: null, valid: false, demoPath: null, error: 'TT_METAL_HOME is not set' },
     scratchpad: { path: '/h/tt-scratchpad/tt-animatediff', deployed: true, version: '0.1.0' },
     models: [{ role: 'sd', source: 'CompVis/stable-diffusion-v1-4', kind: 'hub', available: false, path: null, sizeBytes: null, fix: 'Download Models' }],
+    ttnnCheck: { python: null, command: 'python examples/make_ttnn_venv.py   # then: .venv-ttnn/bin/python examples/check_ttnn_port.py' },
   };
   it('summarises in one line and reports each part', () => {
     const r = reportEnvironment(env);
@@ -130,5 +131,8 @@ describe('environment report', () => {
     expect(r.modelsReady).toBe(false);
     expect(r.lines.join('\n')).toContain('no /dev/tenstorrent');
     expect(r.lines.join('\n')).toContain('missing: Download Models');
+    expect(r.lines.join('\n')).toContain('ttnn check   no ttnn venv yet — in the scratchpad: python examples/make_ttnn_venv.py');
+    const ready = reportEnvironment({ ...env, ttnnCheck: { python: '/h/.venv-ttnn/bin/python', command: '.venv-ttnn/bin/python examples/check_ttnn_port.py' } });
+    expect(ready.lines.join('\n')).toContain('ttnn check   ready — in the scratchpad: .venv-ttnn/bin/python examples/check_ttnn_port.py');
   });
 });

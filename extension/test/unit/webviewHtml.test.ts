@@ -33,7 +33,7 @@ describe('webview HTML', () => {
 
   it('preview markup has every element of the DOM contract (extension/TESTING.md)', () => {
     const body = previewBody();
-    for (const id of ['run-form', 'prompt', 'negative-prompt', 'num-frames', 'steps', 'guidance-scale', 'seed', 'width', 'height', 'backend', 'run-phase1', 'run-phase2', 'cancel-run', 'status', 'step-counter', 'eta', 'preview-grid', 'final-gif', 'output-links', 'error', 'error-message']) {
+    for (const id of ['run-form', 'prompt', 'negative-prompt', 'num-frames', 'steps', 'guidance-scale', 'seed', 'width', 'height', 'backend', 'run-phase1', 'run-phase2', 'cancel-run', 'status', 'step-counter', 'eta', 'preview-grid', 'final-gif', 'output-links', 'error', 'error-message', 'form-fields', 'preset', 'preset-note', 'estimates']) {
       expect(body, id).toContain(`id="${id}"`);
     }
     for (const id of ['compare', 'compare-view', 'runs']) expect(galleryBody(), id).toContain(`id="${id}"`);

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
+from .model_needs import needed_sources
 from .protocol import DownloadProgress, DownloadResult, ModelNotFound, ModelStatus, Notify, RequestCancelled
 
 log = logging.getLogger(__name__)
@@ -89,8 +90,10 @@ def hub_status(role: str, source: str, patterns: List[str], api: Any) -> ModelSt
 
 
 def models_status(sources: Dict[str, Optional[str]], api: Any, preset: Optional[str] = None) -> List[ModelStatus]:
-    """The settings' models, then the motion modules a few-step `preset` brings (hub only)."""
-    return [model_status(role, sources.get(role), api) for role in ROLES] + [
+    """The settings' models the preset runs (model_needs.py), then the motion modules a few-step
+    `preset` brings (hub only)."""
+    needed = needed_sources({role: sources.get(role) for role in ROLES}, api, preset)
+    return [model_status(role, source, api) for role, source in needed.items()] + [
         hub_status("motionAdapter", source, patterns, api) for source, patterns in _preset_files(preset, api)]
 
 
@@ -113,7 +116,7 @@ def download_models(sources: Dict[str, Optional[str]], api: Any, cancel: threadi
     bytes, total) progress. A local source that is not there cannot be downloaded: ModelNotFound
     names it."""
     results = []
-    for role, source in sources.items():
+    for role, source in needed_sources(sources, api, preset).items():
         status = model_status(role, source, api)
         if not status.available and status.kind == "local":
             what = "Stable Diffusion model" if role == "sd" else "motion adapter"

@@ -12,11 +12,11 @@ import importlib.metadata
 import importlib.util
 import os
 import sys
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from .downloads import models_status
 from .protocol import (BlackholeInfo, Capabilities, Environment, ModelSources, PythonInfo, ScratchpadInfo,
-                       TorchInfo, TtMetalHomeInfo, TtnnInfo)
+                       TorchInfo, TtMetalHomeInfo, TtnnCheckInfo, TtnnInfo)
 from .user_code import UserCode, is_deployed, read_version
 
 TTNN_WHEEL_PYTHONS = ("3.10", "3.12")
@@ -137,4 +137,14 @@ def environment(code: UserCode, sources: Optional[ModelSources] = None) -> Envir
         tt_metal_home=tt_metal_home_info(code),
         scratchpad=ScratchpadInfo(str(pad), is_deployed(pad), read_version(pad)),
         models=models,
+        ttnn_check=ttnn_check_info(code, pad),
     )
+
+
+def ttnn_check_info(code: UserCode, scratchpad: Any) -> Optional[TtnnCheckInfo]:
+    """Whether the scratchpad has its ttnn venv for the bring-up check, and the command to run."""
+    try:
+        found = code.api().ttnn_check(scratchpad)
+        return TtnnCheckInfo(found["python"], str(found["command"]))
+    except Exception:  # noqa: BLE001 - an old or broken copy: the rest of the report still helps
+        return None

@@ -10,6 +10,13 @@ serving instead, because a restart would throw away the resident models:
   value ends (or at the next `Content-Length:`) and the rest is read as the next frame;
 - bytes where a header should be (left over after a too-short `Content-Length`, or garbage) are
   skipped up to the next `Content-Length:`;
+- a header ends at its own blank line: one without it (LF-only, a single CRLF, none) ends where the
+  next `Content-Length:` starts, so it can never run into the next frame's blank line and swallow
+  that frame. Frames follow each other with no newline between them (the next header starts right
+  after a body's last byte), so that is where a header can start, and where reading resynchronises;
+- the 8 KB header limit holds while searching: bytes with no blank line within it are skipped as
+  they come (only the last few are kept, in case a `Content-Length:` starts there), never buffered
+  whole, and a long skip is reported once when it starts and once when it ends;
 - a header that is not `Name: value` lines with a decimal `Content-Length` is answered -32700 for
   the body that follows it;
 - a body that stops arriving (a too-long `Content-Length` with nothing after it) is answered
@@ -45,8 +52,13 @@ class Frame:
 
 @dataclass
 class Malformed:
-    data: bytes  # what was skipped
+    data: bytes  # what was skipped (of a long skip, at most MAX_HEADER bytes of it)
     reason: str
+    size: int = -1  # bytes skipped
+
+    def __post_init__(self) -> None:
+        if self.size < 0:
+            self.size = len(self.data)
 
     @property
     def looks_like_a_message(self) -> bool:
@@ -97,6 +109,8 @@ class FrameParser:
     def __init__(self) -> None:
         self.buffer = bytearray()
         self.length: Optional[int] = None  # body length once a header was read
+        self._open = False  # a skip reported when it started has not found a header yet
+        self._pending = 0  # bytes skipped since then, reported when it does
 
     @property
     def waiting_for_body(self) -> bool:
@@ -109,18 +123,23 @@ class FrameParser:
         """The next frame or skipped piece, or None until more bytes come."""
         buf = self.buffer
         if self.length is None:
-            end = buf.find(HEADER_END)
-            mark = buf.find(MARK, 0, end if end >= 0 else len(buf))
-            if mark > 0:  # bytes before a header: skip them
-                junk = bytes(buf[:mark])
-                del buf[:mark]
-                return Malformed(junk, "bytes outside a frame")
+            mark = buf.find(MARK)
+            end = buf.find(HEADER_END, 0, MAX_HEADER + len(HEADER_END))  # one further away ends no header
+            if mark > 0 and (end < 0 or mark < end):  # bytes before a header: skip them
+                return self._skip(mark, "bytes outside a frame")
+            if mark == 0:
+                again = buf.find(MARK, len(MARK))
+                if again >= 0 and (end < 0 or again < end):  # the next header starts before this one ended
+                    return self._skip(again, "a header without the blank line (CRLF CRLF) that ends it")
             if end < 0:
-                if mark < 0 and len(buf) > MAX_HEADER:
-                    junk = bytes(buf[: -len(MARK)])
-                    del buf[: -len(MARK)]
-                    return Malformed(junk, "bytes outside a frame")
-                return None
+                if len(buf) <= MAX_HEADER:
+                    return None  # the rest of a header may still come
+                reason = f"no blank line within {MAX_HEADER} bytes of a header" if mark == 0 else "bytes outside a frame"
+                return self._skip(len(buf) - len(MARK) + 1, reason, open_ended=True)
+            if self._open:  # a long skip ends here: say how long it was before reading on
+                self._open = False
+                if self._pending:
+                    return self._close(b"")
             header = bytes(buf[:end])
             del buf[: end + len(HEADER_END)]
             length = _content_length(header)
@@ -140,6 +159,22 @@ class FrameParser:
             return Frame(body)
         except ValueError:
             return self._cut(body, "the body is not one JSON value (wrong Content-Length?)")
+
+    def _skip(self, upto: int, reason: str, open_ended: bool = False) -> Optional[Malformed]:
+        """Drop buf[:upto]. `open_ended`: no header was found in it, more junk may follow; the first
+        such skip is reported at once, the bytes after it once the skip ends (one report, not one per read)."""
+        data = bytes(self.buffer[:upto])
+        del self.buffer[:upto]
+        if self._open:
+            self._pending += len(data)
+            return None if open_ended else self._close(data)
+        self._open = open_ended
+        return Malformed(data[:MAX_HEADER], reason, len(data))
+
+    def _close(self, tail: bytes) -> Malformed:
+        item = Malformed(tail[-MAX_HEADER:], "more bytes outside a frame, up to the next header", self._pending)
+        self._open, self._pending = False, 0
+        return item
 
     def expire(self) -> Optional[Malformed]:
         """The body being waited for stopped arriving: give up on it."""

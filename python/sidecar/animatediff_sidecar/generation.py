@@ -10,10 +10,11 @@ import logging
 import secrets
 import time
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Tuple
 
 from . import __version__
 from .jobs import Job
+from .model_needs import adapter_unused, describe_unused, unused_fields
 from .output_folder import check_output_folder, output_errors
 from .protocol import GenerateParams, GenerateResult, timings_to_wire
 from .tracker import Tracker
@@ -23,6 +24,31 @@ log = logging.getLogger(__name__)
 
 def new_run_id(phase: int) -> str:
     return f"{time.strftime('%Y%m%d-%H%M%S')}-p{phase}-{secrets.token_hex(3)}"
+
+
+def models_of(req: GenerateParams, api: Any) -> Tuple[str, Optional[str], Optional[str]]:
+    """(SD source, motion adapter source or None, preset or None) of a request: the phase and the preset
+    decide whether the motionAdapter setting counts - the few-step presets bring their own motion module."""
+    sd_source = req.models.sd or api.default_source("sd")
+    preset = req.run.get("preset") if req.phase == 1 else None
+    adapter_source = None
+    if adapter_unused(api, req.phase, preset) is None:  # model_needs.py: one answer for every request
+        adapter_source = req.models.motion_adapter or api.default_source("motion_adapter")
+    return sd_source, adapter_source, preset
+
+
+def expected_after_steps(api: Any, phase: int, params: Any, run_options: Any, out_dir: Path) -> float:
+    """Seconds the run's estimate expects after its last denoising step (decode, export, the rest), from
+    this machine's records (no calibration during a run); 0 when it has none, or the copy cannot say."""
+    try:
+        found = api.estimate_run(phase, params, run_options, out_dir, False, False)
+    except Exception as exc:  # noqa: BLE001 - an ETA is never a reason to fail a run
+        log.debug("no estimate for the ETA: %s", exc)
+        return 0.0
+    if found.get("basis") not in ("job", "scaled"):
+        return 0.0
+    stages = found.get("stages") or {}
+    return float(sum(stages.get(k, 0.0) for k in ("decode_s", "export_s", "other_s")))
 
 
 class GenerateJob(Job):
@@ -65,16 +91,17 @@ class GenerateJob(Job):
         if req.phase in (2, 3):
             backend = api.resolve_backend(req.phase, req.backend)
             backend.require()
+        run_options = {**req.run, "backend": getattr(backend, "resolved", backend)}  # no second look for a card
+        tracker.after_steps_s = expected_after_steps(api, req.phase, params, run_options, out_dir)
 
-        # 6. Which models: the SD source, and the motion adapter the phase and preset need.
-        sd_source = req.models.sd or api.default_source("sd")
-        preset = req.run.get("preset") if req.phase == 1 else None
+        # 6. Which models: the SD source, and the motion adapter the phase and preset need (model_needs.py:
+        # Phase 2 has no motion modules, the few-step presets bring their own; a given one not used is said).
+        sd_source, adapter_source, preset = models_of(req, api)
         if preset is not None:
             api.check_preset(preset, params)  # e.g. Lightning steps that match no checkpoint, before loading
-        adapter_source = None
-        if api.needs_motion_adapter(req.phase) and (preset is None or api.preset_uses_adapter_setting(preset)):
-            adapter_source = req.models.motion_adapter or api.default_source("motion_adapter")
-        # (the other presets bring their own motion module: the motionAdapter setting is quality's)
+        unused = unused_fields({"motionAdapter": req.models.motion_adapter}, api, req.phase, preset)
+        if unused:
+            log.warning("%s", describe_unused(unused))
 
         # 7. Load them (or take them from the cache).
         loaded = runner.cache.load(sd_source, adapter_source, req.device, req.run.get("dtype"), preset, params.steps,
@@ -102,7 +129,7 @@ class GenerateJob(Job):
             "pipeline_source": {"kind": code.source.kind, "path": str(code.source.path)},
             "sidecar_version": __version__,
         }
-        with output_errors():
+        with output_errors(out_dir):
             result = api.finish_run(frames, params, output, timings, run_info, loaded.device, token)
 
         # 10. The run record (final latents, for a later re-export), after the metadata: a record

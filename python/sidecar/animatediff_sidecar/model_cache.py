@@ -68,8 +68,17 @@ class ModelCache:
             raise InvalidParams("device", message) from exc
         return device, dtype
 
+    @staticmethod
+    def _key(role: str, source: str, device: Any, dtype: Any) -> Tuple[str, str, str, str]:
+        return (role, source_key(source), str(device), str(dtype))
+
+    @staticmethod
+    def _adapter_source(preset: Optional[str], steps: Optional[int], adapter_source: Optional[str]) -> Optional[str]:
+        # one entry per preset and step count (each Lightning step count is its own checkpoint)
+        return f"{preset}:{steps}:{adapter_source or ''}" if preset is not None else adapter_source
+
     def _get(self, role: str, source: str, device: Any, dtype: Any, load) -> Tuple[Any, bool]:
-        key = (role, source_key(source), str(device), str(dtype))
+        key = self._key(role, source, device, dtype)
         if key in self._entries:
             self._entries.move_to_end(key)
             return self._entries[key], False
@@ -106,20 +115,15 @@ class ModelCache:
              phase: Optional[int] = None, backend: Optional[str] = None) -> Loaded:
         """SD components (and the motion adapter when asked: `adapter_source`, or with `preset` that
         preset's own), moved to the device, in the dtype the hardware (or `dtype_name`) says."""
-        device, dtype = self.resolve_device(requested_device)
+        device, dtype, reason = self._device_dtype(requested_device, dtype_name, phase, backend)
         api = self.code.api()
-        try:  # the lesson decides (Phase 2 on a Blackhole card wants fp32 weights)
-            dtype, reason = api.choose_dtype(device, dtype_name, phase=phase, backend=backend)
-        except ValueError as exc:
-            raise InvalidParams("dtype", str(exc).split(": ", 1)[-1]) from exc
         t0 = time.perf_counter()
         loaded = Loaded(sd=None, device=device, dtype=dtype, dtype_reason=reason)
         loaded.sd, fresh = self._get("sd", sd_source, device, dtype, lambda: api.load_sd(sd_source, device, dtype))
         if fresh:
             loaded.loaded.append("sd")
         if preset is not None:
-            # one entry per preset and step count (each Lightning step count is its own checkpoint)
-            key = f"{preset}:{steps}:{adapter_source or ''}"
+            key = self._adapter_source(preset, steps, adapter_source)
             (loaded.adapter, loaded.adapter_source, loaded.checkpoint_steps), fresh = self._get(
                 "adapter", key, device, dtype,
                 lambda: api.load_preset_motion_adapter(preset, adapter_source, steps, device, dtype))
@@ -133,6 +137,30 @@ class ModelCache:
                 loaded.loaded.append("motionAdapter")
         loaded.load_s = time.perf_counter() - t0
         return loaded
+
+    def _device_dtype(self, requested_device: str, dtype_name: Optional[str], phase: Optional[int],
+                      backend: Optional[str]) -> Tuple[Any, Any, str]:
+        device, dtype = self.resolve_device(requested_device)
+        try:  # the lesson decides (Phase 2 on a Blackhole card wants fp32 weights)
+            dtype, reason = self.code.api().choose_dtype(device, dtype_name, phase=phase, backend=backend)
+        except ValueError as exc:
+            raise InvalidParams("dtype", str(exc).split(": ", 1)[-1]) from exc
+        return device, dtype, reason
+
+    def holds(self, sd_source: str, adapter_source: Optional[str], requested_device: str,
+              dtype_name: Optional[str] = None, preset: Optional[str] = None, steps: Optional[int] = None,
+              phase: Optional[int] = None, backend: Optional[str] = None) -> bool:
+        """Whether `load` with these arguments would find every model resident (nothing to load)."""
+        device, dtype, _reason = self._device_dtype(requested_device, dtype_name, phase, backend)
+        keys = [self._key("sd", sd_source, device, dtype)]
+        adapter = self._adapter_source(preset, steps, adapter_source)
+        if adapter is not None:
+            keys.append(self._key("adapter", adapter, device, dtype))
+        try:
+            entries = set(self._entries)  # a copy: the worker thread may load meanwhile...
+        except RuntimeError:  # ...and change it while it is copied: then the models are being loaded anyway
+            return False
+        return all(key in entries for key in keys)
 
     def pipeline(self, phase: int, loaded: Loaded, adapter_source: Optional[str], backend: Any,
                  preset: Optional[str] = None) -> Any:

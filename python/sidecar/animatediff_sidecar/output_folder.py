@@ -19,9 +19,11 @@ FOLDER_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQ
                  errno.EISDIR, errno.EFBIG, errno.EIO, errno.ENAMETOOLONG, errno.ELOOP, errno.EEXIST}
 
 
-def _error(exc: OSError, fallback: Path) -> OutputFolderError:
+def _error(exc: OSError, folder: Path, probe: str = "") -> OutputFolderError:
+    """The folder, and the file that failed when the OS names one (not the folder's own test file)."""
     name = errno.errorcode.get(exc.errno or 0, "")
-    return OutputFolderError(str(exc.filename or fallback), exc.strerror or str(exc), name)
+    file = exc.filename if exc.filename not in (None, str(folder), probe) else None
+    return OutputFolderError(str(folder), exc.strerror or str(exc), name, str(file) if file is not None else None)
 
 
 def check_output_folder(folder: Path) -> None:
@@ -31,16 +33,19 @@ def check_output_folder(folder: Path) -> None:
         raise OutputFolderError(str(folder), "it exists and is not a folder", "ENOTDIR")
     try:
         folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _error(exc, folder) from exc
+    try:
         fd, probe = tempfile.mkstemp(prefix=".write-check.", dir=folder)
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
-        raise _error(exc, folder) from exc
+        raise _error(exc, folder, str(exc.filename or "")) from exc
 
 
 @contextmanager
-def output_errors(folder: Path = Path(".")) -> Iterator[None]:
-    """Turn a folder/disk OSError raised while writing outputs into OutputFolderError."""
+def output_errors(folder: Path) -> Iterator[None]:
+    """Turn a folder/disk OSError raised while writing outputs into OutputFolderError for `folder`."""
     try:
         yield
     except OSError as exc:

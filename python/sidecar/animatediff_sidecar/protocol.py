@@ -37,6 +37,7 @@ class Method:
     CANCEL = "studio/cancel"
     RUNS = "studio/runs"
     EXPORT = "studio/export"
+    ESTIMATE = "studio/estimate"
     SHUTDOWN = "shutdown"
     EXIT = "exit"
     CANCEL_REQUEST = "$/cancelRequest"
@@ -66,6 +67,9 @@ class ErrorCode:
 
 
 PHASES = (1, 2, 3)
+# The keys of a run's `outputs`: the choices of params.py's `formats`. A copy, so that listing past runs
+# needs none of the lesson's code (it may be broken or outdated); test_protocol.py checks they agree.
+OUTPUT_FORMATS = ("gif", "mp4", "webp", "png")
 STAGES = ("loading", "encoding", "denoising", "decoding", "exporting")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 PREVIEW_MAX_SIDE = 128
@@ -147,9 +151,10 @@ class OutputFolderError(SidecarError):
 
     code = ErrorCode.OUTPUT_FOLDER
 
-    def __init__(self, path: str, reason: str, errno_name: str = ""):
-        super().__init__(f"cannot write the run's files to {path}: {reason}",
-                         {"path": path, "reason": reason, "errno": errno_name})
+    def __init__(self, path: str, reason: str, errno_name: str = "", file: Optional[str] = None):
+        """`path`: the output folder; `file`: the file (or sub-folder) whose write failed, when known."""
+        super().__init__(f"cannot write the run's files to {path}: {reason}" + (f" (writing {file})" if file else ""),
+                         {"path": path, "file": file, "reason": reason, "errno": errno_name})
 
 
 class ScratchpadOutdated(SidecarError):
@@ -177,8 +182,14 @@ class InternalError(SidecarError):
 # ---------------------------------------------------------------------------------------------
 
 
+MODEL_FIELDS = {"sd": "models.sd", "motion_adapter": "models.motionAdapter"}  # the package's model roles
+
+
 def core_field(name: str, spec: Sequence[Any] = ()) -> str:
-    """The wire path of a core `ParamError.field`: run options are top-level, the rest is in `params`."""
+    """The wire path of a core `ParamError.field`: run options are top-level, model roles are in
+    `models`, the rest is in `params`."""
+    if name in MODEL_FIELDS:
+        return MODEL_FIELDS[name]
     if name in ("phase", "models") or any(p.name == name and p.group == "run" for p in spec):
         return camel(name)
     return "params." + camel(name)
@@ -434,9 +445,19 @@ class ModelStatus:
 
 
 @attrs.define
+class UnusedField:
+    """A field the client gave that this request does not use (model_needs.py), and why."""
+
+    field: str  # wire path, e.g. "models.motionAdapter"
+    value: str
+    reason: str
+
+
+@attrs.define
 class ModelsStatusResult:
     cache_dir: str
     models: List[ModelStatus]
+    unused: List[UnusedField] = attrs.Factory(list)
 
 
 @attrs.define
@@ -481,6 +502,15 @@ class ScratchpadInfo:
 
 
 @attrs.define
+class TtnnCheckInfo:
+    """The bring-up check of the learner's ttnn_temporal.py (examples/check_ttnn_port.py) in the scratchpad:
+    the ttnn venv's interpreter (None: not made yet) and the command to run there."""
+
+    python: Optional[str]
+    command: str
+
+
+@attrs.define
 class Environment:
     python: PythonInfo
     torch: TorchInfo
@@ -491,6 +521,7 @@ class Environment:
     tt_metal_home: TtMetalHomeInfo
     scratchpad: ScratchpadInfo
     models: List[ModelStatus]
+    ttnn_check: Optional[TtnnCheckInfo] = None  # None: the package could not say (a broken edit)
 
 
 @attrs.define
@@ -548,8 +579,57 @@ class RunSummary:
 
 
 @attrs.define
+class SkippedFile:
+    """A JSON file in an output folder that `studio/runs` did not list, and why (runs.py)."""
+
+    path: str
+    reason: str
+
+
+@attrs.define
 class RunsResult:
     runs: List[RunSummary]
+    skipped: List[SkippedFile] = attrs.Factory(list)
+
+
+@attrs.define
+class EstimateStages:
+    """Seconds per stage of an estimated run (runtime/estimate.py's STAGES)."""
+
+    load_s: float = 0.0
+    encode_s: float = 0.0
+    denoise_s: float = 0.0
+    decode_s: float = 0.0
+    export_s: float = 0.0
+    other_s: float = 0.0
+
+
+ESTIMATE_BASES = ("job", "scaled", "calibration", "reference", "none")
+
+
+@attrs.define
+class EstimateResult:
+    """`studio/estimate`: how long `studio/generate` with the same params would take here. `total_s` None:
+    no estimate (`note` says why); `basis` says what it rests on (ESTIMATE_BASES)."""
+
+    total_s: Optional[float]
+    stages: Optional[EstimateStages]
+    basis: str
+    runs: int
+    note: str
+    models_loaded: bool
+
+    @classmethod
+    def from_package(cls, found: Dict[str, Any], models_loaded: bool) -> "EstimateResult":
+        """The lesson package's estimate_run() answer, checked: an edited copy's odd answer is an error here."""
+        basis = str(found.get("basis"))
+        if basis not in ESTIMATE_BASES:
+            raise InternalError(f"estimate_run answered an unknown basis {basis!r}")
+        total = found.get("total_s")
+        stages = found.get("stages") or {}
+        return cls(None if total is None else float(total),
+                   EstimateStages(**{k: float(v) for k, v in stages.items()}) if total is not None else None,
+                   basis, int(found.get("runs") or 0), str(found.get("note") or ""), models_loaded)
 
 
 @attrs.define

@@ -5,7 +5,10 @@ loop (generation on the runner's worker thread, environment and downloads on exe
 and turn every `SidecarError` into a JSON-RPC error with its code and data.
 
 `$/cancelRequest` is handled here rather than by pygls (which can only cancel requests that have
-not started): it cancels the generation or download that request started.
+not started): it cancels the generation, export or download that request started. A cancel that
+arrives before that work exists (the handler is still reading the request or sweeping the output
+folder, or has not even started: both frames came in one read) is remembered for as long as the
+request is in flight, and the handler answers "cancelled" instead of starting the work.
 """
 
 from __future__ import annotations
@@ -30,13 +33,14 @@ from pygls.io_ import StdoutWriter
 from pygls.server import JsonRPCServer
 
 from . import __version__
-from .protocol import (PROTOCOL_VERSION, BackendUnavailable, CancelParams, CancelResult, DownloadParams,
-                       DownloadResult, ExportParams, GenerateParams, Handshake, HandshakeParams,
-                       InternalError, InvalidParams, LogMessage, Method, ModelsParams,
-                       ModelsStatusResult, Notify, PipelineSourceInfo, ProtocolMismatch, RunsParams, RunsResult,
-                       SidecarError, check_preset, to_wire)
+from .protocol import (OUTPUT_FORMATS, PROTOCOL_VERSION, BackendUnavailable, CancelParams, CancelResult,
+                       DownloadParams, DownloadResult, EstimateResult, ExportParams, GenerateParams, Handshake,
+                       HandshakeParams, InternalError, InvalidParams, LogMessage, Method, ModelsParams,
+                       ModelsStatusResult, Notify, PipelineSourceInfo, ProtocolMismatch, RequestCancelled,
+                       RunsParams, RunsResult, SidecarError, check_preset, to_wire)
 from .stdio_guard import Guard
 from .user_code import PipelineSource, UserCode
+from .wire import shown
 
 log = logging.getLogger("animatediff_sidecar")
 
@@ -121,6 +125,7 @@ class Sidecar(JsonRPCServer):
         self._runner = None
         self._runner_lock = threading.Lock()
         self._downloads: Dict[str, _Download] = {}
+        self._early_cancels: set = set()  # ids of requests cancelled before their work was handed off
         self._shutdown_requested = False
         self._cleaned: set = set()  # output folders already swept in this process
         self._clean_lock = threading.Lock()
@@ -173,6 +178,7 @@ class Sidecar(JsonRPCServer):
         log.error("server error (%s): %s", getattr(source, "__name__", source), error)
 
     def cancel_request(self, request_id: Any) -> None:
+        """Runs on the event loop, like the handlers between their awaits: no lock is needed."""
         if request_id is None:
             return
         if self._runner is not None and self._runner.cancel(request_id=request_id):
@@ -180,6 +186,19 @@ class Sidecar(JsonRPCServer):
         for download in list(self._downloads.values()):
             if download.request_id == request_id:
                 download.cancel.set()
+                return
+        # A request still in flight whose work has not started: remember, until it is answered.
+        future = self.protocol._request_futures.get(request_id)
+        if future is not None and not future.done() and request_id not in self._early_cancels:
+            self._early_cancels.add(request_id)
+            future.add_done_callback(lambda _f: self._early_cancels.discard(request_id))
+
+    def cancelled_before_start(self, request_id: Any) -> bool:
+        """Whether `$/cancelRequest` came for this request before its handler handed the work off."""
+        if request_id in self._early_cancels:
+            log.info("request %s was cancelled before its work started: nothing was loaded or written", request_id)
+            return True
+        return False
 
     def cancel_everything(self) -> None:
         if self._runner is not None:
@@ -217,6 +236,7 @@ class Sidecar(JsonRPCServer):
         feature(Method.CANCEL)(_sync_handler(self.cancel))
         feature(Method.RUNS)(_async_handler(self.runs))
         feature(Method.EXPORT)(_async_handler(self.export))
+        feature(Method.ESTIMATE)(_async_handler(self.estimate))
         feature(Method.SHUTDOWN)(_async_handler(self.shutdown_request))
         feature(Method.EXIT)(lambda params=None: self.exit_notification(params))
 
@@ -227,7 +247,7 @@ class Sidecar(JsonRPCServer):
         if request.protocol_version != PROTOCOL_VERSION:
             raise ProtocolMismatch(request.protocol_version, __version__)
         if request.client_name:
-            log.info("client: %s", request.client_name)
+            log.info("client: %s", shown(request.client_name))
         caps, missing = capabilities()
         return Handshake(PROTOCOL_VERSION, __version__, python_info(), caps, missing,
                          PipelineSourceInfo(self.source.kind, str(self.source.path)))
@@ -249,24 +269,31 @@ class Sidecar(JsonRPCServer):
 
     async def models_status(self, params: Any) -> ModelsStatusResult:
         from .downloads import models_status
+        from .model_needs import unused_fields
 
         request = ModelsParams.from_wire(params)
         preset = check_preset(request.preset, self.parameters())
         api = self.api()
         sources = {"sd": request.models.sd, "motionAdapter": request.models.motion_adapter}
         statuses = await asyncio.to_thread(models_status, sources, api, preset)
-        return ModelsStatusResult(api.hub_cache_dir(), statuses)
+        return ModelsStatusResult(api.hub_cache_dir(), statuses, unused_fields(sources, api, None, preset))
 
     async def download_models(self, params: Any) -> DownloadResult:
         from .downloads import download_request
+        from .model_needs import describe_unused, unused_fields
 
         request = DownloadParams.from_wire(params)
         preset = check_preset(request.preset, self.parameters())
         sources = {"sd": request.models.sd, "motionAdapter": request.models.motion_adapter}
+        unused = unused_fields(sources, self.api(), None, preset)
+        if unused:
+            log.warning("%s", describe_unused(unused))
         download_id = request.download_id or f"download-{secrets.token_hex(4)}"
         if download_id in self._downloads:
-            raise InvalidParams("downloadId", f"a download with id {download_id!r} is already running")
+            raise InvalidParams("downloadId", f"a download with id {shown(download_id)!r} is already running")
         entry = _Download(download_id, self.protocol.msg_id)
+        if self.cancelled_before_start(entry.request_id):
+            entry.cancel.set()  # answered RequestCancelled before a byte is fetched
         self._downloads[download_id] = entry
         try:
             return await asyncio.to_thread(lambda: download_request(sources, self.api(), download_id, entry.cancel,
@@ -293,6 +320,10 @@ class Sidecar(JsonRPCServer):
         self._require_pipeline_libraries(request.params.values.get("formats", ()), "params.formats")
         msg_id = self.protocol.msg_id
         await asyncio.to_thread(self.sweep_output_folder, self.output_dir(request.output_dir))
+        if self.cancelled_before_start(msg_id):
+            from .generation import GenerateJob
+
+            return GenerateJob(request, msg_id).cancelled_result()  # no model loaded, nothing written
         job = self.runner.submit(request, request_id=msg_id)
         return await asyncio.wrap_future(job.future)
 
@@ -312,17 +343,45 @@ class Sidecar(JsonRPCServer):
         request = RunsParams.from_wire(params)
         folder = self.output_dir(request.output_dir)
 
-        def swept_runs():
+        def swept_runs():  # needs none of the lesson's code: past runs list even when it is broken
             self.sweep_output_folder(folder)
-            return list_runs(folder, request.limit)
+            return list_runs(folder, OUTPUT_FORMATS, request.limit)
 
-        return RunsResult(await asyncio.to_thread(swept_runs))
+        return RunsResult(*await asyncio.to_thread(swept_runs))
+
+    async def estimate(self, params: Any) -> EstimateResult:
+        """How long studio/generate with these params would take here (the package's estimate_run). The
+        calibration it may need waits until no run is in progress: it would slow the run and be slowed by it."""
+        from .failures import classify
+        from .generation import models_of
+
+        request = GenerateParams.from_wire(params, self.parameters())
+        runner = self.runner
+        api = self.api()
+
+        def work() -> EstimateResult:
+            generation = api.GenerationParams(**request.params.values)
+            generation.validate()
+            sd_source, adapter_source, preset = models_of(request, api)
+            steps = generation.steps if preset is not None else None
+            loaded = runner.cache.holds(sd_source, adapter_source, request.device, request.run.get("dtype"), preset,
+                                        steps, phase=request.phase, backend=request.run.get("backend"))
+            found = api.estimate_run(request.phase, generation, request.run, self.output_dir(request.output_dir),
+                                     loaded, runner.current_run_id is None)
+            return EstimateResult.from_package(found, loaded)
+
+        try:
+            return await asyncio.to_thread(work)
+        except Exception as exc:  # noqa: BLE001 - sorted into the error the client can act on
+            raise classify(exc, self.code, "estimate") from None
 
     async def export(self, params: Any):
         request = ExportParams.from_wire(params, self.parameters())
         self._require_pipeline_libraries(request.formats, "formats")
         msg_id = self.protocol.msg_id
         await asyncio.to_thread(self.sweep_output_folder, Path(request.metadata_path).parent)
+        if self.cancelled_before_start(msg_id):
+            raise RequestCancelled("export cancelled before it started; nothing was written")
         return await asyncio.wrap_future(self.runner.submit_export(request, request_id=msg_id).future)
 
     async def shutdown_request(self, params: Any) -> None:
@@ -339,7 +398,7 @@ class Sidecar(JsonRPCServer):
 
 def _answer_malformed(protocol: JsonRPCProtocol, item: Any) -> None:
     """-32700 for a frame that was meant as a message (with its id when readable); log the rest."""
-    log.warning("skipped %d malformed bytes from the client: %s", len(item.data), item.reason)
+    log.warning("skipped %d malformed bytes from the client: %s", item.size, item.reason)
     if item.looks_like_a_message:
         protocol._send_data({"jsonrpc": "2.0", "id": item.request_id,
                              "error": {"code": -32700, "message": f"Parse error: {item.reason}"}})

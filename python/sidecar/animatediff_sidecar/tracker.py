@@ -27,6 +27,9 @@ class Tracker:
         self.total_steps = int(params.steps)
         self.started = time.perf_counter()
         self.final_latents: Dict[int, Any] = {}  # frame (or -1 for Phase 1's video) -> latents
+        # What comes after the last step - VAE decode, export, the rest - as studio/estimate expects it (0: unknown):
+        # a fifth of a Fast run is the decode, so an ETA of the remaining steps alone would end too soon.
+        self.after_steps_s = 0.0
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.started
@@ -50,7 +53,7 @@ class Tracker:
         first = getattr(self.timings, "first_step_s", None)
         if units_done > 0 and first is not None:  # time per UNet step since the first one began
             rate = max(0.0, self.timings.elapsed() - first) / units_done
-            eta = round(rate * (units_total - units_done), 3)
+            eta = round(rate * (units_total - units_done) + self.after_steps_s, 3)
         self._send(Notify.PROGRESS, Progress(self.job.run_id, self.phase, "denoising", int(event.step),
                                              self.total_steps, frame, int(event.total_frames),
                                              round(self.elapsed(), 3), eta))

@@ -33,7 +33,7 @@ BUNDLE_ENV = "ANIMATEDIFF_BUNDLE"
 DEFAULT_SCRATCHPAD = Path("~/tt-scratchpad/tt-animatediff")
 CONTRACT_FILE = f"{PACKAGE}/studio_api.py"
 # The studio_api.CONTRACT_VERSION this sidecar speaks; an older copy is told to redeploy.
-REQUIRED_CONTRACT = 2
+REQUIRED_CONTRACT = 3
 
 
 def default_bundle() -> Path:

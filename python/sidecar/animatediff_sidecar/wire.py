@@ -56,6 +56,8 @@ def text(value: Any, non_empty: bool = False) -> str:
 
 def abs_path(value: Any) -> str:
     path = os.path.expanduser(text(value, non_empty=True))
+    if "\x00" in path:  # no file system takes one; os calls would raise ValueError deep inside a run
+        raise Bad("must not contain a NUL byte")
     if not os.path.isabs(path):
         raise Bad(f"must be an absolute path, got {path!r}")
     return path
@@ -120,6 +122,11 @@ def json_type(value: Any) -> str:
 def json_repr(value: Any) -> str:
     text_ = repr(value)
     return text_ if len(text_) <= 60 else text_[:57] + "..."
+
+
+def shown(value: str, limit: int = 120) -> str:
+    """Client-sent text as it may be echoed back (a log line, an error message): bounded, saying how long it was."""
+    return value if len(value) <= limit else f"{value[:limit]}… ({len(value)} characters)"
 
 
 # -- field types -----------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from .models.loading import SDComponents, load_motion_adapter, load_sd_component
 from .models.presets import ANIMATEDIFF_SCHEDULER_OVERRIDES
 from .models.sources import DEFAULT_MOTION_ADAPTER, DEFAULT_SD_MODEL
 from .backends.motion_backend import MotionUNetBackend
+from .backends.vae_backend import VaeBackend, vae_for
 from .creative.motion_scale import validate_motion_scale  # one definition of the knob for Phase 1 and Phase 3
 from .params import GenerationParams
 from .pipeline import make_scheduler
@@ -67,14 +68,16 @@ def text_embeddings(sd: SDComponents, params: GenerationParams, controls: creati
 
 
 def select_motion_backend(choice: BackendChoice, unet, adapter, height: int, width: int,
-                          tt_metal_home: Optional[str] = None, num_frames: Optional[int] = None) -> MotionUNetBackend:
-    """Build the backend `choice` resolved to (BackendUnavailable for a "blackhole" with no card)."""
+                          tt_metal_home: Optional[str] = None, num_frames: Optional[int] = None,
+                          vae=None) -> MotionUNetBackend:
+    """Build the backend `choice` resolved to (BackendUnavailable for a "blackhole" with no card).
+    `vae`: the torch VAE, which the blackhole backend puts on the card too."""
     if choice.require() == "blackhole":
         from .backends.blackhole_motion_backend import BlackholeMotionBackend
 
         # refuses size, architecture, frames and a missing checkout before it opens the device
         return BlackholeMotionBackend(unet, adapter, height, width, num_frames, tt_metal_home=tt_metal_home,
-                                      device_status=choice.device)
+                                      device_status=choice.device, vae=vae)
     from .backends.torch_motion_backend import TorchMotionBackend
 
     return TorchMotionBackend(unet, adapter)
@@ -95,6 +98,7 @@ class Phase3Pipeline:
         self.backend_reason = ""
         self.last_motion_scale: Optional[float] = None
         self.last_controls: Optional[creative.ResolvedControls] = None
+        self._vae: Optional[VaeBackend] = None
 
     @classmethod
     def from_sources(cls, model: str = DEFAULT_SD_MODEL, motion_adapter: str = DEFAULT_MOTION_ADAPTER,
@@ -118,7 +122,7 @@ class Phase3Pipeline:
             if self._backend is not None:
                 self._backend.close()
             self._backend = select_motion_backend(self.backend_choice, self.sd.unet, self.adapter, params.height,
-                                                  params.width, self.tt_metal_home, params.num_frames)
+                                                  params.width, self.tt_metal_home, params.num_frames, self.sd.vae)
             self.backend_reason = self.backend_choice.reason
             self._backend_key = key
         return self._backend
@@ -163,10 +167,11 @@ class Phase3Pipeline:
         timings.denoise_s = sum(timings.steps)
 
         frames: List[Image.Image] = []
+        vae = self._vae = vae_for(backend, self.sd.vae)  # the torch VAE, or tt-metal's on the card (untested there)
         for frame in range(params.num_frames):  # one frame per VAE call: the least memory
             cancel.raise_if_cancelled()
             d0 = time.perf_counter()
-            frames.append(decode_frame(self.sd.vae, latents[:, :, frame]))
+            frames.append(decode_frame(vae, latents[:, :, frame]))
             timings.decode_s += time.perf_counter() - d0
             if on_frame is not None:
                 on_frame(FrameEvent(frame=frame, total_frames=params.num_frames, image=frames[-1],
@@ -180,6 +185,7 @@ class Phase3Pipeline:
             "backend": backend.name if backend else self.requested_backend,
             "backend_reason": self.backend_reason,
             "device": backend.device_description if backend else "",
+            "vae": self._vae.description if self._vae else "",
             "dtype": str(self.sd.unet.dtype).replace("torch.", ""),
             "dtype_reason": self.dtype_reason,
             "models": {

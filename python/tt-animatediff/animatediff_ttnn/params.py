@@ -53,6 +53,9 @@ class Param:
     phases: Tuple[int, ...] = (1, 2, 3)  # phases that use it; the others refuse it
     phase_defaults: Tuple[Tuple[int, Any], ...] = ()  # ((phase, default), ...) where a phase differs
     suggested: Any = None  # what the run form and the CLI start with, when not `default`
+    # ((device type, value), ...): what the studio's run form starts with on that hardware, where it differs
+    # from `default` (the CLI and an omitted request field keep `default`). "cpu" = torch sees no GPU to use.
+    device_defaults: Tuple[Tuple[str, Any], ...] = ()
     setting: bool = False  # the extension keeps its default in the setting animatediff.<wire>
     form: bool = False  # an input of the run form (keyed by the wire name)
     cli_aliases: Tuple[str, ...] = ()  # older spellings the CLI still accepts
@@ -144,7 +147,7 @@ PARAMETERS: Tuple[Param, ...] = (
           suggested="a red panda walking through a bamboo forest, soft morning light, highly detailed"),
     Param("negative_prompt", "str", "", "What to steer away from (classifier-free guidance).", max_length=2000,
           form=True, suggested="blurry, low quality, distorted"),
-    Param("num_frames", "int", 8, "Number of frames. Above the motion adapter's trained window Phases 1 and 3 "
+    Param("num_frames", "int", 8, "Number of frames. Above the motion adapter's position table (32 frames) Phases 1 and 3 "
           "render with context windows (context_length).", minimum=1, maximum=256, setting=True, form=True,
           cli_aliases=("--frames",), label="Frames",
           maximum_why="every decoded frame is kept in memory until the GIF is written (0.75 MB per 512x512 "
@@ -186,10 +189,14 @@ PARAMETERS: Tuple[Param, ...] = (
     Param("device", "choice", "auto", "torch device: auto (cuda, then mps, then cpu), cpu, cuda, mps "
           "(cuda:N also works). Phase 2's torch backend defaults to cpu.", choices=("auto", "cpu", "cuda", "mps"), indexed=True, group="run", phase_defaults=((2, "cpu"),),
           setting=True),
+    # On a CPU the Quality preset's 25 guided steps take about half an hour at 512x512 (benchmarks/presets-latest.md);
+    # the Fast preset's 4 unguided steps take minutes. So the run form starts there when torch has no GPU.
     Param("preset", "choice", "quality", "Phase 1's motion module and sampler: quality (v1-5-2, DDIM, 25 steps, "
           "CFG 7.5), lightning (AnimateDiff-Lightning, 1/2/4/8 steps, no CFG), animatelcm (AnimateLCM, 6 steps, "
-          "CFG 2). Steps and guidance default to the preset's.", choices=("quality", "lightning", "animatelcm"),
-          group="run", phases=(1,), setting=True),
+          "CFG 2). Steps and guidance default to the preset's. Left unset, the run form starts with lightning "
+          "where torch has no GPU (CUDA or MPS) and with quality where it has one.",
+          choices=("quality", "lightning", "animatelcm"), group="run", phases=(1,), setting=True,
+          device_defaults=(("cpu", "lightning"),)),
     Param("dtype", "choice", "auto", "Precision of the networks: auto (fp16 on CUDA, bf16 on CPUs with native "
           "bf16, else fp32), float32, bfloat16, float16. The scheduler always computes in fp32.",
           choices=("auto", "float32", "bfloat16", "float16"), group="run", setting=True),
@@ -292,7 +299,8 @@ def describe() -> list:
         for key, value in (("minimum", p.minimum), ("maximum", p.maximum), ("multipleOf", p.multiple_of),
                            ("maxLength", p.max_length), ("why", p.why or None),
                            ("choices", list(p.choices) or None),
-                           ("phaseDefaults", {str(k): v for k, v in p.phase_defaults} or None)):
+                           ("phaseDefaults", {str(k): v for k, v in p.phase_defaults} or None),
+                           ("deviceDefaults", dict(p.device_defaults) or None)):
             if value is not None:
                 entry[key] = value
         out.append(entry)

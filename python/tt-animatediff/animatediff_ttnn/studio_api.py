@@ -14,12 +14,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from .params import PARAMETERS, GenerationParams, ParamError  # noqa: F401 - part of the contract
+from .params import PARAMETERS, SPEC, GenerationParams, ParamError  # noqa: F401 - part of the contract
 from .models.sources import ROLES, default_source, download_command, download_patterns, hub_cache_dir, is_local  # noqa: F401
 
 # The sidecar refuses a copy with an older contract (ScratchpadOutdated: "redeploy"), so it never has to
 # guess what an old copy offers. Bump it whenever a name below is added, removed or changes meaning.
-CONTRACT_VERSION = 2
+# 3: estimate_run, ttnn_check.
+CONTRACT_VERSION = 3
 
 # Modules a built UNet backend is made of. After an edit to one of them (or to a module under a
 # package named here) the studio builds the backend again; otherwise it hands the built one (a TTNN
@@ -206,10 +207,11 @@ def finish_run(frames: List[Any], params: GenerationParams, output: Path, timing
 
 
 def decode_frame(sd: Any, latents: Any) -> Any:
-    """One frame's latents (1, 4, h, w) to a PIL image with the SD VAE."""
+    """One frame's latents (1, 4, h, w) to a PIL image with the SD VAE (in torch)."""
+    from .backends.vae_backend import TorchVae
     from .ttnn_pipeline import decode_frame as decode
 
-    return decode(sd.vae, latents)
+    return decode(TorchVae(sd.vae), latents)
 
 
 def export_frames(frames: List[Any], gif_path: Path, fps: int, formats: List[str]) -> Dict[str, str]:
@@ -244,6 +246,33 @@ def atomic_path(final: Path, suffix: str = "") -> Any:
     return atomic(final, suffix)
 
 
+def estimate_run(phase: int, params: GenerationParams, run_options: Dict[str, Any], output_dir: Path,
+                 models_loaded: bool, may_calibrate: bool) -> Dict[str, Any]:
+    """How long this run would take here (runtime/estimate.py): {total_s (None: no estimate), stages, basis,
+    runs, note}. From the run records in `output_dir` measured on this machine; without one of this phase,
+    from a short calibration (only when `may_calibrate`: it would slow a run in progress and be slowed by it)."""
+    from .runtime import estimate as est
+    from .runtime.calibration import calibrate
+    import torch
+
+    from .runtime.device import choose_dtype as choose, cpu_bf16_support, hardware_description, pick_device as pick
+    from .runtime.reference_runs import REFERENCE
+
+    device = pick(run_options.get("device") or "auto")
+    backend = "torch" if phase == 1 else run_options.get("backend") or "auto"
+    if backend == "auto":
+        backend = resolve_backend(phase, "auto").resolved
+    dtype, _why = choose(device, run_options.get("dtype"), phase=phase, backend=backend)
+    job = est.Job(phase=phase, frames=params.num_frames, width=params.width, height=params.height, steps=params.steps,
+                  guidance=params.guidance_scale, dtype=str(dtype).replace("torch.", ""), backend=backend,
+                  preset=(run_options.get("preset") or SPEC["preset"].default) if phase == 1 else None)
+    # bf16 asked for on a CPU without it is emulated: its calibration alone could take minutes (and so its run)
+    emulated = device.type == "cpu" and dtype == torch.bfloat16 and not cpu_bf16_support()
+    found = est.estimate(job, est.read_records(Path(output_dir)), hardware_description(device), models_loaded,
+                         REFERENCE, (lambda: calibrate(dtype)) if may_calibrate and not emulated else None)
+    return found.to_dict()
+
+
 # -- the machine -----------------------------------------------------------------------------------
 
 def detect_blackhole() -> Any:
@@ -251,6 +280,15 @@ def detect_blackhole() -> Any:
     from .backends.tt_metal import detect_blackhole as detect
 
     return detect()
+
+
+def ttnn_check(folder: Path) -> Dict[str, Any]:
+    """How the learner checks their ttnn_temporal.py in `folder` (the scratchpad): {"python": the ttnn venv's
+    interpreter, or None when it is not made yet, "command": what to run there}. Torch-free."""
+    from .backends.ttnn_venv import check_command, check_python
+
+    python = check_python(Path(folder))
+    return {"python": str(python) if python else None, "command": check_command(Path(folder))}
 
 
 def find_sd_demo() -> Path:

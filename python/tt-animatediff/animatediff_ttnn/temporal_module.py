@@ -6,7 +6,9 @@ Deeper blocks have C = 640 / 1280 / 1280 on 32x32 / 16x16 / 8x8 grids.
 
 What happens, in order (diffusers calls the same thing `AnimateDiffTransformer3D`):
   1. GroupNorm(32 groups, eps 1e-6) over (C/32 channels, all F frames, H, W): the statistics
-     span every frame of one video, so this normalisation already mixes frames.
+     span every frame of one video, so this normalisation already mixes frames. That is diffusers'
+     module; guoyww's original motion_module.py, which the weights were trained in, normalises each
+     frame on its own (`b c f h w -> (b f) c h w` before its norm). We follow diffusers: Phase 1 runs it.
   2. Reshape (B*F, C, H, W) -> (B*H*W, F, C): every pixel becomes its own little sequence of
      F "tokens", one per frame. 2*64*64 = 8192 sequences of 16 tokens of 320 values.
   3. proj_in (Linear C -> C), then one transformer block:

@@ -9,14 +9,16 @@ animation. Turn PERTURBATION_STRENGTH up for more change between frames, down fo
 every frame is the same picture.
 
 The loop below is the whole algorithm. It talks to the hardware only through a `UNetBackend`
-(backends/unet_backend.py): `blackhole` runs tt-metal's TTNN UNet + TTNN PNDM scheduler on the card,
-`torch` runs diffusers' UNet + PNDM on any torch device. The text encoder and the VAE stay in
-torch (on the CPU with the blackhole backend). CLIP runs once per run and is cheap. The VAE runs
-once per frame: in the torch loop on a CPU that is about one more UNet call per frame (1.5-1.9 s
-against 1.6 s per UNet call at 256x256 on a 2-core AMD EPYC, benchmarks/latest.md), but next to a
-card it is the slow part - tt-metal's perf test budgets a traced TTNN UNet call at 0.072 s on
-Blackhole (about 1.9 s for a frame's 26 calls), while a CPU VAE decode of a 512x512 frame takes
-several seconds.
+(backends/unet_backend.py): `blackhole` runs tt-metal's TTNN UNet on the card, captured once as a
+trace and replayed every step with that step's inputs written into the trace's buffers
+(backends/ttnn_trace.py); `torch` runs diffusers' UNet on any torch device. Both keep the latents and
+the PNDM scheduler in torch. CLIP runs once per run in torch and is cheap. The VAE runs once per
+frame, through a `VaeBackend` (backends/vae_backend.py): the torch VAE, or - on the card -
+tt-metal's TTNN VAE. In the torch loop on a CPU a decode is about one more UNet call per frame
+(1.5-1.9 s against 1.6 s per UNet call at 256x256 on a 2-core AMD EPYC, benchmarks/latest.md); next
+to a card it would be the slow part (16.4 s per 512x512 frame in fp32 on that CPU,
+benchmarks/presets-latest.md), which is why the card decodes too.
+The card path has not yet run on a card by us; lesson 05 (Phase 2) gives tt-metal's own budgets for it.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from .outputs.run_record import RunResult, finish_run
 from .runtime.timings import Timings
 from .runtime.step_hooks import StepHooks
 from .backends.unet_backend import UNetBackend
+from .backends.vae_backend import VaeBackend, vae_for
 
 # How different each frame's starting noise is from the shared base noise (0.0 = identical frames).
 # Try 0.02 for a gentle shimmer, 0.1-0.2 for visible motion; above ~0.3 frames stop looking related.
@@ -70,11 +73,10 @@ def encode_prompt(sd: SDComponents, prompt: str, negative_prompt: str) -> torch.
     return sd.text_encoder(tokens.input_ids.to(device))[0].float().cpu()
 
 
-@torch.no_grad()
-def decode_frame(vae, latents: torch.Tensor) -> Image.Image:
-    """One frame's latents (1, 4, h, w) to a PIL image with the torch VAE."""
-    scaled = (latents / vae.config.scaling_factor).to(vae.device, vae.dtype)
-    image = vae.decode(scaled).sample[0].float().cpu()
+def decode_frame(vae: VaeBackend, latents: torch.Tensor) -> Image.Image:
+    """One frame's latents (1, 4, h, w) to a PIL image. `vae` decodes them (backends/vae_backend.py):
+    diffusers' VAE in torch, or tt-metal's TTNN VAE on the card (not yet run on a card by us)."""
+    image = vae.decode(latents)  # (3, H, W), about -1..1
     pixels = ((image.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(1, 2, 0).numpy()
     return Image.fromarray(pixels)
 
@@ -111,13 +113,14 @@ def denoise_frames(
 
 
 def select_backend(choice: BackendChoice, sd: SDComponents, height: int, width: int,
-                   tt_metal_home: Optional[str] = None, steps: Optional[int] = None) -> UNetBackend:
-    """Build the backend `choice` resolved to (BackendUnavailable for a "blackhole" with no card)."""
+                   tt_metal_home: Optional[str] = None) -> UNetBackend:
+    """Build the backend `choice` resolved to (BackendUnavailable for a "blackhole" with no card).
+    The blackhole backend gets the torch VAE too, to decode on the card."""
     if choice.require() == "blackhole":
         from .backends.blackhole_backend import BlackholeUNetBackend
 
         return BlackholeUNetBackend(sd.unet, sd.scheduler_config, height=height, width=width,
-                                    tt_metal_home=tt_metal_home, steps=steps, device_status=choice.device)
+                                    tt_metal_home=tt_metal_home, device_status=choice.device, vae=sd.vae)
     from .backends.torch_backend import TorchUNetBackend
 
     return TorchUNetBackend(sd.unet, sd.scheduler_config)
@@ -136,6 +139,7 @@ class Phase2Pipeline:
         self.backend_reason = ""
         self.last_perturbation_strength: Optional[float] = None
         self.dtype_reason = dtype_reason
+        self._vae: Optional[VaeBackend] = None
 
     @classmethod
     def from_sources(cls, model: str = DEFAULT_SD_MODEL, backend: Union[str, BackendChoice] = "auto",
@@ -160,7 +164,7 @@ class Phase2Pipeline:
             if self._backend is not None:
                 self._backend.close()
             self._backend = select_backend(self.backend_choice, self.sd, params.height, params.width,
-                                           self.tt_metal_home, params.steps)
+                                           self.tt_metal_home)
             self.backend_reason = self.backend_choice.reason
             self._backend_key = key
         return self._backend
@@ -178,6 +182,7 @@ class Phase2Pipeline:
         cancel = cancel or CancelToken()
         cancel.raise_if_cancelled()
         backend = self.backend_for(params)
+        vae = self._vae = vae_for(backend, self.sd.vae)  # the torch VAE, or tt-metal's on the card
 
         t0 = time.perf_counter()
         embeddings = backend.prepare_text_embeddings(encode_prompt(self.sd, params.prompt, params.negative_prompt))
@@ -191,7 +196,7 @@ class Phase2Pipeline:
         def decode_now(index: int, latents: torch.Tensor) -> None:
             cancel.raise_if_cancelled()
             d0 = time.perf_counter()
-            frames.append(decode_frame(self.sd.vae, latents))
+            frames.append(decode_frame(vae, latents))
             timings.decode_s += time.perf_counter() - d0
             if on_frame is not None:
                 on_frame(FrameEvent(frame=index, total_frames=params.num_frames, image=frames[-1],
@@ -219,6 +224,7 @@ class Phase2Pipeline:
             "backend": backend.name if backend else self.requested_backend,
             "backend_reason": self.backend_reason,
             "device": backend.device_description if backend else "",
+            "vae": self._vae.description if self._vae else "",
             "dtype": str(self.sd.unet.dtype).replace("torch.", ""),
             "dtype_reason": self.dtype_reason,
             "models": {"sd": {"source": self.sd.source, "revision": self.sd.revision}},

@@ -12,9 +12,17 @@ what the hardware needs:
 - Head sizes 40 and 80 (320/8, 640/8) are not tile multiples: each head's q/k/v columns are padded
   with zeros to 64/96 and the output projection gets zero rows there, so scores and outputs are
   unchanged (tt-metal's SD code pads heads the same way). The softmax scale stays 1/sqrt(40 or 80).
-- GroupNorm's statistics must span all frames of one batch item, which no longer fit in L1 at
-  64x64: it runs on [B, 1, F*H*W, C] in DRAM (ttnn's interleaved group_norm, affine parameters and
-  channel mask packed for it once).
+- GroupNorm's statistics span all frames of one batch item, as diffusers' module computes them
+  (guoyww's original normalises each frame on its own; lesson 09, Phase 3, says why we follow diffusers). That
+  is [B, 1, F*H*W, C] in DRAM: ttnn's interleaved group_norm. Its rows are split over a core grid
+  and each core streams its share through L1 in `num_out_blocks` passes; group_norm_plan() picks
+  both per level and frame count (an 8x8 grid cannot split 4F tile rows evenly for odd F at the
+  8x8 level, and one pass would need 3.5 MiB of L1 per core at 64x64 x 16 frames; a Blackhole core
+  has 1.5 MiB). tests/ttnn_port/test_group_norm_on_blackhole.py checks every plan against tt-metal's
+  program factory; the golden emulation cannot see grids or L1.
+- Padded frames must hold finite numbers: their keys are masked, but 0 x NaN is NaN in probs @ V.
+  ttnn.pad may only relabel a tile's padding rows, whose contents no op promises, so they are set to
+  zero (fill_implicit_tile_padding) before they become frames.
 
 Dtypes: every weight is bfloat16 (not bfloat8_b as tt-metal's SD UNet uses for its convolutions).
 A temporal softmax has at most 32 keys, so one badly rounded score moves a whole frame's weight; the
@@ -39,6 +47,10 @@ MAX_FRAMES = 32  # the adapter's positional table (motion_max_seq_length) and on
 MASKED_SCORE = -1e9  # added to the scores of padded frames: exp() of it is 0 in bfloat16 too
 GROUP_NORM_EPS = 1e-6  # AnimateDiffTransformer3D's GroupNorm
 LAYER_NORM_EPS = 1e-5  # its BasicTransformerBlock's LayerNorms
+GROUP_NORM_GRID_BOUND = 8  # group norm grids are chosen within 8x8 (tt-metal's SD norms use 8x8; every Blackhole has more)
+# Tile rows one core streams through L1 per group-norm pass: 16 rows x 2 tile columns x 7 block-sized
+# circular buffers x 2 KiB = 448 KiB per core, a third of a Blackhole core's 1.5 MiB L1.
+GROUP_NORM_MAX_ROWS_PER_PASS = 16
 
 
 def padded_head_dim(head_dim: int) -> int:
@@ -57,6 +69,44 @@ def _head_padded_rows(weight: torch.Tensor, heads: int, head_dim: int) -> torch.
     pad = padded_head_dim(head_dim) - head_dim
     w = weight.t().reshape(heads, head_dim, weight.shape[0])
     return torch.nn.functional.pad(w, (0, 0, 0, pad)).reshape(-1, weight.shape[0])
+
+
+@dataclass(frozen=True)
+class GroupNormPlan:
+    """How ttnn's interleaved group_norm runs one call: on which grid, in how many passes per core."""
+
+    grid: Any  # ttnn.CoreGrid
+    num_out_blocks: int  # passes each core makes over its rows (ttnn's default with a core_grid: 1)
+    virtual_columns: int  # how the channels are split over the grid; gamma/beta/mask are packed for it
+    rows_per_core: int  # tile rows of one batch item each core normalises (the factory's block_h)
+
+
+class _GridBound:
+    """What determine_expected_group_norm_dram_grid_size reads of a device: the largest grid to use."""
+
+    def __init__(self, grid: Any) -> None:
+        self._grid = grid
+
+    def compute_with_storage_grid_size(self) -> Any:
+        return self._grid
+
+
+def group_norm_plan(ttnn: Any, bound: Any, channels: int, groups: int, batch: int, rows: int) -> GroupNormPlan:
+    """The grid (ttnn's own helper, within `bound`) and the fewest passes that keep each pass at most
+    GROUP_NORM_MAX_ROWS_PER_PASS tile rows, for a [batch, 1, rows, channels] DRAM group norm. The split
+    follows tt-metal's group-norm program factory (rows over (grid.x / virtual columns) * grid.y cores)."""
+    rows = math.ceil(rows / TILE) * TILE  # the TILE tensor's padded rows, which the op splits (tiny test sizes)
+    grid = ttnn.determine_expected_group_norm_dram_grid_size(
+        device=_GridBound(bound), num_channels=channels, num_groups=groups, input_nhw=batch * rows, num_batches=batch
+    )
+    columns = ttnn.operations.normalization.dram_group_norm_virtual_columns(grid, channels, groups)
+    virtual_rows = (grid.x // columns) * grid.y
+    per_core = batch * rows // TILE // virtual_rows
+    rows_per_core = per_core // (batch // virtual_rows) if batch > virtual_rows else per_core
+    passes = next(
+        n for n in range(1, rows_per_core + 1) if rows_per_core % n == 0 and rows_per_core // n <= GROUP_NORM_MAX_ROWS_PER_PASS
+    )
+    return GroupNormPlan(grid, passes, columns, rows_per_core)
 
 
 @dataclass
@@ -94,11 +144,12 @@ class TtTemporalTransformer:
         *,
         heads: int = 8,
         norm_groups: int = 32,
-        core_grid: Any = None,
+        max_core_grid: Any = None,
         weight_dtype: Any = None,
     ) -> None:
         """`state_dict`: one motion module's, with diffusers' AnimateDiffTransformer3D keys (the
-        keys of temporal_module.TemporalTransformer too). `device=None` keeps everything on the host."""
+        keys of temporal_module.TemporalTransformer too). `device=None` keeps everything on the host.
+        `max_core_grid`: the largest grid a group norm may use (default: 8x8, or the device's if smaller)."""
         self.ttnn = ttnn
         self.device = device
         sd = {k: v.detach().float().cpu() for k, v in state_dict.items()}
@@ -114,15 +165,15 @@ class TtTemporalTransformer:
         table = sd["transformer_blocks.0.pos_embed.pe"]
         self.max_frames = min(MAX_FRAMES, table.shape[1])
         self._dtype = weight_dtype if weight_dtype is not None else ttnn.bfloat16
-        # DRAM group norm: its affine parameters and channel mask are packed per core column.
-        self.core_grid = core_grid if core_grid is not None else _default_core_grid(ttnn, device)
-        columns = ttnn.operations.normalization.dram_group_norm_virtual_columns(
-            self.core_grid, self.channels, self.groups
+        # DRAM group norm: its affine parameters and channel mask are packed per virtual column of the
+        # grid a call runs on (group_norm_plan); packed here for the bound's, later for any other.
+        self.max_core_grid = max_core_grid if max_core_grid is not None else _default_core_grid(ttnn, device)
+        self._norm_affine = (sd["norm.weight"], sd["norm.bias"])
+        self._norm_packed: Dict[int, tuple] = {}
+        self._plans: Dict[tuple, GroupNormPlan] = {}
+        self.norm_parameters(
+            ttnn.operations.normalization.dram_group_norm_virtual_columns(self.max_core_grid, self.channels, self.groups)
         )
-        self.norm_weight = self._rm(ttnn.create_group_norm_weight_bias_rm(sd["norm.weight"], self.channels, columns))
-        self.norm_bias = self._rm(ttnn.create_group_norm_weight_bias_rm(sd["norm.bias"], self.channels, columns))
-        mask = ttnn.create_group_norm_input_mask(self.channels, self.groups, columns, ttnn.bfloat16)
-        self.norm_mask = ttnn.to_device(mask, device) if device is not None else mask
 
         self.proj_in_weight = self._tile(sd["proj_in.weight"].t())
         self.proj_in_bias = self._tile(sd["proj_in.bias"].reshape(1, -1))
@@ -144,6 +195,32 @@ class TtTemporalTransformer:
         ttnn = self.ttnn
         kwargs = {"memory_config": ttnn.DRAM_MEMORY_CONFIG} if self.device is not None else {}
         return ttnn.from_torch(tensor, dtype=ttnn.bfloat16, layout=ttnn.ROW_MAJOR_LAYOUT, device=self.device, **kwargs)
+
+    def norm_parameters(self, columns: int) -> tuple:
+        """(weight, bias, input mask) packed for `columns` virtual columns, uploaded once."""
+        if columns not in self._norm_packed:
+            ttnn, c = self.ttnn, self.channels
+            weight, bias = (self._rm(ttnn.create_group_norm_weight_bias_rm(p, c, columns)) for p in self._norm_affine)
+            mask = ttnn.create_group_norm_input_mask(c, self.groups, columns, ttnn.bfloat16)
+            mask = ttnn.to_device(mask, self.device) if self.device is not None else mask
+            self._norm_packed[columns] = (weight, bias, mask)
+        return self._norm_packed[columns]
+
+    def group_norm_plan(self, num_frames: int, height: int, width: int, batch: int = 2) -> GroupNormPlan:
+        key = (num_frames, height, width, batch)
+        if key not in self._plans:
+            self._plans[key] = group_norm_plan(
+                self.ttnn, self.max_core_grid, self.channels, self.groups, batch, num_frames * height * width
+            )
+        return self._plans[key]
+
+    def prepare(self, num_frames: int, height: int, width: int, batch: int = 2) -> GroupNormPlan:
+        """Everything a call of this size uploads (the frame mask, group-norm parameters for its grid),
+        done now: a call after it only runs ops (what a captured trace needs)."""
+        plan = self.group_norm_plan(num_frames, height, width, batch)
+        self.norm_parameters(plan.virtual_columns)
+        self.frame_mask(num_frames)
+        return plan
 
     def _norm(self, sd: Dict[str, torch.Tensor], name: str) -> tuple:
         return self._tile(sd[name + ".weight"].reshape(1, -1)), self._tile(sd[name + ".bias"].reshape(1, -1))
@@ -203,21 +280,25 @@ class TtTemporalTransformer:
         if not 1 <= num_frames <= self.max_frames:
             raise ValueError(f"frames: 1..{self.max_frames} (the positional table's length), got {num_frames}")
         dram = ttnn.DRAM_MEMORY_CONFIG
+        plan = self.prepare(num_frames, height, width, batch)
+        norm_weight, norm_bias, norm_mask = self.norm_parameters(plan.virtual_columns)
         residual = ttnn.concat(list(frames), dim=0, memory_config=dram)  # (F, 1, B*HW, C)
 
         # torch: x.reshape(B, F, C, H, W).permute(0, 2, 1, 3, 4); norm(x)  -- statistics over F, H, W
         x = ttnn.reshape(residual, (num_frames, batch, hw, c))
         x = ttnn.permute(x, (1, 0, 2, 3), memory_config=dram)  # (B, F, HW, C)
         x = ttnn.reshape(x, (batch, 1, num_frames * hw, c))
+        # No memory_config: DRAM interleaved is the op's default (and with one, ttnn 0.81.1's golden
+        # unpacks gamma/beta by core count instead of virtual columns, breaking op-by-op comparison).
         x = ttnn.group_norm(
             x,
             num_groups=self.groups,
             epsilon=self.norm_eps,
-            input_mask=self.norm_mask,
-            weight=self.norm_weight,
-            bias=self.norm_bias,
-            memory_config=dram,
-            core_grid=self.core_grid,
+            input_mask=norm_mask,
+            weight=norm_weight,
+            bias=norm_bias,
+            core_grid=plan.grid,
+            num_out_blocks=plan.num_out_blocks,
             inplace=False,
         )
 
@@ -225,6 +306,7 @@ class TtTemporalTransformer:
         x = ttnn.reshape(x, (batch, num_frames, hw, c))
         x = ttnn.permute(x, (0, 2, 1, 3), memory_config=dram)  # (B, HW, F, C)
         x = ttnn.reshape(x, (1, batch * hw, num_frames, c))
+        x = ttnn.fill_implicit_tile_padding(x, 0.0)  # rows F..31 of each tile: zeros, not whatever was there
         x = ttnn.pad(x, [(0, 0), (0, 0), (0, MAX_FRAMES - num_frames), (0, 0)], value=0.0)  # F -> 32 rows
 
         # torch: proj_in(x)
@@ -280,8 +362,9 @@ class TtTemporalTransformer:
 
 
 def _default_core_grid(ttnn: Any, device: Any) -> Any:
-    """An 8x8 grid (or smaller, as the device allows), as tt-metal's SD code uses for its norms."""
+    """The bound for group-norm grids: 8x8 (or smaller, as the device allows)."""
+    bound = GROUP_NORM_GRID_BOUND
     if device is None:
-        return ttnn.CoreGrid(y=8, x=8)
+        return ttnn.CoreGrid(y=bound, x=bound)
     grid = device.compute_with_storage_grid_size()
-    return ttnn.CoreGrid(y=min(8, grid.y), x=min(8, grid.x))
+    return ttnn.CoreGrid(y=min(bound, grid.y), x=min(bound, grid.x))

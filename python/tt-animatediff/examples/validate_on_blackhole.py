@@ -1,117 +1,143 @@
-"""Validate the TTNN port on a Blackhole card, module by module, and write a report to attach to a bug.
+"""Validate the TTNN port on a Blackhole card, check by check, and write a report to send back.
 
     python examples/validate_on_blackhole.py --out output/validation
 
-Checks, in order, stopping at the first failure (animatediff_ttnn/backends/validation.py): the environment
-(ttnn, a Blackhole chip, $TT_METAL_HOME), each of the 21 motion modules at 2, 8 and 16 frames, one
-call of Phase 2's TTNN UNet, each block of Phase 3's motion UNet, one full Phase 3 step. Writes
-report.json and report.md to --out. Exit status: 0 all passed, 1 stopped before any check because it
-cannot run here (the report says why, e.g. "no Blackhole device"), 2 a check failed.
+Checks (animatediff_ttnn/backends/validation.py, trace_checks.py), each run on its own, the run going on
+after a failure or a crash: the environment (ttnn, a Blackhole chip, $TT_METAL_HOME), each of the 21
+motion modules at 1, 2, 3, 5, 8, 16 and 24 frames, one call of Phase 2's TTNN UNet, Phase 2's UNet call
+traced against untraced and tt-metal's TTNN VAE against the CPU VAE (on a device opened with tt-metal's
+trace region), each block of Phase 3's motion UNet, one full Phase 3 step. Every call runs at least
+twice: first call (kernels compiled) and steady time.
+report.json and report.md are rewritten after every check, so a hung card still leaves them, with the
+hung check marked "running". --compare-ops runs the motion modules under ttnn's op-by-op comparison
+(each op against its golden function) to name the first op below the PCC.
+
+Exit status: 0 all passed; 1 cannot run here (no card, no ttnn, no checkout: the report says why);
+2 a check failed (PCC below its threshold); 3 a check crashed (an exception; the report has its
+traceback and the line of our port); 64 a bad argument; 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import time
 from pathlib import Path
 
-from animatediff_ttnn.outputs.export import atomic_path
-from animatediff_ttnn.models.sources import DEFAULT_MOTION_ADAPTER, DEFAULT_SD_MODEL
 from animatediff_ttnn.backends import validation as v
+from animatediff_ttnn.backends import validation_run as run
+from animatediff_ttnn.backends.validation_report import write_report
+from animatediff_ttnn.models.sources import DEFAULT_MOTION_ADAPTER, DEFAULT_SD_MODEL
 
 
-def write_report(report: v.Report, out: Path) -> None:
-    with atomic_path(out / "report.json") as tmp:
-        tmp.write_text(json.dumps(report.to_dict(), indent=2) + "\n")
-    lines = [
-        f"# AnimateDiff TTNN validation: {report.result}",
-        "",
-        f"Started {report.started}; Python {report.python} on {report.machine}.",
-        *(f"- {k}: {val}" for k, val in report.environment.items()),
-        "",
-    ]
-    if report.stopped_at:
-        lines += [f"**Stopped at {report.stopped_at}:** {report.reason}", ""]
-    if report.checks:
-        lines += ["| check | status | PCC | threshold | max error | seconds |", "| --- | --- | --- | --- | --- | --- |"]
-        lines += [f"| {c.name} | {c.status} | {c.pcc} | {c.threshold} | {c.max_error} | {c.seconds} |" for c in report.checks]
-    with atomic_path(out / "report.md") as tmp:
-        tmp.write_text("\n".join(lines) + "\n")
-
-
-def run_checks(report: v.Report, args) -> None:
+def card_parts(args) -> run.CardParts:
+    """The real card and tt-metal's code; only called once the environment check has passed."""
     import ttnn
 
+    from animatediff_ttnn.backends.blackhole_backend import BlackholeUNetBackend, build_tt_unet, open_sd_device
     from animatediff_ttnn.backends.blackhole_motion_backend import BlackholeMotionBackend
-    from animatediff_ttnn.models.loading import load_motion_adapter, load_sd_components
     from animatediff_ttnn.backends.torch_motion_backend import TorchMotionBackend
     from animatediff_ttnn.backends.tt_metal import import_sd_demo
+    from animatediff_ttnn.models.loading import load_motion_adapter, load_sd_components
 
     sd = load_sd_components(args.model)
     adapter = load_motion_adapter(args.motion_adapter)
-    frame_counts = [int(f) for f in args.frames.split(",")]
-
     demo = import_sd_demo(args.tt_metal_home)  # the device is opened as tt-metal's SD demo opens it
-    device = ttnn.CreateDevice(device_id=args.device_id, l1_small_size=demo.l1_small_size)
-    try:
-        report.checks += v.check_motion_modules(ttnn, device, adapter, frame_counts)
-    finally:
-        ttnn.close_device(device)
-    if _failed(report):
-        return
-    report.checks.append(v.check_phase2_unet(sd.unet, sd.scheduler_config, args.tt_metal_home))
-    if _failed(report):
-        return
-    frames = max(frame_counts)
-    backend = BlackholeMotionBackend(sd.unet, adapter, 512, 512, frames, args.device_id, args.tt_metal_home)
-    try:
-        torch_backend = TorchMotionBackend(sd.unet, adapter)
-        report.checks += v.check_phase3_blocks(backend, torch_backend.model, frames)
-        if not _failed(report):
-            report.checks.append(v.check_phase3_step(backend, torch_backend, frames))
-    finally:
-        backend.close()
+
+    def speed_parts() -> run.SpeedParts:  # Phase 2's speed path: a device with the demo's trace region
+        device = open_sd_device(ttnn, demo, args.device_id, trace=True)
+        try:
+            side = sd.unet.config.sample_size
+            tt_unet = build_tt_unet(demo, device, sd.unet, (side, side))
+        except BaseException:
+            ttnn.close_device(device)
+            raise
+        return run.SpeedParts(ttnn=ttnn, device=device, tt_unet=tt_unet, sd=demo,
+                              close=lambda: ttnn.close_device(device))
+
+    return run.CardParts(
+        ttnn=ttnn,
+        open_device=lambda: ttnn.CreateDevice(device_id=args.device_id, l1_small_size=demo.l1_small_size),
+        close_device=ttnn.close_device,
+        adapter=adapter,
+        unet=sd.unet,
+        phase2_backend=lambda: BlackholeUNetBackend(sd.unet, sd.scheduler_config, tt_metal_home=args.tt_metal_home),
+        phase3_backend=lambda frames: BlackholeMotionBackend(sd.unet, adapter, 512, 512, frames, args.device_id,
+                                                             args.tt_metal_home),
+        torch_phase3_backend=lambda: TorchMotionBackend(sd.unet, adapter),
+        vae=sd.vae,
+        speed_parts=speed_parts,
+    )
 
 
-def _failed(report: v.Report) -> bool:
-    return any(c.status != "passed" for c in report.checks)
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # exit EXIT_USAGE, not argparse's 2 (= "a check failed" here)
+        self.print_usage(sys.stderr)
+        self.exit(run.EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+def parse_args(argv=None):
+    parser = _Parser(description=__doc__.strip().splitlines()[0])
     parser.add_argument("--model", default=DEFAULT_SD_MODEL, help="SD 1.4 hub id or folder")
     parser.add_argument("--motion-adapter", default=DEFAULT_MOTION_ADAPTER, help="motion adapter hub id, folder or file")
     parser.add_argument("--tt-metal-home", default=None, help="tt-metal checkout (default: $TT_METAL_HOME)")
-    parser.add_argument("--frames", default=",".join(map(str, v.FRAME_COUNTS)), help="frame counts, e.g. 2,8,16")
+    parser.add_argument("--frames", default=",".join(map(str, v.FRAME_COUNTS)),
+                        help="frame counts of the motion-module checks, e.g. 1,2,3,5,8,16,24 (1..32)")
+    parser.add_argument("--phase3-frames", type=int, default=v.PHASE3_FRAMES, help="frames of the Phase 3 checks")
+    parser.add_argument("--compare-ops", nargs="?", type=float, const=v.PCC_MODULE, default=None, metavar="PCC",
+                        help=f"run the motion modules under ttnn's op-by-op comparison; the first op below PCC "
+                             f"(default {v.PCC_MODULE}) fails its check, naming the op and its line (slow)")
     parser.add_argument("--device-id", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("output/validation"), help="folder for report.json/.md")
     args = parser.parse_args(argv)
+    frames = [int(f) for f in args.frames.split(",")]
+    for count in [*frames, args.phase3_frames]:
+        if not 1 <= count <= 32:
+            parser.error(f"frame counts are 1..32 (the motion modules' positional table), got {count}")
+    args.frame_counts = frames
+    return args
 
-    report = v.Report(started=time.strftime("%Y-%m-%d %H:%M:%S %Z"))
-    code = 0
+
+def main(argv=None, parts=None) -> int:
+    """`parts`: stand-ins for the card (tests/ttnn_port); then the environment is not checked."""
+    args = parse_args(argv)
+    report = run.new_report({"frames": args.frame_counts, "phase3_frames": args.phase3_frames,
+                             "compare_ops_pcc": args.compare_ops})
+    save = lambda r: write_report(r, args.out)  # noqa: E731 - after every check: a hang keeps the report
+    runner = run.Runner(report, save)
     try:
-        v.check_environment(report, args.tt_metal_home)
-        run_checks(report, args)
-        report.result = "failed" if _failed(report) else "passed"
-        code = 2 if _failed(report) else 0
+        if parts is None:
+            v.check_environment(report.environment, args.tt_metal_home)
+            setup = runner.plan("load the models and tt-metal's SD demo", "setup")
+            parts = runner.run(setup, lambda: card_parts(args))
+        if parts is not None:
+            run.run_validation(runner, parts, args.frame_counts, args.phase3_frames, args.compare_ops)
+        code = report.finish()
     except v.StopValidation as stop:
-        report.result, report.stopped_at, report.reason, code = "stopped", "environment", str(stop), 1
-    except Exception as exc:  # noqa: BLE001 - a crash on the card is a finding: record it, then re-raise
-        report.result, report.stopped_at, report.reason = "failed", "a check crashed", f"{type(exc).__name__}: {exc}"
-        write_report(report, args.out)
-        raise
-    write_report(report, args.out)
-    failed = [c for c in report.checks if c.status != "passed"]
+        code = report.stop("environment", str(stop))
+    except KeyboardInterrupt:
+        report.result, report.exit_code = "interrupted", run.EXIT_INTERRUPTED
+        code = run.EXIT_INTERRUPTED
+    save(report)
+    summarise(report, args.out)
+    return code
+
+
+def summarise(report: run.Report, out: Path) -> None:
     if report.result == "stopped":
         print(f"Stopped before any check - cannot run here: {report.reason}", file=sys.stderr)
-    elif failed:
-        print(f"FAILED: {failed[0].name} (PCC {failed[0].pcc} < {failed[0].threshold})", file=sys.stderr)
     else:
-        print(f"all {len(report.checks)} checks passed", file=sys.stderr)
-    print(f"report: {args.out / 'report.md'}", file=sys.stderr)
-    return code
+        counts = ", ".join(f"{n} {status}" for status, n in sorted(report.counts().items()))
+        print(f"{report.result.upper()}: {len(report.checks)} checks ({counts})", file=sys.stderr)
+        for check in report.checks:
+            if check.status == "crashed":
+                what = check.error.splitlines()[0] if check.error else "crashed"
+            elif check.status == "failed":
+                what = check.detail if check.where else f"PCC {check.pcc} < {check.threshold}"
+            else:
+                continue
+            where = f" [{check.where.split(' in ')[0]}]" if check.where else ""
+            print(f"  {check.status}: {check.name}: {what}{where}", file=sys.stderr)
+    print(f"report: {out / 'report.md'}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 tt-metal's TTNN SD 1.4 blocks (from the user's checkout) run the spatial layers frame by frame,
 ttnn_temporal runs the 21 motion modules across frames (ttnn_motion_unet.TtMotionUNet); conv_in,
-conv_out and the guidance combine run on the host. Every request the card cannot serve is refused
+conv_out and the guidance combine run on the host; given the torch VAE, the frames are decoded on the card
+by tt-metal's TTNN VAE, untraced (ttnn_vae.py). Every request the card cannot serve is refused
 *before* the device is opened (check_request), so a wrong size fails the same way with or without
 a card. Everything from opening the device on has not run on a card by us:
 examples/validate_on_blackhole.py is the way to find out, module by module.
@@ -24,6 +25,7 @@ from .blackhole_backend import (
 )
 from .motion_backend import ScaleOnModel, combine_guidance
 from .tt_metal import DeviceStatus, detect_blackhole, find_sd_demo, import_sd_demo
+from .ttnn_vae import card_vae_wanted, untraced_card_vae
 from ..ttnn_motion_unet import host_conv_in, host_conv_out
 from ..ttnn_temporal import MAX_FRAMES
 from .unet_backend import BackendUnavailable
@@ -55,8 +57,10 @@ class BlackholeMotionBackend(ScaleOnModel):
 
     def __init__(self, unet: torch.nn.Module, adapter: Any, height: int = SUPPORTED_SIZE[0],
                  width: int = SUPPORTED_SIZE[1], num_frames: Optional[int] = None, device_id: int = 0,
-                 tt_metal_home: Optional[Union[str, Path]] = None, device_status: Optional[DeviceStatus] = None) -> None:
-        # device_status: what backend_choice.resolve_backend found (then the card is not looked for again)
+                 tt_metal_home: Optional[Union[str, Path]] = None, device_status: Optional[DeviceStatus] = None,
+                 vae: Optional[torch.nn.Module] = None) -> None:
+        # device_status: what backend_choice.resolve_backend found (then the card is not looked for again);
+        # vae: the torch VAE, to decode on the card (ANIMATEDIFF_TTNN_VAE=0 keeps it on the CPU)
         check_request(unet.config, height, width, num_frames, tt_metal_home)
         status = device_status or detect_blackhole()
         if not status.available:
@@ -79,6 +83,8 @@ class BlackholeMotionBackend(ScaleOnModel):
                 for name, module in motion_modules_from_adapter(adapter).items()
             }
             self.model = TtMotionUNet(ttnn, tt_unet, motion, unet.config)
+            self.vae = None if vae is None else untraced_card_vae(ttnn, self._device, sd, vae, self._latent_hw,
+                                                                  card_vae_wanted())
         except BaseException:
             self.close()
             raise

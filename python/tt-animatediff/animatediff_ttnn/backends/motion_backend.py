@@ -9,15 +9,19 @@ modules. motion_pipeline.select_motion_backend picks one.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Optional, Protocol
 
 import torch
+
+if TYPE_CHECKING:
+    from .vae_backend import VaeBackend
 
 
 class MotionUNetBackend(Protocol):
     name: str  # "torch" or "blackhole"
     device_description: str
     motion_scale: float  # what every motion module adds is multiplied by this (0 = off)
+    vae: Optional[VaeBackend]  # a VAE on the backend's own hardware, or None: the torch VAE decodes
 
     def prepare_text_embeddings(self, embeddings: torch.Tensor) -> Any:
         """CLIP output `[uncond, cond]`, (2, 77, 768), once per run; returns the backend's form."""

@@ -12,6 +12,7 @@ from .motion_backend import ScaleOnModel, combine_guidance
 
 class TorchMotionBackend(ScaleOnModel):
     name = "torch"
+    vae = None  # frames are decoded with the torch VAE (backends/vae_backend.py)
 
     def __init__(self, unet, adapter, motion_scale: float = 1.0):
         from ..runtime.cpu_memory import keep_freed_memory

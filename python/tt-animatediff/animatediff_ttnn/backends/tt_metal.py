@@ -1,6 +1,6 @@
 """Finding tt-metal's Stable Diffusion demo and a Blackhole chip.
 
-The TTNN SD 1.4 UNet and PNDM scheduler are not part of the `ttnn` wheel: they live in a tt-metal
+The TTNN SD 1.4 UNet and VAE are not part of the `ttnn` wheel: they live in a tt-metal
 checkout (`$TT_METAL_HOME`), under one of two directory layouts depending on its age. This module
 finds that code and reports whether a chip is there, without ever failing at import time: `ttnn`
 is imported lazily, because its wheels exist only for some Python versions and opening it needs
@@ -29,15 +29,19 @@ SD_DEMO_LAYOUTS: Tuple[Tuple[str, str], ...] = (
     ("models/demos/wormhole/stable_diffusion", "models.demos.wormhole.stable_diffusion"),
 )
 
-# Files a demo directory must have for us to use it (what BlackholeUNetBackend imports).
+# Files that identify a demo directory (the backends import the UNet and its preprocessor; the PNDM
+# scheduler marks the demo, though Phase 2 runs diffusers' PNDM on the host).
 SD_DEMO_MARKERS: Tuple[str, ...] = (
     "sd_pndm_scheduler.py",
     "custom_preprocessing.py",
     "tt/ttnn_functional_unet_2d_condition_model_new_conv.py",
 )
 
-# Blackhole's l1_small_size in tt-metal's SD demo; used only if the checkout's common.py lacks one.
+# Blackhole's device parameters in tt-metal's SD demo (common.py at tt-metal commit
+# 43eabcb242b1db9d8b57d7f3f547d41641fed5ff); used only if the checkout's common.py lacks them. The trace
+# region holds the demo's whole 50-step loop with its VAE, so one UNet call and one VAE decode fit in it.
 BLACKHOLE_SD_L1_SMALL_SIZE = 21760
+BLACKHOLE_SD_TRACE_REGION_SIZE = 920000000
 
 TTNN_WHEEL_PYTHONS = ("3.10", "3.12")
 
@@ -101,13 +105,14 @@ class SdDemo:
     demo_dir: Path
     package: str
     unet_class: Any  # tt/ UNet2DConditionModel (TTNN)
-    scheduler_class: Any  # TtPNDMScheduler
     custom_preprocessor: Any  # for ttnn.model_preprocessing.preprocess_model_parameters
-    l1_small_size: int  # the demo's device parameter
+    l1_small_size: int  # the demo's device parameters
+    trace_region_size: int
+    vae_class: Any = None  # tt/vae/ttnn_vae.py Vae (TTNN VAE decoder); None when the checkout has none
 
 
 def import_sd_demo(tt_metal_home: Optional[Union[str, Path]] = None) -> SdDemo:
-    """Import the TTNN UNet, PNDM scheduler and preprocessor from the checkout. Needs ttnn (no chip)."""
+    """Import the TTNN UNet, its preprocessor and (when the checkout has one) the TTNN VAE. Needs ttnn (no chip)."""
     demo_dir = find_sd_demo(tt_metal_home)
     root, package = sd_demo_package(demo_dir)
     try:  # the installed ttnn first, before the checkout (which has a ttnn/ folder) joins sys.path
@@ -120,9 +125,11 @@ def import_sd_demo(tt_metal_home: Optional[Union[str, Path]] = None) -> SdDemo:
 
     add_tt_metal_to_sys_path(root)
     unet_mod = importlib.import_module(f"{package}.tt.ttnn_functional_unet_2d_condition_model_new_conv")
-    sched_mod = importlib.import_module(f"{package}.sd_pndm_scheduler")
     prep_mod = importlib.import_module(f"{package}.custom_preprocessing")
-    for mod in (unet_mod, sched_mod, prep_mod):  # another `models` package earlier on sys.path would shadow ours
+    vae_mod = _import_optional(f"{package}.tt.vae.ttnn_vae", demo_dir / "tt" / "vae" / "ttnn_vae.py")
+    for mod in (unet_mod, prep_mod, vae_mod):  # another `models` package earlier on sys.path would shadow ours
+        if mod is None:
+            continue
         origin = Path(getattr(mod, "__file__", "") or "").resolve()
         if demo_dir not in origin.parents:
             raise TtMetalNotFound(f"{mod.__name__} was imported from {origin}, not from {demo_dir}")
@@ -130,18 +137,24 @@ def import_sd_demo(tt_metal_home: Optional[Union[str, Path]] = None) -> SdDemo:
         demo_dir=demo_dir,
         package=package,
         unet_class=unet_mod.UNet2DConditionModel,
-        scheduler_class=sched_mod.TtPNDMScheduler,
         custom_preprocessor=prep_mod.custom_preprocessor,
-        l1_small_size=_demo_l1_small_size(package),
+        l1_small_size=_demo_value(package, "SD_L1_SMALL_SIZE", BLACKHOLE_SD_L1_SMALL_SIZE),
+        trace_region_size=_demo_value(package, "SD_TRACE_REGION_SIZE", BLACKHOLE_SD_TRACE_REGION_SIZE),
+        vae_class=getattr(vae_mod, "Vae", None),
     )
 
 
-def _demo_l1_small_size(package: str) -> int:
-    # Newer checkouts pick the value per arch in common.py (it calls is_blackhole(), so it needs ttnn).
+def _import_optional(module: str, path: Path) -> Any:
+    """The module when its file is in the checkout (older checkouts ship no TTNN VAE), else None."""
+    return importlib.import_module(module) if path.is_file() else None
+
+
+def _demo_value(package: str, name: str, default: int) -> int:
+    # Newer checkouts pick the values per arch in common.py (it calls is_blackhole(), so it needs ttnn).
     try:
-        return int(importlib.import_module(f"{package}.common").SD_L1_SMALL_SIZE)
+        return int(getattr(importlib.import_module(f"{package}.common"), name))
     except (ImportError, AttributeError):
-        return BLACKHOLE_SD_L1_SMALL_SIZE
+        return default
 
 
 @dataclass(frozen=True)
@@ -155,7 +168,7 @@ def _python_version() -> str:
     return f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
-def _short(exc: BaseException) -> str:
+def short_error(exc: BaseException) -> str:
     """One line of a ttnn error: TT_FATAL messages carry a long C++ backtrace after 'backtrace:'."""
     text = str(exc).split("backtrace:")[0]
     text = " ".join(line.strip() for line in text.splitlines() if line.strip())
@@ -195,13 +208,13 @@ def detect_blackhole() -> DeviceStatus:
         return DeviceStatus(
             False,
             0,
-            f"ttnn is not importable on Python {_python_version()} ({_short(exc)}); "
+            f"ttnn is not importable on Python {_python_version()} ({short_error(exc)}); "
             f"ttnn wheels exist for Python {wheels}, or build it from a tt-metal checkout",
         )
     try:
         count = int(ttnn.GetNumAvailableDevices())
     except Exception as exc:  # noqa: BLE001 - ttnn raises when no driver/chip is present
-        return DeviceStatus(False, 0, f"ttnn found no Tenstorrent chip ({_short(exc)})")
+        return DeviceStatus(False, 0, f"ttnn found no Tenstorrent chip ({short_error(exc)})")
     if count <= 0:
         return DeviceStatus(False, 0, "ttnn found no Tenstorrent chip (GetNumAvailableDevices() == 0)")
     arch = _arch_name(ttnn)

@@ -9,15 +9,18 @@ very same algorithm. Tensors named `*_native` are whatever the backend uses inte
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Optional, Protocol, Sequence
 
 if TYPE_CHECKING:  # annotations only: tt_metal imports BackendUnavailable from here and must work without torch
     import torch
+
+    from .vae_backend import VaeBackend
 
 
 class UNetBackend(Protocol):
     name: str  # "torch" or "blackhole"
     device_description: str  # shown to the user and stored in the run metadata
+    vae: Optional[VaeBackend]  # a VAE on the backend's own hardware, or None: the torch VAE decodes
 
     def prepare_text_embeddings(self, embeddings: torch.Tensor) -> Any:
         """Take CLIP output `[uncond, cond]` of shape (2, 77, 768) once per run.

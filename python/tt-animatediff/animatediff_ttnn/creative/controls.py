@@ -1,6 +1,6 @@
 """Longer and directed clips: the four controls together, checked once, applied around one run.
 
-- context windows (long_clips.py): clips longer than the motion module's trained window
+- context windows (long_clips.py): clips longer than the motion module's position table
 - prompt schedule (prompt_schedule.py): the prompt changes over the clip
 - motion LoRAs (motion_lora.py): camera moves, several at once, each with a weight
 - motion scale (motion_scale.py): 0 = frames independent, 1 = as trained, > 1 stronger

@@ -1,7 +1,8 @@
 """Clips longer than the motion module's window: FreeNoise context windows (Qiu et al. 2023).
 
-A motion module was trained on clips of at most `motion_max_seq_length` frames (32 for v1-5-2).
-FreeNoise lets it render more: its temporal attention runs over overlapping windows of
+A motion module attends over at most `motion_max_seq_length` frames, the length of its position table
+(32 for v1-5-2; it was trained on 16-frame clips). FreeNoise lets it render more: its temporal attention
+runs over overlapping windows of
 `context_length` frames, `context_stride` frames apart, and each frame's result is the weighted
 average of the windows it is in (`weighting`: flat, pyramid or delayed_reverse_sawtooth). The
 starting noise of later windows is a shuffle of the first window's (`noise_type` shuffle_context),
@@ -54,13 +55,15 @@ def resolve_windows(num_frames: int, max_frames: int, context_length: int = 0, c
     """Decide whether FreeNoise runs, checking the window against the adapter (the ranges and choices
     of each field are params.PARAMETERS', checked before this).
 
-    `context_length` 0 means "automatic": windows of the trained length switch on only when the clip
-    is longer than that. `force` (a prompt schedule needs diffusers' FreeNoise prompt path) switches
+    `context_length` 0 means "automatic": windows of the position table's length (`max_frames`, 32 for
+    v1-5-2) switch on only when the clip is longer than that. Not the trained length (16), which diffusers
+    recommends for windows: up to the table's length a clip runs in one pass, as diffusers runs it without
+    FreeNoise and as the Blackhole port (no windows) must; lesson 10 (Longer and directed) says so and how to ask for 16. `force` (a prompt schedule needs diffusers' FreeNoise prompt path) switches
     them on even for a short clip, as one window over all frames - the same computation as without
     windows. Returns None when no windows are needed.
     """
     if context_length > max_frames:
-        raise ParamError("context_length", f"{context_length} is above this motion adapter's trained window "
+        raise ParamError("context_length", f"{context_length} is above this motion adapter's position table "
                                            f"(motion_max_seq_length = {max_frames})")
     if not context_length and num_frames > max_frames:
         context_length = max_frames

@@ -15,8 +15,27 @@ field (ParamError), so this module needs nothing from the rest of the package.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
+
+_FRAME = re.compile(r"[0-9]+")  # not str.isdigit(): it also says yes to "²" (int() fails) and "٣" (read as 3)
+
+
+def _frame_number(text: str) -> Optional[int]:
+    """A frame number written with 0-9, else None."""
+    text = text.strip()
+    return int(text) if _FRAME.fullmatch(text) else None
+
+
+def _json_object(pairs: List[Tuple[str, Any]]) -> Dict[str, Any]:
+    """json.loads keeps the last of two equal keys without a word; a schedule refuses them, as its text form does."""
+    data: Dict[str, Any] = {}
+    for key, value in pairs:
+        if key in data:
+            raise ValueError(f"frame {key!r} is given twice")
+        data[key] = value
+    return data
 
 
 def parse_prompt_schedule(text: str) -> Dict[int, str]:
@@ -26,7 +45,7 @@ def parse_prompt_schedule(text: str) -> Dict[int, str]:
     stripped = text.strip()
     if stripped.startswith("{"):
         try:
-            data = json.loads(stripped)
+            data = json.loads(stripped, object_pairs_hook=_json_object)
         except json.JSONDecodeError as exc:
             raise ValueError(f"is not valid JSON: {exc.msg} (line {exc.lineno})") from exc
         return normalize_schedule(data)
@@ -35,12 +54,13 @@ def parse_prompt_schedule(text: str) -> Dict[int, str]:
     for entry in entries:
         if not entry or entry.startswith("#"):
             continue
-        frame, sep, prompt = entry.partition(":")
-        if not sep or not frame.strip().isdigit():
-            raise ValueError(f"entry {entry!r} is not 'FRAME: PROMPT' (FRAME a whole number)")
-        if int(frame) in schedule:
-            raise ValueError(f"frame {int(frame)} is given twice")
-        schedule[int(frame)] = prompt.strip()
+        text, sep, prompt = entry.partition(":")
+        frame = _frame_number(text) if sep else None
+        if frame is None:
+            raise ValueError(f"entry {entry!r} is not 'FRAME: PROMPT' (FRAME a whole number, written with 0-9)")
+        if frame in schedule:
+            raise ValueError(f"frame {frame} is given twice")
+        schedule[frame] = prompt.strip()
     return normalize_schedule(schedule)
 
 
@@ -58,9 +78,11 @@ def normalize_schedule(data) -> Dict[int, str]:
         raise ValueError("must map frame numbers to prompts, e.g. {'0': 'a corgi', '16': 'a cat'}")
     schedule: Dict[int, str] = {}
     for key, prompt in data.items():
-        frame = int(key) if isinstance(key, str) and key.strip().isdigit() else key
+        frame = _frame_number(key) if isinstance(key, str) else key
         if isinstance(frame, bool) or not isinstance(frame, int) or frame < 0:
-            raise ValueError(f"frame {key!r} is not a whole number >= 0")
+            raise ValueError(f"frame {key!r} is not a whole number >= 0 (written with 0-9)")
+        if frame in schedule:  # "0" and "00"
+            raise ValueError(f"frame {frame} is given twice")
         if not isinstance(prompt, str) or not prompt.strip():
             raise ValueError(f"the prompt for frame {frame} is empty")
         schedule[frame] = prompt.strip()

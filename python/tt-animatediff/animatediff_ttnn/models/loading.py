@@ -18,6 +18,7 @@ from typing import Any, Dict, Optional
 
 import torch
 
+from ..params import ParamError
 from .sources import DEFAULT_MOTION_ADAPTER, DEFAULT_SD_MODEL, SINGLE_FILE_SUFFIXES, download_command, hub_cache_dir, is_local
 
 
@@ -107,9 +108,12 @@ def load_motion_adapter(source: str = DEFAULT_MOTION_ADAPTER, dtype: torch.dtype
     if path.suffix.lower() in SINGLE_FILE_SUFFIXES:
         if not path.is_file():
             raise ModelNotFound(what, source, _looked_in(source), _fix_for(source, what), "no such file")
-        from .motion_checkpoint import load_original_motion_checkpoint
+        from .motion_checkpoint import DiffusersLayoutCheckpoint, load_original_motion_checkpoint
 
-        adapter = load_original_motion_checkpoint(path)
+        try:
+            adapter = load_original_motion_checkpoint(path)
+        except DiffusersLayoutCheckpoint as exc:
+            raise ParamError("motion_adapter", _lightning_advice(exc)) from exc
         if adapter.dtype != dtype:
             # torch's own Module.to: diffusers' override warns about "modules that should be kept in
             # float32: []" on every dtype cast, though MotionAdapter keeps none in float32.
@@ -121,6 +125,18 @@ def load_motion_adapter(source: str = DEFAULT_MOTION_ADAPTER, dtype: torch.dtype
         common = {"revision": revision} if revision else {}
         adapter = _load(what, source, MotionAdapter.from_pretrained, torch_dtype=dtype, **common)
     return adapter.eval().requires_grad_(False)
+
+
+def _lightning_advice(exc) -> str:
+    """What a diffusers-layout single file given as the motion adapter is, and what runs it."""
+    from .presets import LIGHTNING_REPO, lightning_steps_of
+
+    steps = lightning_steps_of(exc.name)
+    distilled = f" (its name says: distilled for {steps} steps)" if steps else ""
+    return (f"{exc}: that is the format of {LIGHTNING_REPO.split('/')[1]}'s checkpoints{distilled}, which work only "
+            "with the scheduler and step count they were distilled for. Run it with the lightning preset (Phase 1: "
+            "the run form's preset, or --preset lightning --motion-adapter FILE); the motion adapter setting takes "
+            "an original AnimateDiff checkpoint (mm_sd_v15_v2.ckpt) or a diffusers folder.")
 
 
 def resolve_model_file(source: str, filename: str, what: str) -> Path:

@@ -25,6 +25,22 @@ _TO_ORIGINAL = [  # diffusers fragment -> original fragment, applied in this ord
 ]
 
 
+class DiffusersLayoutCheckpoint(ValueError):
+    """One file holding the motion modules in diffusers' layout (`...motion_modules.0.transformer_blocks.0
+    .attn1...`), not the original's: the format of AnimateDiff-Lightning's checkpoints."""
+
+    def __init__(self, name: str, tensors: int):
+        super().__init__(f"{name} holds {tensors} motion-module tensors in diffusers' layout, not the original's")
+        self.name, self.tensors = name, tensors
+
+
+def diffusers_layout_tensors(state: Mapping[str, Any]) -> int:
+    """How many motion-module tensors `state` holds in diffusers' layout (0: none, or the original layout)."""
+    if any(".temporal_transformer." in key for key in state):
+        return 0
+    return sum(1 for key in state if ".motion_modules." in key and ".transformer_blocks." in key)
+
+
 def read_checkpoint(path: Path) -> Dict[str, torch.Tensor]:
     if path.suffix.lower() == ".safetensors":
         from safetensors.torch import load_file
@@ -99,6 +115,8 @@ def load_original_motion_checkpoint(path: Path, config_overrides: Optional[Dict[
     from diffusers import MotionAdapter
 
     state = read_checkpoint(path)
+    if diffusers_layout_tensors(state):  # read as the original layout it would be "no motion_modules keys"
+        raise DiffusersLayoutCheckpoint(path.name, diffusers_layout_tensors(state))
     config = {**infer_adapter_config(state), **(config_overrides or {})}
     adapter = MotionAdapter(**config)
     converted = original_to_diffusers(state)

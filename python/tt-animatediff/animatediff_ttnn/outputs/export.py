@@ -104,17 +104,30 @@ def output_path(gif_path: Path, fmt: str) -> Path:
     return gif_path.with_name(gif_path.stem + "_frames") if fmt == "png" else gif_path.with_suffix("." + fmt)
 
 
+@contextmanager
+def _naming(path: Path) -> Iterator[None]:
+    """A failed write (a full disk, a file size limit) raises an OSError that names no file: name
+    the one being written, so the error says which file failed (not only the OS's reason)."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is None:
+            exc.filename = str(path)
+        raise
+
+
 def _stage(fmt: str, frames: Sequence[Image.Image], final: Path, fps: int) -> Path:
     """Write one format under a temporary name beside `final`; remove it again on failure."""
-    tmp = _temp_dir(final) if fmt == "png" else _temp_file(final)
-    try:
-        if fmt == "png":
-            _png_frames(frames, tmp)
-        else:
-            _WRITERS[fmt](frames, tmp, fps)
-    except BaseException:
-        _remove(tmp)
-        raise
+    with _naming(final):
+        tmp = _temp_dir(final) if fmt == "png" else _temp_file(final)
+        try:
+            if fmt == "png":
+                _png_frames(frames, tmp)
+            else:
+                _WRITERS[fmt](frames, tmp, fps)
+        except BaseException:
+            _remove(tmp)
+            raise
     return tmp
 
 
@@ -198,9 +211,10 @@ def write_outputs(frames: Sequence[Image.Image], gif_path: Path, fps: int, forma
     outputs = {fmt: str(final) for fmt, (_tmp, final) in staged.items()}
     try:
         data = metadata(outputs)
-        json_tmp = _temp_file(meta_path)
-        staged["json"] = (json_tmp, meta_path)
-        json_tmp.write_text(_json_text(data), encoding="utf-8")
+        with _naming(meta_path):
+            json_tmp = _temp_file(meta_path)
+            staged["json"] = (json_tmp, meta_path)
+            json_tmp.write_text(_json_text(data), encoding="utf-8")
         if check is not None:
             check()
         if commit is not None:
@@ -216,12 +230,13 @@ def _commit(staged: Staged, meta_path: Optional[Path]) -> None:
     """Rename every staged file into place, the metadata JSON last. A journal beside them lists
     the files while this runs, so a crash in between can be cleaned up (clean_interrupted)."""
     journal = None
-    if meta_path is not None:
-        journal = meta_path.with_name(f".{meta_path.name}.{os.getpid()}.commit")
-        names = [final.name for fmt, (_tmp, final) in staged.items() if fmt != "json"]
-        journal.write_text(json.dumps({"metadata": meta_path.name, "files": names}), encoding="utf-8")
     renamed: List[Path] = []
     try:
+        if meta_path is not None:  # inside the try: a journal that could not be written whole is removed too
+            journal = meta_path.with_name(f".{meta_path.name}.{os.getpid()}.commit")
+            names = [final.name for fmt, (_tmp, final) in staged.items() if fmt != "json"]
+            with _naming(journal):
+                journal.write_text(json.dumps({"metadata": meta_path.name, "files": names}), encoding="utf-8")
         for fmt, (tmp, final) in sorted(staged.items(), key=lambda item: item[0] == "json"):
             replaced = _replace(tmp, final)
             if fmt != "json" and not replaced:

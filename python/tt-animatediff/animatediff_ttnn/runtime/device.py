@@ -1,10 +1,14 @@
 """Which torch device and dtype to run on.
 
 The dtype follows what the hardware computes natively (`choose_dtype`): fp16 on CUDA; bf16 on CPUs
-that have bf16 instructions (AVX-512 BF16 / AMX on x86, the BF16 extension on Arm), where bf16
-matrix products run 3-5x faster than fp32; fp32 everywhere else - CPUs without native bf16 run it
-5-100x *slower* (emulated), and MPS fp16 is not reliable for the VAE. The decision is taken from
-what torch and the CPU report, never from the vendor's name. `--dtype` overrides it.
+that have bf16 instructions (AVX-512 BF16 / AMX on x86, the BF16 extension on Arm) *and* whose
+oneDNN will use them, where the committed records measure a UNet call 1.8x and a Phase 1 step 2.1x
+faster than in fp32 (benchmarks/cpu-speedups-latest.md, benchmarks/presets-latest.md; 2-core AMD EPYC);
+fp32 everywhere else - CPUs without native bf16 run it 5-100x *slower* (emulated), and so does a CPU
+with it when oneDNN is kept off its bf16 kernels (`ONEDNN_MAX_CPU_ISA=AVX2`, a common workaround for
+oneDNN bugs: 2.5 s against 23 ms for the same product). MPS fp16 is not reliable for the VAE. The
+decision is taken from what torch, oneDNN and the CPU report, never from the vendor's name. `--dtype`
+overrides it.
 
 Lower precision applies to the networks' weights and activations only. Scheduler arithmetic, the
 latents carried from step to step and the starting noise stay fp32 (pipeline.py, backends/torch_backend.py):
@@ -13,6 +17,7 @@ they are a few element-wise operations per step, and rounding there would accumu
 
 from __future__ import annotations
 
+import os
 from typing import Optional, Tuple
 
 import torch
@@ -60,6 +65,24 @@ def cpu_bf16_support() -> str:
     return ""
 
 
+def onednn_bf16() -> bool:
+    """Whether oneDNN will run bf16 kernels in this process: its effective instruction set, after
+    ONEDNN_MAX_CPU_ISA / DNNL_MAX_CPU_ISA, reaches bf16 (torch asks oneDNN; no computation, so cheap at
+    every start). A torch without this query: assume it does, as before it existed."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return True
+
+
+def _onednn_cap() -> str:
+    """The setting that caps oneDNN's instruction set, as 'NAME=VALUE' ('' when none is set)."""
+    for name in ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA"):
+        if os.environ.get(name):
+            return f"{name}={os.environ[name]}"
+    return ""
+
+
 def choose_dtype(device: torch.device, requested: Optional[str] = None, phase: Optional[int] = None,
                  backend: Optional[str] = None) -> Tuple[torch.dtype, str]:
     """The dtype to run the networks in, and a sentence saying why. The one place that decides it,
@@ -76,9 +99,13 @@ def choose_dtype(device: torch.device, requested: Optional[str] = None, phase: O
         return torch.float16, "CUDA GPUs compute fp16 natively"
     if device.type == "cpu":
         feature = cpu_bf16_support()
-        if feature and torch.backends.mkldnn.is_available():
-            return torch.bfloat16, f"the CPU has native bf16 ({feature})"
-        return torch.float32, "the CPU has no native bf16 (it would be emulated, many times slower)"
+        if not feature:
+            return torch.float32, "the CPU has no native bf16 (it would be emulated, many times slower)"
+        if not (torch.backends.mkldnn.is_available() and onednn_bf16()):
+            cap = _onednn_cap()
+            return torch.float32, (f"the CPU has native bf16 ({feature}), but oneDNN will not run bf16 kernels"
+                                   f"{f' ({cap})' if cap else ''}: bf16 would take torch's slow fallback path")
+        return torch.bfloat16, f"the CPU has native bf16 ({feature}) and oneDNN runs it"
     return torch.float32, f"{device.type}: fp32 (half precision is not reliable for the VAE here)"
 
 
@@ -111,8 +138,6 @@ def cpu_model() -> str:
 
 def hardware_description(device: Optional[torch.device] = None) -> dict:
     """What a timing was measured on: always the CPU, plus the GPU when one ran the work."""
-    import os
-
     info = {"cpu": cpu_model(), "cpu_cores": os.cpu_count(), "torch_threads": torch.get_num_threads()}
     if device is not None and device.type == "cuda":
         info["gpu"] = torch.cuda.get_device_name(device)

@@ -13,7 +13,8 @@ machine's GEMM rate measured at the start and at the end of this run, floor = FL
 (+ ours AnimateLCM end to end with --animatelcm; + ours Fast with glibc's malloc defaults, i.e. without
 runtime/cpu_memory.py's kept memory, with --ab-memory), the bf16 quality guard and the VAE decode per dtype.
 Each job runs in a fresh process (its peak RSS is its own); the machine and its load are recorded.
-Writes benchmarks/results/<time>-presets-<mode>.json and, with --write-latest, benchmarks/presets-latest.{json,md}.
+Writes benchmarks/results/<time>-presets-<mode>.json and, with --write-latest, benchmarks/presets-latest.{json,md}
+(or NAME-latest with --latest-name NAME: `--skip ours-quality,bare-quality --latest-name floor` is the floor record).
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ def parse(argv=None) -> argparse.Namespace:
     p.add_argument("--wait-quiet", type=float, default=0.0, metavar="S",
                    help="before each job wait up to S seconds for other processes to leave the CPUs")
     p.add_argument("--write-latest", action="store_true")
+    p.add_argument("--latest-name", default="presets", metavar="NAME",
+                   help="--write-latest writes benchmarks/NAME-latest.{json,md} (default presets; e.g. floor for a "
+                        "run of the Fast jobs alone, which must not replace the full presets record)")
     return p.parse_args(argv)
 
 
@@ -127,9 +131,9 @@ def main(argv=None) -> int:
         record["jobs"][name] = result
         add_floors(record)
         log(f"{name} done in {t1 - t0:.0f} s (others used {result['other_cpus']} CPUs meanwhile)")
-        save(record, out, args.write_latest)  # after every job: a long run stopped early keeps what it measured
+        save(record, out, args.latest_name if args.write_latest else None)  # after every job: a long run stopped early keeps what it measured
     monitor.stop()
-    print(save(record, out, args.write_latest))
+    print(save(record, out, args.latest_name if args.write_latest else None))
     return 1 if record.get("errors") else 0
 
 
@@ -147,7 +151,7 @@ def add_floors(record: Dict[str, Any]) -> None:
             job.update(job_floor(job, floor["flops"], ends, cfg=name in CFG_JOBS))
 
 
-def save(record: Dict[str, Any], out: Path, latest: bool) -> str:
+def save(record: Dict[str, Any], out: Path, latest: Optional[str]) -> str:
     from benchmarks.fast_report import render
 
     text = render(record)
@@ -156,8 +160,8 @@ def save(record: Dict[str, Any], out: Path, latest: bool) -> str:
     if latest:
         from benchmarks.run import shareable_json  # the committed record names no folder of this machine
 
-        (ROOT / "benchmarks" / "presets-latest.json").write_text(shareable_json(record))
-        (ROOT / "benchmarks" / "presets-latest.md").write_text(text + "\n")
+        (ROOT / "benchmarks" / f"{latest}-latest.json").write_text(shareable_json(record))
+        (ROOT / "benchmarks" / f"{latest}-latest.md").write_text(text + "\n")
     return text
 
 

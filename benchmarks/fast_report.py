@@ -2,13 +2,15 @@
 
     .venv/bin/python -m benchmarks.fast_report benchmarks/presets-latest.json            # the full report
     .venv/bin/python -m benchmarks.fast_report --readme benchmarks/presets-latest.json   # README's table
+    .venv/bin/python -m benchmarks.fast_report --readme benchmarks/floor-latest.json     # README's floor table
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from typing import Any, Dict, List, Tuple
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
 
 # The CPU goals are ratios (issue 24): to this machine's compute floor, measured in the same run, and to peers.
 GOAL_FAST_FLOOR_RATIO = 1.25  # the whole Fast job (warm) over its floor
@@ -157,6 +159,9 @@ def goal_rows(record: Dict[str, Any]) -> List[Tuple[str, str]]:
                      f"**{'met' if u['floor_ratio'] <= GOAL_UNET_FLOOR_RATIO else 'not met'}**: {u['floor_ratio']:.2f}x "
                      f"in {fast['dtype']} ({u['measured_s']:.1f} s per step, floor {u['floor_s']:.1f} s); VAE decode "
                      f"{fast['vae_decode']['floor_ratio']:.2f}x its floor"))
+    elif fast:  # a record from before the floor was measured: say so, never a verdict without the figures
+        rows.append((f"*Fast* (Lightning 4-step, 8 frames, 512x512) <= {GOAL_FAST_FLOOR_RATIO}x its compute floor",
+                     "**not measured** in this record (it has no compute floor): see the floor record"))
     if bare_q and ours_q:
         per_step = bare_q["step_median_s"] / ours_q["step_median_s"]
         total = to_gif(bare_q) / to_gif(ours_q)
@@ -177,14 +182,24 @@ def memory_row(jobs: Dict[str, Any]) -> Tuple[str, str]:
     """Peak RSS of one run (the first in a fresh process) with and without keeping freed memory, and of the
     warm run that follows it: what runtime/cpu_memory.py costs, measured in the same run."""
     fast, defaults = jobs["ours-lightning"], jobs.get("ours-lightning-malloc-defaults")
-    single = (fast.get("peak_rss_first_run_mb") or fast["peak_rss_mb"]) / 1024
-    text = f"ours Fast, one run: {single:.1f} GB with freed memory kept"
-    verdict = ""
+    def one_run(job: Dict[str, Any]) -> Optional[float]:
+        """The peak of the first run alone; None when the record holds only a peak over several runs."""
+        if job.get("peak_rss_first_run_mb"):
+            return job["peak_rss_first_run_mb"] / 1024
+        return None if job.get("warm_runs") else job["peak_rss_mb"] / 1024
+
+    single, verdict = one_run(fast), ""
+    text = (f"ours Fast, one run: {single:.1f} GB with freed memory kept" if single is not None else
+            f"ours Fast: {fast['peak_rss_mb'] / 1024:.1f} GB with freed memory kept, over two runs (this record has "
+            "no single-run peak)")
     if defaults:
-        base = (defaults.get("peak_rss_first_run_mb") or defaults["peak_rss_mb"]) / 1024
-        text += f", {base:.1f} GB with glibc's defaults (time to GIF {to_gif(defaults):.0f} -> {to_gif(fast):.0f} s)"
-        verdict = "**no regression**: " if single <= base + 0.15 else f"**regression, +{single - base:.1f} GB**: "
-    if fast.get("warm_runs"):
+        base = one_run(defaults)
+        text += f", {base:.1f} GB with glibc's defaults over one run (time to GIF {to_gif(defaults):.0f} -> {to_gif(fast):.0f} s)"
+        if single is None:
+            verdict = "**not measured** (a two-run peak against a one-run peak): "
+        else:
+            verdict = "**no regression**: " if single <= base + 0.15 else f"**regression, +{single - base:.1f} GB**: "
+    if fast.get("warm_runs") and single is not None:
         text += f"; after a warm run in the same process {fast['peak_rss_mb'] / 1024:.1f} GB"
     others = [f"{LABELS[k]} {jobs[k]['peak_rss_mb'] / 1024:.1f} GB" for k in LABELS
               if k not in ("ours-lightning", "ours-lightning-malloc-defaults") and k in jobs]
@@ -192,14 +207,15 @@ def memory_row(jobs: Dict[str, Any]) -> Tuple[str, str]:
             verdict + text + ("; " + "; ".join(others) if others else ""))
 
 
-def readme_table(record: Dict[str, Any]) -> str:
-    """README's presets table: the goals, from the committed record (tests/lessons checks they agree)."""
+def readme_table(record: Dict[str, Any], name: str = "presets") -> str:
+    """README's goals table of one committed record, benchmarks/NAME-latest.json (tests/lessons checks they
+    agree): the presets record, or the floor record (the Fast jobs beside their compute floor)."""
     m = record["machine"]
     load = [j["other_cpus"] for j in record["jobs"].values() if j.get("other_cpus") is not None]
     head = (f"Measured {record['started'][:16]} on {cpu_name(m)}, {m['cpu_cores']} cores, {m['torch_threads']} torch "
             f"threads, torch {m['torch']}, diffusers {m.get('diffusers')}; full-size random-weight models; other "
             f"processes used up to {max(load, default=0):.1f} of the {m['cpu_cores']} CPUs meanwhile "
-            f"(`benchmarks/presets-latest.md` has every figure).")
+            f"(`benchmarks/{name}-latest.md` has every figure).")
     rows = ["| goal | measured |", "| --- | --- |", *[f"| {g} | {v} |" for g, v in goal_rows(record)]]
     return "\n".join([head, "", *rows])
 
@@ -208,4 +224,5 @@ if __name__ == "__main__":
     readme = "--readme" in sys.argv  # README's goals table instead of the full report
     path = [a for a in sys.argv[1:] if a != "--readme"][0]
     record = json.loads(open(path, encoding="utf-8").read())
-    print(readme_table(record) if readme else render(record))
+    name = Path(path).name.replace("-latest.json", "")
+    print(readme_table(record, name) if readme else render(record))

@@ -5,6 +5,7 @@
 JOB is one of:
   bare-quality    diffusers' AnimateDiffPipeline as its docs set it up: fp32, DDIM, CFG 7.5
   bare-lightning  the same, set up as AnimateDiff-Lightning's model card says (fp32 on a CPU)
+  bare-lightning-bf16  the informed peer: the model card's setup with torch_dtype=torch.bfloat16
   ours-quality / ours-lightning / ours-animatelcm   our Phase 1 with that preset, dtype by capability
   guard           bf16 vs fp32: one UNet call, the latents after a few steps, decoded frames (PSNR)
   vae             one 512x512 VAE decode per dtype / layout, time and PSNR against fp32
@@ -64,7 +65,7 @@ def timed_call(pipe, call_kwargs, total_steps: int, measure_steps: int):
     return frames, out
 
 
-def bare_pipeline(w: Workload, lightning: bool, adapter_config: str = ""):
+def bare_pipeline(w: Workload, lightning: bool, adapter_config: str = "", dtype: str = "float32"):
     import torch
     from diffusers import AnimateDiffPipeline, DDIMScheduler, EulerDiscreteScheduler, MotionAdapter
 
@@ -74,7 +75,9 @@ def bare_pipeline(w: Workload, lightning: bool, adapter_config: str = ""):
         # (tiny test models: the same architecture as the tiny adapter folder instead of the default one)
         adapter = MotionAdapter.from_config(MotionAdapter.load_config(adapter_config)) if adapter_config else MotionAdapter()
         adapter.load_state_dict(load_file(w.motion_adapter))
-        pipe = AnimateDiffPipeline.from_pretrained(w.sd, motion_adapter=adapter, torch_dtype=torch.float32)
+        # the card's `torch_dtype=` (float16 there, for CUDA): fp32 as a CPU user copies it, bf16 as an informed one
+        pipe = AnimateDiffPipeline.from_pretrained(w.sd, motion_adapter=adapter.to(getattr(torch, dtype)),
+                                                   torch_dtype=getattr(torch, dtype))
         pipe.scheduler = EulerDiscreteScheduler.from_config(pipe.scheduler.config, timestep_spacing="trailing",
                                                             beta_schedule="linear")
     else:  # diffusers' AnimateDiff docs: DDIM with a linear beta schedule, no clipping, linspace spacing
@@ -83,7 +86,7 @@ def bare_pipeline(w: Workload, lightning: bool, adapter_config: str = ""):
         pipe.scheduler = DDIMScheduler.from_pretrained(w.sd, subfolder="scheduler", clip_sample=False,
                                                        timestep_spacing="linspace", beta_schedule="linear", steps_offset=1)
     pipe.set_progress_bar_config(disable=True)
-    return pipe, "float32"
+    return pipe, dtype
 
 
 def our_pipeline(w: Workload, preset: str):
@@ -101,13 +104,15 @@ def run_generation(job: str, w: Workload, measure_steps: int, adapter_config: st
     kwargs = dict(prompt=w.prompt, num_frames=w.num_frames, height=w.height, width=w.width,
                   num_inference_steps=w.steps, guidance_scale=w.guidance_scale, output_type="pil", decode_chunk_size=2)
     if job.startswith("bare"):
-        pipe, dtype = bare_pipeline(w, job == "bare-lightning", adapter_config)
+        pipe, dtype = bare_pipeline(w, job.startswith("bare-lightning"), adapter_config,
+                                    "bfloat16" if job.endswith("-bf16") else "float32")
         if w.guidance_scale > 1:
             kwargs["negative_prompt"] = w.negative_prompt
         kwargs["generator"] = torch.Generator("cpu").manual_seed(w.seed)
         load_s = time.perf_counter() - t_load
         frames, out = timed_call(pipe, kwargs, w.steps, measure_steps)
         out["gif_s"] = gif_seconds(frames)
+        out["peak_rss_first_run_mb"] = peak_rss_mb()
         info = {"dtype": dtype}
     else:
         from animatediff_ttnn.params import GenerationParams
@@ -121,6 +126,7 @@ def run_generation(job: str, w: Workload, measure_steps: int, adapter_config: st
                 pipeline.pipe._interrupt = True
 
         frames, out = our_run(pipeline, params, on_step, w.steps)
+        out["peak_rss_first_run_mb"] = peak_rss_mb()  # one run's peak: the warm runs below may add to it
         # The studio's sidecar keeps its models loaded: later runs in the same process are the warm figure
         # (the first run in a fresh process also pays oneDNN's first-call costs).
         warm = [our_run(pipeline, params, on_step, w.steps)[1] for _ in range(warm_runs)]
@@ -187,15 +193,20 @@ def unet_call_error(w: Workload, steps: int = 3):
 
 
 def vae_decode(w: Workload, repeats: int = 2):
-    """One 512x512 frame through the SD VAE decoder: fp32, bf16, bf16 channels_last; PSNR vs fp32."""
+    """One frame at the job's size through the SD VAE decoder: fp32, bf16, bf16 channels_last; PSNR vs fp32."""
     import numpy as np
     import torch
     from diffusers import AutoencoderKL
 
-    latents = torch.randn(1, 4, 64, 64, generator=torch.Generator().manual_seed(0))
+    latents = torch.randn(1, 4, w.height // 8, w.width // 8, generator=torch.Generator().manual_seed(0))
     out, images = {}, {}
-    for name, dtype, channels_last in (("float32", torch.float32, False), ("bfloat16", torch.bfloat16, False),
-                                       ("bfloat16_channels_last", torch.bfloat16, True)):
+    from animatediff_ttnn.runtime.device import cpu_bf16_support
+
+    variants = [("float32", torch.float32, False), ("bfloat16", torch.bfloat16, False),
+                ("bfloat16_channels_last", torch.bfloat16, True)]
+    if not cpu_bf16_support():  # emulated bf16 would take many minutes per frame: fp32 only
+        variants = variants[:1]
+    for name, dtype, channels_last in variants:
         vae = AutoencoderKL.from_pretrained(w.sd, subfolder="vae", torch_dtype=dtype).eval()
         x = latents.to(dtype)
         if channels_last:

@@ -1,6 +1,6 @@
 """Where a Fast (Lightning 4-step) run's time goes, and A/B of exact speed-up candidates, in one process.
 
-    python -m benchmarks.fast_profile [--quick] [--ab unet,vae,compile,ops] [--runs 2]
+    python -m benchmarks.fast_profile [--quick] [--ab unet,vae,compile,ops,candidates] [--runs 2]
 
 1. cold: load our Phase 1 pipeline with the Lightning preset (model load timed);
 2. `--runs` generations of the seed's job (8 frames, 512x512, 4 steps, no CFG), each timed by hooks:
@@ -9,7 +9,9 @@
 3. A/B, alternating the variants so drifting load hits both: one UNet call (channels_last or not;
    SDPA backend), one VAE decode per dtype / layout / chunk size, with PSNR against fp32; with `compile`,
    the UNet eager vs torch.compile (Inductor, freezing): compile time, per-call time, difference;
-   with `ops`, the share of one UNet call's CPU time by kind of operator (torch.profiler).
+   with `ops`, the share of one UNet call's CPU time by kind of operator (torch.profiler); with
+   `candidates`, one UNet call with each exact speed-up candidate on (oneDNN linear, fused q/k/v projections,
+   attention heads padded, channels_last) against the default, alternating, with the output's difference.
 Prints one JSON line (BENCH_RESULT) with everything.
 """
 
@@ -115,8 +117,103 @@ def ab_unet(pipeline, params, reps: int) -> Dict[str, Any]:
     return res
 
 
+# Self CPU time by kind (the first match wins): the compute-bound kinds, then what the floor leaves out
+# (issue 24: GroupNorm + SiLU, GEGLU's GELU and product, layer norms, copies and layout changes).
+class PaddedHeadsSDPA:
+    """diffusers' AttnProcessor2_0 arithmetic with the head size padded with zeros to a multiple of `multiple`
+    and the real scale 1/sqrt(head size) passed to SDPA: the zero columns add nothing to q.k and produce zero
+    output columns, which are dropped, so the result is the same up to rounding. A candidate for CPUs whose
+    SDPA kernel is faster at head sizes that fill its vector registers (SD 1.x's first level has 40)."""
+
+    def __init__(self, multiple: int):
+        self.multiple = multiple
+
+    def __call__(self, attn, hidden_states, encoder_hidden_states=None, attention_mask=None, temb=None, *args, **kwargs):
+        import torch.nn.functional as F
+
+        assert attention_mask is None and attn.spatial_norm is None and attn.group_norm is None and not attn.residual_connection
+        batch = hidden_states.shape[0]
+        context = hidden_states if encoder_hidden_states is None else encoder_hidden_states
+        q, k, v = attn.to_q(hidden_states), attn.to_k(context), attn.to_v(context)
+        d = q.shape[-1] // attn.heads
+        padded = -(-d // self.multiple) * self.multiple
+
+        def heads(x):
+            x = x.view(batch, -1, attn.heads, d).transpose(1, 2)
+            return F.pad(x, (0, padded - d)) if padded != d else x
+
+        out = F.scaled_dot_product_attention(heads(q), heads(k), heads(v), scale=d ** -0.5)[..., :d]
+        out = out.transpose(1, 2).reshape(batch, -1, attn.heads * d).to(q.dtype)
+        return attn.to_out[1](attn.to_out[0](out)) / attn.rescale_output_factor
+
+
+def candidate(unet, name: str):
+    """Switch one exact speed-up candidate on; returns the function that switches it off again."""
+    import torch
+
+    if name == "onednn_linear":
+        from animatediff_ttnn.runtime.cpu_speedups import OneDNNLinear
+
+        swapped = [m for m in unet.modules() if type(m) is torch.nn.Linear]
+        for m in swapped:
+            m.__class__ = OneDNNLinear
+        return lambda: [setattr(m, "__class__", torch.nn.Linear) for m in swapped]
+    if name == "fused_qkv":
+        unet.fuse_qkv_projections()
+        return unet.unfuse_qkv_projections
+    if name.startswith("pad_heads_"):
+        before = unet.attn_processors
+        unet.set_attn_processor(PaddedHeadsSDPA(int(name.rsplit("_", 1)[1])))
+        return lambda: unet.set_attn_processor(before)
+    if name == "channels_last":
+        unet.to(memory_format=torch.channels_last)
+        return lambda: unet.to(memory_format=torch.contiguous_format)
+    raise ValueError(f"unknown candidate {name!r}")
+
+
+CANDIDATES = ("onednn_linear", "fused_qkv", "pad_heads_16", "pad_heads_64", "channels_last")
+
+
+def ab_candidates(pipeline, params, reps: int, names=CANDIDATES) -> Dict[str, Any]:
+    """One Lightning step's UNet call with each exact candidate on, alternating with the default so drifting
+    load hits both: seconds per call (best of each round) and the relative difference of the output."""
+    import torch
+
+    unet = pipeline.pipe.unet
+    x, text = unet_inputs(unet, params)
+    call = lambda: unet(x, 500, encoder_hidden_states=text).sample  # noqa: E731
+    res: Dict[str, Any] = {"default_s": []}
+    with torch.no_grad():
+        ref = call().float()
+        for name in names:
+            try:
+                off = candidate(unet, name)
+            except Exception as exc:  # noqa: BLE001 - a candidate this diffusers/torch cannot take is reported
+                res[name] = f"not applicable: {type(exc).__name__}: {exc}"[:300]
+                continue
+            try:
+                out = call().float()
+            finally:
+                off()
+            res[name] = {"s": [], "rel_diff_vs_default": float((out - ref).norm() / ref.norm())}
+        for _ in range(reps):
+            res["default_s"].append(best_time(call, 1))
+            for name in names:
+                if isinstance(res.get(name), dict):
+                    off = candidate(unet, name)
+                    try:
+                        res[name]["s"].append(best_time(call, 1))
+                    finally:
+                        off()
+    return res
+
+
 OP_KINDS = {"attention (SDPA)": ("scaled_dot_product",), "convolution": ("convolution",),
-            "linear (matmul)": ("addmm", "aten::mm", "aten::bmm", "linear_pointwise")}
+            "linear (matmul)": ("addmm", "aten::mm", "aten::bmm", "linear_pointwise"),
+            "group norm": ("group_norm",), "layer norm": ("layer_norm",), "silu": ("aten::silu",),
+            "gelu": ("aten::gelu",), "mul": ("aten::mul",), "add": ("aten::add",),
+            "copies / layout": ("aten::copy_", "aten::clone", "aten::contiguous", "aten::cat", "aten::_to_copy",
+                                "aten::to_dense", "reorder")}
 
 
 def op_shares(pipeline, params) -> Dict[str, Any]:
@@ -227,6 +324,8 @@ def main(argv=None) -> None:
     ab = set(args.ab.split(","))
     if "unet" in ab:
         result["unet_ab"] = ab_unet(pipeline, params, args.reps)
+    if "candidates" in ab:
+        result["candidates_ab"] = ab_candidates(pipeline, params, args.reps)
     if "ops" in ab:
         result["op_shares"] = op_shares(pipeline, params)
     if "compile" in ab:

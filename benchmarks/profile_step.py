@@ -20,6 +20,7 @@ from collections import defaultdict
 from typing import Any, Dict
 
 from benchmarks.common import Workload, emit, peak_rss_mb
+from benchmarks.floor import flop_mode
 
 MATMUL_N = 4096
 
@@ -130,31 +131,6 @@ def preview_cost(latents, reps: int = 15) -> Dict[str, Any]:
     return {"encoder": encoder, "frames": len(images), "size": list(images[0].size),
             "map_ms": statistics.median(maps) * 1000, "encode_ms": statistics.median(encs) * 1000,
             "total_ms": (statistics.median(maps) + statistics.median(encs)) * 1000}
-
-
-def sdpa_flop(query_shape, key_shape, value_shape, *args, out_shape=None, **kwargs) -> int:
-    from torch.utils.flop_counter import sdpa_flop_count
-
-    return sdpa_flop_count(query_shape, key_shape, value_shape)
-
-
-def linear_flop(input_shape, weight_shape, *args, out_shape=None, **kwargs) -> int:
-    rows = 1
-    for d in input_shape[:-1]:
-        rows *= d
-    return 2 * rows * weight_shape[0] * weight_shape[1]
-
-
-def flop_mode():
-    import torch
-    from torch.utils.flop_counter import FlopCounterMode
-
-    # ops torch's table misses: SDPA on CPU (_scaled_dot_product_flash_attention_for_cpu) and the
-    # oneDNN linear layers (animatediff_ttnn.runtime.cpu_speedups)
-    mapping = {torch.ops.aten._scaled_dot_product_flash_attention_for_cpu: sdpa_flop}
-    if hasattr(torch.ops.mkldnn, "_linear_pointwise"):
-        mapping[torch.ops.mkldnn._linear_pointwise] = linear_flop
-    return FlopCounterMode(display=False, custom_mapping=mapping)
 
 
 def main(argv=None) -> None:

@@ -238,3 +238,15 @@ def test_lesson_09_marks_the_l1_claim_as_reasoning_and_says_phase_3_ignores_pres
     assert SPEC["preset"].phases == (1,)  # Phase 3 takes no preset: the sidecar refuses one
     run = text.index("[Run Phase 3](command:animatediff.runPhase3)")
     assert "ignores the form's *Phase 1 preset*: Phase 3 always runs the Quality preset's model and sampler" in text[run:run + 400]
+
+
+def test_lesson_04_quotes_the_first_run_record_on_a_cpu_without_bf16():
+    """The first click measured on an AVX2-only CPU (fp32), from its record (issue 21's measurement)."""
+    record = bench("first-run-latest.json")
+    first = next(job for job in record["jobs"] if job["name"] == "A")
+    assert record["machine"]["cpu_capability"] == "AVX2" and first["run"]["dtype"] == "float32"
+    assert first["request"]["preset"] == "lightning" and first["run"]["params"]["width"] == 512
+    seconds = first["total_s"]
+    text = lesson("04-phase1.md")
+    assert (f"same first click took {seconds:.0f} s, about {seconds / 60:.0f} minutes (a 2-core AMD EPYC with "
+            "AVX2 only") in text

@@ -301,6 +301,11 @@ describe('AnimateDiff Lesson Studio in a real VS Code (code-server + headless Ch
     await waitFor('the deploy step to tick off', async () => (await step.getAttribute('aria-checked')) === 'true', { timeout: 180_000 });
     const where = execFileSync(need('E2E_PYTHON'), ['-c', 'import animatediff_ttnn, os; print(os.path.realpath(animatediff_ttnn.__file__))'], { encoding: 'utf8' }).trim();
     assert.ok(where.startsWith(fs.realpathSync(scratch)), `the interpreter imports the scratchpad copy (got ${where})`);
+    // The learner opens the scratchpad and sees the lesson's files at the top, the machinery in folders (issue 19):
+    // the deployed package's top level is the repository's (tests/python/test_package_layout.py checks that one).
+    const topLevel = (dir) => fs.readdirSync(dir).filter((n) => n !== '__pycache__').sort();
+    const shipped = path.join(repoRoot, 'python', 'tt-animatediff', 'animatediff_ttnn');
+    assert.deepEqual(topLevel(path.join(scratch, 'animatediff_ttnn')), topLevel(shipped), 'the scratchpad shows the lesson package as shipped');
     await shot(page, '02-deployed');
   });
 

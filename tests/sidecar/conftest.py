@@ -43,6 +43,14 @@ def sc_no_scratchpad(tmp_path_factory) -> str:
     return str(tmp_path_factory.mktemp("sc-empty") / "tt-animatediff")
 
 
+@pytest.fixture(scope="module")
+def sc_presets(sc_spawn, sc_no_scratchpad, sc_models):
+    """One per test module: a sidecar whose Hugging Face cache holds the tiny Lightning / AnimateLCM files under the real hub ids."""
+    client = sc_spawn("--scratchpad", sc_no_scratchpad, env={"HF_HUB_CACHE": sc_models["hf_cache"]})
+    client.handshake()
+    return client
+
+
 @pytest.fixture(scope="session")
 def sc_spawn(sc_env) -> Callable[..., SidecarClient]:
     """Start a sidecar; every one started is shut down at the end and must not have written

@@ -12,14 +12,6 @@ from .conftest import gen_request
 from .rpc_client import RpcError
 
 
-@pytest.fixture(scope="module")
-def sc_presets(sc_spawn, sc_no_scratchpad, sc_models):
-    """A sidecar whose Hugging Face cache holds the tiny Lightning / AnimateLCM files under the real hub ids."""
-    client = sc_spawn("--scratchpad", sc_no_scratchpad, env={"HF_HUB_CACHE": sc_models["hf_cache"]})
-    client.handshake()
-    return client
-
-
 def test_lightning_preset_runs_its_checkpoint_sampler_and_steps(sc_presets, sc_models, tmp_path):
     request = gen_request(sc_models, 1, tmp_path, preset="lightning", dtype="float32",
                           params={"steps": 4, "guidanceScale": 1.0})

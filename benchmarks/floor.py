@@ -44,7 +44,8 @@ def flop_mode():
     return FlopCounterMode(display=False, custom_mapping=mapping)
 
 
-def _best_seconds(fn, reps: int) -> float:
+def best_seconds(fn, reps: int) -> float:
+    """The best of `reps` timed calls after one untimed warm-up call."""
     fn()  # warm-up: oneDNN builds its kernels on the first call
     best = float("inf")
     for _ in range(reps):
@@ -63,11 +64,11 @@ def gemm_rate(dtype: str = "bfloat16", sizes=GEMM_SIZES, reps: int = 3) -> Dict[
     per_size = {}
     for n in sizes:
         a, b = torch.randn(n, n).to(dt), torch.randn(n, n).to(dt)
-        per_size[str(n)] = round(2 * n**3 / _best_seconds(lambda: torch.matmul(a, b), reps) / 1e9, 1)
+        per_size[str(n)] = round(2 * n**3 / best_seconds(lambda: torch.matmul(a, b), reps) / 1e9, 1)
         if dt == torch.float32 and hasattr(torch.ops.mkldnn, "_linear_pointwise"):
             # fp32 products have two libraries in torch's CPU wheels (MKL, oneDNN): the floor takes the faster
             bt = b.t().contiguous()
-            dnn = _best_seconds(lambda: torch.ops.mkldnn._linear_pointwise(a, bt, None, "none", [], ""), reps)
+            dnn = best_seconds(lambda: torch.ops.mkldnn._linear_pointwise(a, bt, None, "none", [], ""), reps)
             per_size[f"{n}_onednn"] = round(2 * n**3 / dnn / 1e9, 1)
     return {"dtype": dtype, "per_size": per_size, "gflops": max(per_size.values())}
 
@@ -81,7 +82,7 @@ def conv_rate(dtype: str = "bfloat16", reps: int = 3) -> Dict[str, Any]:
     x = torch.randn(8, 320, 64, 64).to(dt)
     flops = 2 * 8 * 64 * 64 * 320 * 320 * 9
     with torch.no_grad():
-        seconds = _best_seconds(lambda: conv(x), reps)
+        seconds = best_seconds(lambda: conv(x), reps)
     return {"dtype": dtype, "shape": "3x3 320->320 on 8x64x64", "gflops": round(flops / seconds / 1e9, 1)}
 
 

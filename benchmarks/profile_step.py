@@ -29,22 +29,14 @@ def matmul_rate(n: int = MATMUL_N, reps: int = 4) -> Dict[str, Any]:
     """fp32 n x n x n: torch.matmul (MKL in PyTorch's CPU wheels) and the same product via oneDNN."""
     import torch
 
+    from benchmarks.floor import best_seconds
+
     a, b = torch.randn(n, n), torch.randn(n, n)
-
-    def best_of(fn) -> float:
-        fn()  # warm-up
-        best = float("inf")
-        for _ in range(reps):
-            t0 = time.perf_counter()
-            fn()
-            best = min(best, time.perf_counter() - t0)
-        return best
-
-    best = best_of(lambda: torch.matmul(a, b))
+    best = best_seconds(lambda: torch.matmul(a, b), reps)
     out = {"n": n, "best_s": best, "gflops": 2 * n**3 / best / 1e9}
     if hasattr(torch.ops.mkldnn, "_linear_pointwise"):
         bt = b.t().contiguous()
-        dnn = best_of(lambda: torch.ops.mkldnn._linear_pointwise(a, bt, None, "none", [], ""))
+        dnn = best_seconds(lambda: torch.ops.mkldnn._linear_pointwise(a, bt, None, "none", [], ""), reps)
         out["onednn_gflops"] = 2 * n**3 / dnn / 1e9
     return out
 

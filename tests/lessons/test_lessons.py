@@ -75,9 +75,21 @@ def test_there_are_runnable_blocks():
 def test_bash_block_runs_as_written(block, sandbox):
     proc = run_bash(block.body, sandbox)
     assert proc.returncode == 0, proc.stderr[-2000:]
+    scratchpad = sandbox[0] / "tt-scratchpad" / "tt-animatediff"
     for word in block.body.split():
         if word.startswith("output/") and word.endswith(".gif"):
-            assert (sandbox[0] / "tt-scratchpad" / "tt-animatediff" / word).is_file(), word
+            assert (scratchpad / word).is_file(), word
+            assert gallery_gif(scratchpad / word) == scratchpad / word, f"the outputs gallery cannot show {word}"
+
+
+def gallery_gif(gif: Path):
+    """The GIF the outputs gallery shows for the run that wrote `gif`: its metadata JSON read by the
+    sidecar's `studio/runs` reader (run paths resolve against the JSON's folder, not the CLI's)."""
+    from animatediff_sidecar.protocol import OUTPUT_FORMATS
+    from animatediff_sidecar.runs import read_run
+
+    shown = read_run(gif.with_suffix(".json"), OUTPUT_FORMATS).outputs.get("gif")
+    return Path(shown) if shown and Path(shown).is_file() else None
 
 
 @pytest.mark.parametrize("block", [b for b in ALL_BLOCKS if b.kind in ("dry-run", "network")], ids=lambda b: b.id)

@@ -1,6 +1,7 @@
 """Output files: formats, atomic writes, nothing half-written left behind."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -76,6 +77,24 @@ def test_a_format_failing_late_leaves_none_of_the_run(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         finish_run(frames(), params, tmp_path / "run1.gif", Timings(), {})
     assert leftovers(tmp_path) == []
+
+
+def test_a_run_given_a_relative_path_records_where_its_files_are(tmp_path, monkeypatch):
+    """The lessons' commands pass `--output output/x.gif` from the scratchpad; the metadata JSON lives in
+    output/, and readers resolve its paths there (or take them as absolute), never against the CLI's cwd."""
+    from animatediff_ttnn.params import GenerationParams
+    from animatediff_ttnn.outputs.run_record import finish_run
+    from animatediff_ttnn.runtime.timings import Timings
+
+    (tmp_path / "output").mkdir()
+    monkeypatch.chdir(tmp_path)
+    result = finish_run(frames(), GenerationParams(prompt="x", formats=("gif", "png"), fps=4),
+                        Path("output/x.gif"), Timings(), {})
+    monkeypatch.chdir(tmp_path / "output")  # anywhere else
+    recorded = json.loads((tmp_path / "output" / "x.json").read_text())["outputs"]
+    assert recorded == result.outputs == {"gif": str(tmp_path / "output" / "x.gif"),
+                                          "png": str(tmp_path / "output" / "x_frames")}
+    assert Path(result.metadata_path) == tmp_path / "output" / "x.json"
 
 
 def test_metadata_failing_leaves_none_of_the_run(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import sys
 import time
@@ -47,7 +48,9 @@ def finish_run(frames: List[Image.Image], params: GenerationParams, output: Path
 
     A cancel stops the export until the files are renamed into place; from then on it is refused
     (CancelToken.cancel returns False), so a run is never answered "cancelled" and "completed"."""
-    output = Path(output)
+    # Absolute: the metadata JSON is read from its own folder (the outputs gallery, re-export), so a
+    # path relative to this process's working folder (`--output output/x.gif`) would name nothing there.
+    output = Path(os.path.abspath(output))
     if output.suffix.lower() != ".gif":
         output = output.with_suffix(".gif")
     coherence = temporal_coherence(frames)

@@ -1,6 +1,7 @@
 """Where a Fast (Lightning 4-step) run's time goes, and A/B of exact speed-up candidates, in one process.
 
     python -m benchmarks.fast_profile [--quick] [--ab unet,vae,compile,ops,candidates] [--runs 2]
+        [--write-latest [--latest-name NAME]]
 
 1. cold: load our Phase 1 pipeline with the Lightning preset (model load timed);
 2. `--runs` generations of the seed's job (8 frames, 512x512, 4 steps, no CFG), each timed by hooks:
@@ -298,7 +299,9 @@ def main(argv=None) -> None:
     p.add_argument("--runs", type=int, default=2)
     p.add_argument("--reps", type=int, default=2)
     p.add_argument("--ab", default="unet,vae")
-    p.add_argument("--write-latest", action="store_true", help="also write benchmarks/fast-profile-latest.json")
+    p.add_argument("--write-latest", action="store_true", help="also write benchmarks/NAME-latest.json")
+    p.add_argument("--latest-name", default="fast-profile", metavar="NAME",
+                   help="the record's name: a candidates A/B on another CPU kind keeps the profile record it would replace")
     args = p.parse_args(argv)
     import os
 
@@ -342,7 +345,7 @@ def main(argv=None) -> None:
 
         record = {"kind": "fast-profile", "finished": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": machine(),
                   "ab": args.ab, **result}
-        (ROOT / "benchmarks" / "fast-profile-latest.json").write_text(shareable_json(record))
+        (ROOT / "benchmarks" / f"{args.latest_name}-latest.json").write_text(shareable_json(record))
 
 
 if __name__ == "__main__":

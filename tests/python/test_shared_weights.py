@@ -62,3 +62,13 @@ def test_onednn_linear_switch_keeps_weights_and_results(tiny_models, monkeypatch
     layer = next(m for m in unet.modules() if isinstance(m, OneDNNLinear) and m.in_features == x.shape[1])
     layer(x).sum().backward()
     assert x.grad is not None
+
+
+def test_onednn_linear_goes_where_it_was_measured_faster():
+    """runtime/cpu_speedups.py's docstring: AMD AVX-512 (~2x on linear layers) and AMD AVX2 (~5% of a UNet
+    call, benchmarks/unet-candidates-latest.json); MKL stays on Intel and on CPUs whose vendor is unknown."""
+    from animatediff_ttnn.runtime.cpu_speedups import onednn_linear_pays
+
+    assert onednn_linear_pays("AVX512", "AuthenticAMD") and onednn_linear_pays("AVX2", "AuthenticAMD")
+    assert not onednn_linear_pays("AVX512", "GenuineIntel") and not onednn_linear_pays("AVX2", "")
+    assert not onednn_linear_pays("DEFAULT", "AuthenticAMD")

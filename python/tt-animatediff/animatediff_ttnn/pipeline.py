@@ -89,7 +89,7 @@ def unet_with_motion(sd: SDComponents, adapter, lora=None) -> Any:
             unet = UNetMotionModel.from_unet2d(sd.unet, adapter).to(sd.unet.device)
         if unet.dtype != sd.unet.dtype:
             unet = unet.to(sd.unet.dtype)
-        use_onednn_linear(unet)  # fp32 on AMD AVX-512 CPUs: linear layers ~2x faster (runtime/cpu_speedups.py)
+        use_onednn_linear(unet)  # fp32 on AMD CPUs: linear layers faster (runtime/cpu_speedups.py)
         if lora is not None:
             load_lora(unet, lora)
         sd.extras[key] = unet.eval().requires_grad_(False)

@@ -53,7 +53,7 @@ class TorchUNetBackend(PndmOnHost):
         from ..runtime.cpu_memory import keep_freed_memory
         from ..runtime.cpu_speedups import use_onednn_linear
 
-        use_onednn_linear(unet)  # fp32 on AMD AVX-512 CPUs: linear layers ~2x faster (runtime/cpu_speedups.py)
+        use_onednn_linear(unet)  # fp32 on AMD CPUs: linear layers faster (runtime/cpu_speedups.py)
         keep_freed_memory(unet.device)  # on the CPU: reuse each step's freed memory (runtime/cpu_memory.py)
         self.unet = unet
         self.scheduler_config = dict(scheduler_config)

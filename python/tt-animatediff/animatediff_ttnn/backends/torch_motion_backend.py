@@ -20,7 +20,7 @@ class TorchMotionBackend(ScaleOnModel):
         from ..motion_unet import FrameLoopMotionUNet
 
         self.model = FrameLoopMotionUNet.from_adapter(unet, adapter, motion_scale).eval()
-        use_onednn_linear(self.model)  # fp32 on AMD AVX-512 CPUs: linear layers ~2x faster (runtime/cpu_speedups.py)
+        use_onednn_linear(self.model)  # fp32 on AMD CPUs: linear layers faster (runtime/cpu_speedups.py)
         keep_freed_memory(unet.device)  # on the CPU: reuse each step's freed memory (runtime/cpu_memory.py)
         self.device, self.dtype = unet.device, unet.dtype
         self.device_description = f"torch {self.device.type} ({str(self.dtype).replace('torch.', '')})"

@@ -11,10 +11,15 @@ UNetMotion call, CFG 2 x 8 frames at 256x256, one process): fp32 MKL 22.8 s, fp3
 1.08x on that EPYC, 1.5x on the one of benchmarks/latest.md), bf16 12.5 s, bf16 with oneDNN linear
 12.5 s (no gain: bf16 runs keep torch's own kernels, which already go through oneDNN).
 
+On an AVX2-only AMD EPYC (no AVX-512: both libraries run AVX2 code) it still pays, less: one Lightning
+step's UNet call (8 frames at 512x512, fp32) 154.0 / 151.1 s with MKL against 146.9 / 142.5 s with oneDNN,
+two alternating rounds in one process, output relative difference 2.6e-6 (`python -m benchmarks.fast_profile
+--ab candidates`, benchmarks/unet-candidates-latest.json, 2026-12-07).
+
 `use_onednn_linear(model)` switches every `nn.Linear` in a model to that path; parameters and
 state_dict are unchanged. It does nothing unless the model is fp32 on the CPU, this PyTorch has
-oneDNN, and the CPU is an AVX-512 one not made by Intel (on Intel CPUs MKL has AVX-512 kernels
-too, and both libraries measured the same); ANIMATEDIFF_ONEDNN_LINEAR=0 turns it off, =1 on.
+oneDNN, and the CPU is an AVX2 or AVX-512 one not made by Intel (on Intel CPUs MKL has its own
+AVX-512 kernels, and both libraries measured the same); ANIMATEDIFF_ONEDNN_LINEAR=0 turns it off, =1 on.
 """
 
 from __future__ import annotations
@@ -49,7 +54,13 @@ def onednn_linear_wanted() -> bool:
     setting = os.environ.get("ANIMATEDIFF_ONEDNN_LINEAR", "").strip()
     if setting in ("0", "1"):
         return setting == "1"
-    return "AVX512" in torch.backends.cpu.get_cpu_capability() and cpu_vendor() not in ("", "GenuineIntel")
+    return onednn_linear_pays(torch.backends.cpu.get_cpu_capability(), cpu_vendor())
+
+
+def onednn_linear_pays(capability: str, vendor: str) -> bool:
+    """Where oneDNN's fp32 linear was measured faster than MKL's: x86 CPUs with AVX2 or AVX-512 not made
+    by Intel (MKL runs its AVX2 code there). Intel CPUs and unknown vendors keep MKL."""
+    return capability in ("AVX2", "AVX512") and vendor not in ("", "GenuineIntel")
 
 
 def use_onednn_linear(model: torch.nn.Module) -> int:

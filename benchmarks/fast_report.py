@@ -172,6 +172,9 @@ def goal_rows(record: Dict[str, Any]) -> List[Tuple[str, str]]:
     if fast and (bare_l or bare_l16):
         peers = [f"{'fp32' if j is bare_l else 'bf16'} {to_gif(j):.0f} s -> {to_gif(fast):.0f} s ({to_gif(j) / to_gif(fast):.2f}x)"
                  for j in (bare_l, bare_l16) if j]
+        why = (record.get("skipped") or {}).get("bare-lightning-bf16")
+        if why and not bare_l16:  # the informed peer's absence is said in the row, not only in the full report
+            peers.append(f"bf16 not run: {why}")
         rows.append(("Lightning 4-step, ours vs bare diffusers set up as the model card says (fp32, as copied; "
                      "bf16, an informed user), first run in a fresh process", "; ".join(peers)))
     if fast:

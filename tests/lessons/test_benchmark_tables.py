@@ -41,6 +41,15 @@ def test_the_tables_name_the_machine_and_mark_every_goal():
             assert re.match(r"\*\*(met|not met)\*\*: [\d.]+x", fast[0]) and "GFLOP/s" in fast[0]
 
 
+def test_the_peer_row_says_why_the_informed_bf16_peer_did_not_run():
+    from benchmarks.fast_report import goal_rows
+
+    record = record_of("floor")
+    assert "bare-lightning-bf16" not in record["jobs"] and record["skipped"]["bare-lightning-bf16"]
+    (peers,) = [measured for goal, measured in goal_rows(record) if goal.startswith("Lightning 4-step, ours vs")]
+    assert peers.startswith("fp32 ") and f"bf16 not run: {record['skipped']['bare-lightning-bf16']}" in peers
+
+
 def test_a_record_without_a_single_run_peak_gives_no_memory_verdict():
     """The record compared a two-run peak with a one-run peak (issue 24): no regression can be read from that."""
     from benchmarks.fast_report import memory_row
@@ -67,6 +76,22 @@ def test_lesson_04_quotes_the_committed_record():
     peak, usual = map(float, re.search(r"peaked at ([\d.]+) GB over two runs in a row, the one with malloc's defaults "
                                        r"at ([\d.]+) GB", text).groups())
     assert (peak, usual) == (round(fast["peak_rss_mb"] / 1024, 1), round(defaults["peak_rss_mb"] / 1024, 1))
+
+
+def test_lesson_04_quotes_the_single_run_memory_ab_of_the_floor_record():
+    """What keeping freed memory costs in one run: lesson 04 repeats benchmarks/floor-latest.json's A/B."""
+    from benchmarks.fast_report import to_gif
+
+    jobs = json.loads((ROOT / "benchmarks" / "floor-latest.json").read_text(encoding="utf-8"))["jobs"]
+    kept, defaults, bare = jobs["ours-lightning"], jobs["ours-lightning-malloc-defaults"], jobs["bare-lightning"]
+    assert "warm_runs" not in kept and "warm_runs" not in defaults  # both peaks are of a single run
+    text = " ".join((ROOT / "lessons" / "04-phase1.md").read_text(encoding="utf-8").split())
+    got = re.search(r"kept, a single run peaked at ([\d.]+) GB and took (\d+) s from prompt to GIF; with malloc's "
+                    r"defaults, ([\d.]+) GB and (\d+) s\. Keeping the memory costs ([\d.]+) GB of peak for that time, "
+                    r"and stays below bare diffusers' ([\d.]+) GB", text)
+    gb = lambda job: round(job["peak_rss_first_run_mb"] / 1024, 1)  # noqa: E731
+    assert got and got.groups() == (f"{gb(kept)}", f"{to_gif(kept):.0f}", f"{gb(defaults)}", f"{to_gif(defaults):.0f}",
+                                    f"{gb(kept) - gb(defaults):.1f}", f"{bare['peak_rss_mb'] / 1024:.1f}")
 
 
 def test_lesson_09_quotes_the_precision_record():

@@ -299,10 +299,15 @@ def main(argv=None) -> None:
     p.add_argument("--runs", type=int, default=2)
     p.add_argument("--reps", type=int, default=2)
     p.add_argument("--ab", default="unet,vae")
+    p.add_argument("--candidates", default=",".join(CANDIDATES),
+                   help=f"with --ab candidates: which of {', '.join(CANDIDATES)} (more rounds for one that is unclear)")
     p.add_argument("--write-latest", action="store_true", help="also write benchmarks/NAME-latest.json")
     p.add_argument("--latest-name", default="fast-profile", metavar="NAME",
                    help="the record's name: a candidates A/B on another CPU kind keeps the profile record it would replace")
     args = p.parse_args(argv)
+    unknown = set(filter(None, args.candidates.split(","))) - set(CANDIDATES)
+    if unknown:
+        p.error(f"unknown candidate(s) {', '.join(sorted(unknown))}: choose from {', '.join(CANDIDATES)}")
     import os
 
     w = workload("quick" if args.quick else "full", steps=4)
@@ -328,7 +333,7 @@ def main(argv=None) -> None:
     if "unet" in ab:
         result["unet_ab"] = ab_unet(pipeline, params, args.reps)
     if "candidates" in ab:
-        result["candidates_ab"] = ab_candidates(pipeline, params, args.reps)
+        result["candidates_ab"] = ab_candidates(pipeline, params, args.reps, tuple(filter(None, args.candidates.split(","))))
     if "ops" in ab:
         result["op_shares"] = op_shares(pipeline, params)
     if "compile" in ab:

@@ -82,7 +82,7 @@ def test_lesson_04_quotes_the_single_run_memory_ab_of_the_floor_record():
     """What keeping freed memory costs in one run: lesson 04 repeats benchmarks/floor-latest.json's A/B."""
     from benchmarks.fast_report import to_gif
 
-    jobs = json.loads((ROOT / "benchmarks" / "floor-latest.json").read_text(encoding="utf-8"))["jobs"]
+    jobs = record_of("floor")["jobs"]
     kept, defaults, bare = jobs["ours-lightning"], jobs["ours-lightning-malloc-defaults"], jobs["bare-lightning"]
     assert "warm_runs" not in kept and "warm_runs" not in defaults  # both peaks are of a single run
     text = " ".join((ROOT / "lessons" / "04-phase1.md").read_text(encoding="utf-8").split())

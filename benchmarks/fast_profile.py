@@ -305,7 +305,8 @@ def main(argv=None) -> None:
     p.add_argument("--latest-name", default="fast-profile", metavar="NAME",
                    help="the record's name: a candidates A/B on another CPU kind keeps the profile record it would replace")
     args = p.parse_args(argv)
-    unknown = set(filter(None, args.candidates.split(","))) - set(CANDIDATES)
+    candidates = tuple(filter(None, args.candidates.split(",")))
+    unknown = set(candidates) - set(CANDIDATES)
     if unknown:
         p.error(f"unknown candidate(s) {', '.join(sorted(unknown))}: choose from {', '.join(CANDIDATES)}")
     import os
@@ -333,7 +334,7 @@ def main(argv=None) -> None:
     if "unet" in ab:
         result["unet_ab"] = ab_unet(pipeline, params, args.reps)
     if "candidates" in ab:
-        result["candidates_ab"] = ab_candidates(pipeline, params, args.reps, tuple(filter(None, args.candidates.split(","))))
+        result["candidates_ab"] = ab_candidates(pipeline, params, args.reps, candidates)
     if "ops" in ab:
         result["op_shares"] = op_shares(pipeline, params)
     if "compile" in ab:
